@@ -1,0 +1,391 @@
+"""Shared machinery for the importers: the tidy observation table, markers, errors.
+
+Every importer turns one publication, exactly as published, into a *tidy long table* with the
+columns in :data:`OBSERVATION_COLUMNS`. One row is one published number (or one published
+marker saying why there is no number). The table is validated by :data:`observation_schema`
+before it is stored.
+
+Conventions (the contract every importer and every reader of the store relies on):
+
+``la_code``
+    ONS code of the area *as published in that row* (``E92000001`` England, ``E12...`` region,
+    ``E06/E08/E09/E10...`` council). Boundary changes are handled later, in
+    :mod:`sendcast.geography`; importers do not rewrite codes.
+``old_la_code``
+    DfE three-digit code where published (``"926"``), else ``None``.
+``geographic_level``
+    ``national`` | ``regional`` | ``la``.
+``measure``
+    the concept in the domain's words, snake case (``ehcp_caseload``, ``new_plans``,
+    ``ceased_plans``, ``requests``, ``assessments``, ``plans_within_20_weeks_pct``,
+    ``population``, ``high_needs_block`` ...).
+``breakdown_topic`` / ``breakdown``
+    the dimension and its category (``total``/``total``; ``placement``/``special_independent``;
+    ``age``/``5``; ``age_band``/``5_10``; ``ceased_reason``/``needs_met``). Ages are strings of
+    whole years; age bands ``under_5``, ``5_10``, ``11_15``, ``16_19``, ``20_25``.
+``period_type`` and ``year``
+    ``january`` (a count at January of ``year``), ``calendar_year``, ``financial_year``
+    (April ``year`` to March ``year+1``), ``academic_year`` (September ``year`` to August
+    ``year+1``), ``mid_year`` (30 June ``year``), ``snapshot`` (no period).
+``period``
+    a readable label: ``2024-01`` for January 2024, ``2023`` for a calendar year, ``2023-24``
+    for a financial or academic year, ``mid-2022``.
+``value`` / ``missing_reason``
+    the number, or NaN with the reason the publication gave (never 0 for a marker).
+``unit``
+    ``plans``, ``requests``, ``assessments``, ``appeals``, ``persons``, ``percent``, ``gbp``,
+    ``gbp_per_week``, ``score``, ``rate``, ``days`` ...
+``source`` / ``release`` / ``file`` / ``line``
+    publication id (e.g. ``ehcp-statistics``), the release (``2025``), the file name as
+    published and the 1-based line in that file (header = line 1), so every row can be traced.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+
+OBSERVATION_COLUMNS: list[str] = [
+    "la_code",
+    "old_la_code",
+    "la_name",
+    "geographic_level",
+    "measure",
+    "breakdown_topic",
+    "breakdown",
+    "period_type",
+    "year",
+    "period",
+    "value",
+    "missing_reason",
+    "unit",
+    "source",
+    "release",
+    "file",
+    "line",
+]
+
+GEOGRAPHIC_LEVELS = ("national", "regional", "la")
+PERIOD_TYPES = (
+    "january",
+    "calendar_year",
+    "financial_year",
+    "academic_year",
+    "mid_year",
+    "snapshot",
+)
+
+# Markers used in DfE/ONS publications and what they mean (from the releases' own guidance).
+MARKERS: dict[str, str] = {
+    "x": "not available",
+    "z": "not applicable",
+    "c": "confidential (suppressed)",
+    "u": "low reliability",
+    "..": "not available",
+    ".": "not available",
+    "~": "suppressed (small number)",
+    "low": "fewer than 0.5 (rounded)",
+    "": "blank in source",
+    "-": "not available",
+    ":": "not available",
+    "k": "rounds to zero",
+    "na": "not available",
+    "n/a": "not available",
+    "#n/a": "not available",
+    "supp": "suppressed (small number)",
+    "ssd": "suppressed (small number)",
+}
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+class IngestError(ValueError):
+    """A published file could not be read as expected.
+
+    The message always names the file, and the line and field where known, so a user can open
+    the file and see the problem.
+    """
+
+    def __init__(
+        self,
+        file: str | Path,
+        message: str,
+        *,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.file = str(file)
+        self.line = line
+        self.field = field
+        where = self.file
+        if line is not None:
+            where += f", line {line}"
+        if field is not None:
+            where += f", field '{field}'"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A parsed published cell: a number, or NaN with the publication's reason."""
+
+    value: float
+    missing_reason: str | None
+
+
+def parse_cell(raw: Any, *, file: str | Path, line: int, field: str) -> Cell:
+    """Parse one published cell into a value or a marker.
+
+    Thousands separators and surrounding spaces/quotes are removed; ``%`` is dropped (the unit
+    says percent). Known markers (:data:`MARKERS`) become NaN with their reason. Anything else
+    that is not a number raises :class:`IngestError` naming file, line and field: an unknown
+    marker is a change in the publication that a person must look at, not something to guess.
+    """
+    if raw is None:
+        return Cell(math.nan, MARKERS[""])
+    if isinstance(raw, bool):
+        raise IngestError(file, f"boolean {raw!r} where a number was expected", line=line, field=field)
+    if isinstance(raw, int | float):
+        if isinstance(raw, float) and math.isnan(raw):
+            return Cell(math.nan, MARKERS[""])
+        return Cell(float(raw), None)
+    text = str(raw).strip().strip('"').strip()
+    key = text.lower()
+    if key in MARKERS:
+        return Cell(math.nan, MARKERS[key])
+    cleaned = text.replace(",", "").replace("£", "").rstrip("%").strip()
+    if _NUMBER.match(cleaned):
+        return Cell(float(cleaned), None)
+    raise IngestError(
+        file, f"value {text[:40]!r} is neither a number nor a known marker", line=line, field=field
+    )
+
+
+def read_published_csv(
+    path: str | Path, *, required: Sequence[str], max_bytes: int = 200_000_000
+) -> pd.DataFrame:
+    """Read a CSV as published (UTF-8 with or without BOM) as strings, with a ``_line`` column.
+
+    Checks that the file exists, is not empty, is not larger than ``max_bytes``, that every
+    column in ``required`` is present, and that every row has as many fields as the header
+    (a truncated last line is caught here). Returns all cells as ``str`` (no type guessing:
+    markers must survive) plus ``_line``, the 1-based line number in the file.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise IngestError(p, "file not found")
+    size = p.stat().st_size
+    if size == 0:
+        raise IngestError(p, "file is empty")
+    if size > max_bytes:
+        raise IngestError(p, f"file is {size:,} bytes, more than the {max_bytes:,} allowed")
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError:
+            raise IngestError(p, f"not a text file ({exc})") from exc
+    if "\x00" in text:
+        raise IngestError(p, "file contains NUL bytes: not a CSV")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise IngestError(p, "file is empty") from None
+    header = [h.strip() for h in header]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise IngestError(
+            p,
+            f"missing column(s) {missing}; found {header[:15]}{'...' if len(header) > 15 else ''}",
+            line=1,
+            field=missing[0],
+        )
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for row in reader:
+            line_no = reader.line_num
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) != len(header):
+                raise IngestError(
+                    p,
+                    f"row has {len(row)} fields, header has {len(header)} (truncated or malformed)",
+                    line=line_no,
+                )
+            rows.append(row)
+            lines.append(line_no)
+    except csv.Error as exc:
+        raise IngestError(p, f"malformed CSV: {exc}", line=reader.line_num) from exc
+    if not rows:
+        df = pd.DataFrame(columns=[*header, "_line"])
+        return df
+    df = pd.DataFrame(rows, columns=header, dtype=str)
+    dupes = df.columns[df.columns.duplicated()].tolist()
+    if dupes:
+        # Some published files repeat a column name; keep the first, as the publisher's own
+        # tools do, and say so in the provenance via the column list.
+        df = df.loc[:, ~df.columns.duplicated()]
+    df["_line"] = lines
+    return df
+
+
+def melt_measures(
+    df: pd.DataFrame,
+    *,
+    file: str | Path,
+    columns: dict[str, tuple[str, str, str, str]],
+    id_columns: dict[str, str],
+) -> pd.DataFrame:
+    """Turn wide published measure columns into tidy rows, parsing every cell.
+
+    ``columns`` maps a published column name to ``(measure, breakdown_topic, breakdown, unit)``.
+    ``id_columns`` maps tidy id columns (la_code, old_la_code, la_name, geographic_level,
+    period_type, year, period, breakdown_topic?, ...) to columns already present in ``df``.
+    Returns rows with ``value``, ``missing_reason``, ``unit`` and ``line`` filled; the caller
+    adds ``source``, ``release`` and ``file`` with :func:`finish`.
+    """
+    out: list[dict[str, Any]] = []
+    name = Path(file).name
+    records = df.to_dict("records")
+    for col, (measure, topic, breakdown, unit) in columns.items():
+        if col not in df.columns:
+            continue
+        for rec in records:
+            cell = parse_cell(rec[col], file=name, line=int(rec["_line"]), field=col)
+            row = {k: rec[v] for k, v in id_columns.items()}
+            row.update(
+                measure=measure,
+                breakdown_topic=row.get("breakdown_topic", topic) if topic == "*" else topic,
+                breakdown=row.get("breakdown", breakdown) if breakdown == "*" else breakdown,
+                value=cell.value,
+                missing_reason=cell.missing_reason,
+                unit=unit,
+                line=int(rec["_line"]),
+            )
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def finish(df: pd.DataFrame, *, source: str, release: str, file: str | Path) -> pd.DataFrame:
+    """Add provenance columns, order the columns and validate the tidy table.
+
+    Raises :class:`IngestError` (naming the file, and the line and field of the first bad row)
+    when the table breaks the schema, or when the same area/measure/breakdown/period appears
+    twice in one file (a duplicated period).
+    """
+    df = df.copy()
+    df["source"] = source
+    df["release"] = str(release)
+    df["file"] = Path(file).name
+    for col in OBSERVATION_COLUMNS:
+        if col not in df.columns:
+            df[col] = None
+    df = df[OBSERVATION_COLUMNS]
+    df["year"] = pd.to_numeric(df["year"], errors="raise").astype("int64")
+    df["line"] = df["line"].astype("int64")
+    df["value"] = df["value"].astype("float64")
+    for c in ("old_la_code", "missing_reason"):
+        df[c] = df[c].where(df[c].notna() & (df[c].astype(str) != ""), None)
+    validate_observations(df, file=file)
+    return df.reset_index(drop=True)
+
+
+KEY_COLUMNS = ["la_code", "la_name", "measure", "breakdown_topic", "breakdown", "period_type", "year"]
+
+observation_schema = pa.DataFrameSchema(
+    {
+        "la_code": pa.Column(str, pa.Check.str_matches(r"^[EWSN]\d{8}$|^[A-Z0-9_]+$")),
+        "old_la_code": pa.Column(str, nullable=True),
+        "la_name": pa.Column(str),
+        "geographic_level": pa.Column(str, pa.Check.isin(GEOGRAPHIC_LEVELS)),
+        "measure": pa.Column(str, pa.Check.str_matches(r"^[a-z0-9_]+$")),
+        "breakdown_topic": pa.Column(str),
+        "breakdown": pa.Column(str),
+        "period_type": pa.Column(str, pa.Check.isin(PERIOD_TYPES)),
+        "year": pa.Column("int64", pa.Check.in_range(1990, 2100)),
+        "period": pa.Column(str),
+        "value": pa.Column("float64", nullable=True),
+        "missing_reason": pa.Column(str, nullable=True),
+        "unit": pa.Column(str),
+        "source": pa.Column(str),
+        "release": pa.Column(str),
+        "file": pa.Column(str),
+        "line": pa.Column("int64", pa.Check.ge(1)),
+    },
+    checks=[
+        pa.Check(
+            lambda d: d["value"].notna() | d["missing_reason"].notna(),
+            element_wise=False,
+            error="a missing value needs a missing_reason",
+        )
+    ],
+    strict=True,
+    coerce=False,
+)
+
+
+def validate_observations(df: pd.DataFrame, *, file: str | Path) -> None:
+    """Validate a tidy table against the schema and the no-duplicate rule; raise IngestError."""
+    try:
+        observation_schema.validate(df, lazy=False)
+    except (pa.errors.SchemaError, pa.errors.SchemaErrors) as exc:
+        line = None
+        field = getattr(getattr(exc, "schema", None), "name", None)
+        failure = getattr(exc, "failure_cases", None)
+        if isinstance(failure, pd.DataFrame) and "index" in failure and len(failure):
+            idx = failure["index"].iloc[0]
+            if idx is not None and idx in df.index:
+                line = int(df.loc[idx, "line"])
+        raise IngestError(file, f"schema check failed: {str(exc)[:300]}", line=line, field=field) from exc
+    dup = df.duplicated(KEY_COLUMNS, keep="first")
+    if dup.any():
+        first = df[dup].iloc[0]
+        raise IngestError(
+            file,
+            "duplicated period: "
+            f"{first['la_name']} {first['measure']} {first['breakdown_topic']}={first['breakdown']} "
+            f"{first['period']} appears more than once",
+            line=int(first["line"]),
+            field=str(first["measure"]),
+        )
+
+
+def empty_observations() -> pd.DataFrame:
+    """An empty tidy table with the right columns and dtypes."""
+    df = pd.DataFrame({c: pd.Series(dtype="object") for c in OBSERVATION_COLUMNS})
+    df["year"] = df["year"].astype("int64")
+    df["line"] = df["line"].astype("int64")
+    df["value"] = df["value"].astype("float64")
+    return df
+
+
+def concat_observations(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate tidy tables (skipping empty ones)."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_observations()
+    return pd.concat(frames, ignore_index=True)
+
+
+GEO_LEVEL_MAP = {"National": "national", "Regional": "regional", "Local authority": "la"}
+
+
+def geographic_level(raw: str, *, file: str | Path, line: int) -> str:
+    """Map a published ``geographic_level`` label to ``national`` | ``regional`` | ``la``."""
+    key = raw.strip()
+    if key in GEO_LEVEL_MAP:
+        return GEO_LEVEL_MAP[key]
+    raise IngestError(file, f"unknown geographic_level {raw!r}", line=line, field="geographic_level")
