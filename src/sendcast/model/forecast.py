@@ -1,0 +1,159 @@
+"""Forecast runs: fit every council at an origin, simulate draws, summarise to tidy tables.
+
+The summary has one row per council (and England), January year and measure, with the mean
+and the 5th, 10th, 50th, 90th and 95th percentiles of the draws. England is the sum of the
+councils draw by draw (so its band reflects the national shocks councils share).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sendcast.model.history import CouncilHistory
+from sendcast.model.stockflow import CouncilFit, fit_all, simulate_council
+from sendcast.model.structure import AGE_BANDS, GROUPS, N_GROUPS
+
+ENGLAND = ("E92000001", "England")
+QUANTILES = {"p5": 0.05, "p10": 0.10, "p50": 0.50, "p90": 0.90, "p95": 0.95}
+MEASURES: list[str] = ["ehcp_total", *GROUPS, "special_school", *AGE_BANDS]
+SUMMARY_COLUMNS = ["la_code", "la_name", "year", "measure", "mean", *QUANTILES]
+
+
+def measures_from_stock(stock: np.ndarray) -> np.ndarray:
+    """(D, T, 26, 7) stock -> (D, T, M) measures in the order of :data:`MEASURES`.
+
+    ``special_school`` is all special schools (state-funded plus independent and
+    non-maintained); ``state_special`` and ``independent_special`` are its two parts.
+    """
+    by_group = stock.sum(axis=2)  # (D, T, 7)
+    by_age = stock.sum(axis=3)  # (D, T, 26)
+    cols = [by_group.sum(-1)]
+    cols += [by_group[..., g] for g in range(N_GROUPS)]
+    cols.append(by_group[..., GROUPS.index("state_special")] + by_group[..., GROUPS.index("independent_special")])
+    for lo, hi in AGE_BANDS.values():
+        cols.append(by_age[..., lo : hi + 1].sum(-1))
+    return np.stack(cols, axis=-1).astype(np.float64)
+
+
+def summarise(values: np.ndarray, la_code: str, la_name: str, years: np.ndarray) -> pd.DataFrame:
+    """(D, T, M) draws -> tidy summary rows (mean and quantiles over draws)."""
+    mean = values.mean(0)
+    qs = np.quantile(values, list(QUANTILES.values()), axis=0)  # (Q, T, M)
+    t_idx, m_idx = np.meshgrid(np.arange(len(years)), np.arange(len(MEASURES)), indexing="ij")
+    data = {
+        "la_code": la_code,
+        "la_name": la_name,
+        "year": years[t_idx.ravel()],
+        "measure": np.array(MEASURES)[m_idx.ravel()],
+        "mean": mean.ravel(),
+    }
+    for qi, name in enumerate(QUANTILES):
+        data[name] = qs[qi].ravel()
+    return pd.DataFrame(data)
+
+
+def council_rng(seed: int, la_code: str) -> np.random.Generator:
+    """A generator for one council that depends only on the seed and the council's code, so
+    the same council gets the same draws whichever other councils are run with it."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(la_code.encode())]))
+
+
+def national_shocks(seed: int, draws: int, horizon: int) -> np.ndarray:
+    """Standard-normal yearly shocks shared by every council (D, H)."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), 0])).standard_normal((draws, horizon))
+
+
+@dataclass
+class ForecastResult:
+    """A forecast run: summaries, optional draws and the fits behind them."""
+
+    origin: int
+    horizon: int
+    draws: int
+    seed: int
+    summary: pd.DataFrame
+    fits: dict[str, CouncilFit]
+    draw_values: dict[str, np.ndarray] = field(default_factory=dict)  # la_code -> (D, T, M)
+    placement_draws: pd.DataFrame | None = None
+
+
+def run_forecast(
+    histories: dict[str, CouncilHistory],
+    *,
+    horizon: int,
+    draws: int,
+    seed: int,
+    la_codes: list[str] | None = None,
+    neighbours: dict[str, list[str]] | None = None,
+    include_england: bool = True,
+    keep_draws: bool = False,
+    levers: object | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    fits: dict[str, CouncilFit] | None = None,
+) -> ForecastResult:
+    """Fit all councils in ``histories`` (pooling needs them all), simulate ``la_codes``
+    (default: all) and return summaries for years origin..origin+horizon.
+
+    England is included (as the draw-by-draw sum) only when every fitted council is simulated.
+    """
+    if horizon < 1:
+        raise ValueError("horizon must be at least 1 year")
+    if draws < 1:
+        raise ValueError("draws must be at least 1")
+    fits = fits if fits is not None else fit_all(histories, horizon, neighbours=neighbours)
+    if not fits:
+        raise ValueError("no council has enough history to fit at this origin")
+    targets = [c for c in (la_codes or sorted(fits)) if c in fits]
+    origin = next(iter(fits.values())).origin
+    years = np.arange(origin, origin + horizon + 1)
+    shocks = national_shocks(seed, draws, horizon)
+    frames: list[pd.DataFrame] = []
+    kept: dict[str, np.ndarray] = {}
+    england = np.zeros((draws, horizon + 1, len(MEASURES)))
+    placement_rows: list[pd.DataFrame] = []
+    for i, c in enumerate(targets):
+        f = fits[c]
+        stock = simulate_council(f, horizon, draws, council_rng(seed, c), shocks, levers=levers)
+        vals = measures_from_stock(stock)
+        england += vals
+        frames.append(summarise(vals, c, f.la_name, years))
+        if keep_draws:
+            kept[c] = vals
+            pg = stock.sum(axis=2)  # (D, T, 7)
+            d_idx, t_idx, g_idx = np.meshgrid(
+                np.arange(draws), np.arange(horizon + 1), np.arange(N_GROUPS), indexing="ij"
+            )
+            placement_rows.append(
+                pd.DataFrame(
+                    {
+                        "la_code": c,
+                        "la_name": f.la_name,
+                        "year": years[t_idx.ravel()],
+                        "draw": d_idx.ravel(),
+                        "placement": np.array(GROUPS)[g_idx.ravel()],
+                        "plans": pg.ravel(),
+                    }
+                )
+            )
+        if progress:
+            progress(i + 1, len(targets))
+    if include_england and len(targets) == len(fits) and len(targets) > 1:
+        frames.append(summarise(england, *ENGLAND, years))
+        if keep_draws:
+            kept[ENGLAND[0]] = england
+    summary = pd.concat(frames, ignore_index=True)[SUMMARY_COLUMNS]
+    return ForecastResult(
+        origin=origin,
+        horizon=horizon,
+        draws=draws,
+        seed=seed,
+        summary=summary,
+        fits=fits,
+        draw_values=kept,
+        placement_draws=pd.concat(placement_rows, ignore_index=True) if placement_rows else None,
+    )

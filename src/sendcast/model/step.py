@@ -1,0 +1,136 @@
+"""One year of the stock-flow (cohort) model: ``stock(t) -> stock(t+1)`` with named flows.
+
+The state is the number of plans at January by single year of age (0-25) and placement group
+(7 groups, :data:`sendcast.model.structure.GROUPS`), for ``D`` Monte Carlo draws at once:
+an array of shape ``(D, 26, 7)``.
+
+In the twelve months to the next January:
+
+1. **leavers**: each plan ceases with a probability that depends on age (and draw);
+2. **ageing**: every remaining plan is one year older; plans at 25 leave (end of the 0-25 range);
+3. **phase-transfer movers**: at ages 5, 11, 16 and 19 a share keeps its placement group and
+   the rest are placed like the council's placements for the new phase;
+4. **net movers**: within the ages both are open, a yearly net flow between mainstream and
+   each other group (estimated from the council's history);
+5. **joiners**: new plans by age (population x incidence), placed like the phase's placements.
+
+The same code runs either stochastically (binomial / multinomial / Poisson draws from a seeded
+``numpy.random.Generator``) or in expectation (``rng=None``), which the estimation uses to
+calibrate movers and to report the in-sample fit. Flows are returned so that the accounting
+``stock(t+1)[a+1, p] = stock(t)[a, p] - leavers + movers_in - movers_out + joiners`` can be
+checked (the property tests do).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sendcast.model.structure import BAND_OF_AGE, G, N_AGES, N_GROUPS
+
+TRANSFER_AGES = (5, 11, 16, 19)
+MAINSTREAM = G["mainstream"]
+
+
+@dataclass
+class StepInputs:
+    """Rates for one simulated year (arrays broadcast over draws ``D``).
+
+    hazard:      (D, 26) yearly chance of ceasing by age at January (age 25 ignored: ages out)
+    joiners:     (D, 26) expected new plans by age at the following January
+    joiner_mix:  (5, 7) placement distribution of joiners by published age band
+    transfer_mix:(5, 7) placement distribution of those who move at a phase transfer, by band
+    persistence: {age: share keeping placement} at the phase-transfer ages
+    mover_rate:  (7,) yearly net mover rate between mainstream and each group: > 0 moves that
+                 share of mainstream plans into the group, < 0 moves that share of the group's
+                 plans into mainstream
+    mover_ages:  (26, 7) bool, ages at which mainstream <-> group moves happen
+    """
+
+    hazard: np.ndarray
+    joiners: np.ndarray
+    joiner_mix: np.ndarray
+    transfer_mix: np.ndarray
+    persistence: dict[int, float]
+    mover_rate: np.ndarray
+    mover_ages: np.ndarray
+
+
+@dataclass
+class Flows:
+    """The named flows of one step, each (D, 26, 7) indexed by age at the *start* of the year
+    for leavers and by age at the *end* of the year for movers and joiners."""
+
+    leavers: np.ndarray
+    movers_in: np.ndarray
+    movers_out: np.ndarray
+    joiners: np.ndarray
+
+
+def _binomial(rng: np.random.Generator | None, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    if rng is None:
+        return n * p
+    return rng.binomial(n.astype(np.int64), np.clip(p, 0.0, 1.0)).astype(n.dtype)
+
+
+def _multinomial(rng: np.random.Generator | None, n: np.ndarray, pvals: np.ndarray) -> np.ndarray:
+    """Split counts ``n`` (shape S) over categories with probabilities ``pvals`` (S' x K)."""
+    pvals = np.clip(pvals, 0.0, None)
+    pvals = pvals / np.where(pvals.sum(-1, keepdims=True) > 0, pvals.sum(-1, keepdims=True), 1.0)
+    if rng is None:
+        return n[..., None] * pvals
+    return rng.multinomial(n.astype(np.int64), pvals).astype(n.dtype)
+
+
+def step(
+    stock: np.ndarray, inp: StepInputs, rng: np.random.Generator | None
+) -> tuple[np.ndarray, Flows]:
+    """Advance ``stock`` (D, 26, 7) by one year; return the new stock and the flows.
+
+    With ``rng`` the flows are random draws (integers); with ``rng=None`` they are their
+    expected values (floats).
+    """
+    d = stock.shape[0]
+    zeros = np.zeros_like(stock)
+    # 1. leavers, by age at the start of the year
+    p_leave = np.broadcast_to(inp.hazard[:, :, None], stock.shape).copy()
+    p_leave[:, N_AGES - 1, :] = 0.0
+    leavers = _binomial(rng, stock, p_leave)
+    survivors = stock - leavers
+    # 2. ageing: survivors at 25 leave by reaching the end of the range
+    aged = zeros.copy()
+    aged[:, 1:, :] = survivors[:, :-1, :]
+    leavers[:, N_AGES - 1, :] += survivors[:, N_AGES - 1, :]
+    movers_in = zeros.copy()
+    movers_out = zeros.copy()
+    # 3. phase-transfer movers
+    for age, keep in inp.persistence.items():
+        n = aged[:, age, :]
+        moving = n - _binomial(rng, n, np.full(n.shape, keep))
+        pool = moving.sum(-1)
+        placed = _multinomial(rng, pool, np.broadcast_to(inp.transfer_mix[BAND_OF_AGE[age]], (d, N_GROUPS)))
+        movers_out[:, age, :] += moving
+        movers_in[:, age, :] += placed
+        aged[:, age, :] += placed - moving
+    # 4. net movers between mainstream and each other group
+    for g in range(N_GROUPS):
+        rate = float(inp.mover_rate[g])
+        if g == MAINSTREAM or rate == 0.0:
+            continue
+        ages = inp.mover_ages[:, g]
+        src, dst = (MAINSTREAM, g) if rate > 0 else (g, MAINSTREAM)
+        n = aged[:, ages, src]
+        moved = _binomial(rng, n, np.full(n.shape, min(abs(rate), 1.0)))
+        aged[:, ages, src] -= moved
+        aged[:, ages, dst] += moved
+        movers_out[:, ages, src] += moved
+        movers_in[:, ages, dst] += moved
+    # 5. joiners by age at the end of the year, placed like their phase
+    if rng is None:
+        j_by_age = inp.joiners
+    else:
+        j_by_age = rng.poisson(np.clip(inp.joiners, 0.0, None)).astype(stock.dtype)
+    joiners = _multinomial(rng, j_by_age, inp.joiner_mix[BAND_OF_AGE][None, :, :].repeat(d, 0))
+    new = aged + joiners
+    return new, Flows(leavers=leavers, movers_in=movers_in, movers_out=movers_out, joiners=joiners)

@@ -1,0 +1,495 @@
+"""The sendcast stock-flow model: estimate rates from a council's history, simulate futures.
+
+Estimation (per council, at an origin, from :class:`~sendcast.model.history.CouncilHistory`):
+
+- **exits**: implied exits in calendar year t are ``E(t) = S(t) + N(t) - S(t+1)`` (plans at
+  January t, new plans in t, plans at January t+1); the exit-rate scale ``lambda(t)`` makes the
+  age hazard shape (``ceasing_hazard_shape.yaml``) times the stock by age give ``E(t)``.
+- **incidence**: ``rho(t) = N(t) / sum_a pop_a(t) g_a``, with ``g`` the incidence shape by age
+  (national new-plan age shape over national population, adjusted to the council's own new
+  plans by age band). Log incidence follows a damped local trend whose growth is the council's
+  recent growth shrunk toward the national median by how noisy the council's own history is
+  (empirical Bayes partial pooling: James-Stein style weights ``tau^2 / (tau^2 + se^2)``).
+- **placements**: the joint age x placement table at each January is fitted to the published
+  margins by iterative proportional fitting; net movers between mainstream and each group are
+  the average unexplained change over recent years.
+
+Uncertainty (per draw): the incidence trend's growth is drawn from its sampling distribution;
+each year's incidence and exit rate get shocks with the sd seen in the council's history
+(shrunk toward the pooled sd), part of the incidence shock common to all councils; the
+counts themselves are binomial / multinomial / Poisson. Draws are seeded and reproducible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from sendcast.model.history import CouncilHistory, project_population
+from sendcast.model.step import TRANSFER_AGES, StepInputs, step
+from sendcast.model.structure import (
+    BAND_OF_AGE,
+    GROUPS,
+    MAINSTREAM_INDEX,
+    N_AGES,
+    N_BANDS,
+    N_GROUPS,
+    ceasing_hazard_shape,
+    load_parameter,
+    new_plan_age_shape,
+    phase_transfer_persistence,
+    placement_prior,
+    within_band_profile,
+)
+
+
+@cache
+def settings() -> dict[str, float]:
+    """Forecast settings from ``parameters/model/forecast_settings.yaml``."""
+    return {k: float(v) for k, v in load_parameter("forecast_settings")["values"].items()}
+
+
+def ipf(prior: np.ndarray, rows: np.ndarray, cols: np.ndarray, iters: int = 60) -> np.ndarray:
+    """Iterative proportional fitting: scale ``prior`` (A x P) to row sums ``rows`` and column
+    sums ``cols`` (Deming & Stephan 1940). Rows/cols are rescaled to the same total first."""
+    rows = np.clip(np.nan_to_num(rows), 0, None)
+    cols = np.clip(np.nan_to_num(cols), 0, None)
+    total = rows.sum()
+    if total <= 0:
+        return np.zeros_like(prior)
+    cols = cols * (total / cols.sum()) if cols.sum() > 0 else prior.sum(0) / prior.sum() * total
+    m = prior.astype(float).copy() + 1e-12 * (prior > 0)
+    for _ in range(iters):
+        rs = m.sum(1)
+        m *= np.where(rs > 0, rows / np.where(rs > 0, rs, 1), 0)[:, None]
+        cs = m.sum(0)
+        m *= np.where(cs > 0, cols / np.where(cs > 0, cs, 1), 0)[None, :]
+    return m
+
+
+def age_distribution(h: CouncilHistory, i: int) -> np.ndarray | None:
+    """Plans by single age at year index ``i``: published single ages, else bands spread by the
+    national within-band profile, else the nearest earlier year's shape; scaled to the total."""
+    total = h.total[i]
+    if np.isnan(total):
+        return None
+    sa = h.single_age[i]
+    if np.isfinite(sa).sum() >= 20:
+        v = np.nan_to_num(sa)
+        return v / v.sum() * total if v.sum() > 0 else None
+    b = h.age_bands[i]
+    if np.isfinite(b).all() and b.sum() > 0:
+        v = b[BAND_OF_AGE] * within_band_profile()
+        return v / v.sum() * total
+    for j in range(i - 1, -1, -1):
+        prev = age_distribution(h, j)
+        if prev is not None and prev.sum() > 0:
+            return prev / prev.sum() * total
+    return None
+
+
+def placement_totals(h: CouncilHistory, i: int) -> np.ndarray | None:
+    """Plans by placement group at year index ``i``; a suppressed group takes its last known
+    share; 'other' absorbs any rounding so the groups sum to the total."""
+    total = h.total[i]
+    if np.isnan(total):
+        return None
+    p = h.placement[i].copy()
+    if np.isnan(p).any():
+        for j in range(i - 1, -1, -1):
+            q = h.placement[j]
+            if np.isfinite(q).all() and np.isfinite(h.total[j]) and h.total[j] > 0:
+                fill = q / h.total[j] * total
+                p = np.where(np.isnan(p), fill, p)
+                break
+    if np.isnan(p).any():
+        return None
+    other = GROUPS.index("other")
+    rest = total - (p.sum() - p[other])
+    p[other] = max(rest, 0.0)
+    return p
+
+
+def joint_stock(h: CouncilHistory, i: int) -> np.ndarray | None:
+    """Age x placement table at year index ``i`` fitted to both published margins."""
+    ages = age_distribution(h, i)
+    plc = placement_totals(h, i)
+    if ages is None:
+        return None
+    if plc is None:
+        plc = placement_prior().sum(0)
+    return ipf(placement_prior(), ages, plc)
+
+
+def mover_ages() -> np.ndarray:
+    """(26, 7) mask: ages at which mainstream and each group are both open."""
+    pr = placement_prior() > 0
+    return pr & pr[:, [MAINSTREAM_INDEX]]
+
+
+@dataclass
+class CouncilFit:
+    """Rates estimated for one council at one origin (deterministic parts and their spreads)."""
+
+    la_code: str
+    la_name: str
+    origin: int
+    stock0: np.ndarray  # (26, 7) at January origin
+    log_rho_level: float
+    drift: float
+    drift_se: float
+    sd_rho: float
+    log_lambda: float
+    log_lambda_se: float
+    sd_lambda: float
+    incidence_shape: np.ndarray  # (26,) g_a
+    pop_years: np.ndarray
+    pop: np.ndarray  # (P, 26) through origin + horizon
+    joiner_mix: np.ndarray  # (5, 7)
+    mover_rate: np.ndarray  # (7,)
+    mover_sd: np.ndarray  # (7,)
+    history_rho: np.ndarray
+    history_lambda: np.ndarray
+    fit_report: dict[str, Any]
+
+    def pop_at(self, year: int) -> np.ndarray:
+        idx = int(np.clip(year - self.pop_years[0], 0, len(self.pop_years) - 1))
+        return np.asarray(self.pop[idx])
+
+
+def _band_mix(stock: np.ndarray) -> np.ndarray:
+    mix = np.zeros((N_BANDS, N_GROUPS))
+    for b in range(N_BANDS):
+        s = stock[BAND_OF_AGE == b].sum(0)
+        mix[b] = s / s.sum() if s.sum() > 0 else placement_prior()[BAND_OF_AGE == b].sum(0)
+    return mix
+
+
+def _incidence_shape(h: CouncilHistory, national_pop: np.ndarray) -> np.ndarray:
+    """g_a: national new-plan age shape over national population, adjusted so that the
+    council's recent new plans by age band (last 3 published years) are matched in share."""
+    g = new_plan_age_shape() / np.where(national_pop > 0, national_pop, 1)
+    g = g / g.sum()
+    nb = h.new_plans_bands
+    ok = np.isfinite(nb).all(1) & (nb.sum(1) > 0)
+    if ok.sum() >= 1:
+        recent = nb[ok][-3:].sum(0)
+        pop = h.pop[-1]
+        implied = np.bincount(BAND_OF_AGE, weights=g * pop, minlength=N_BANDS)
+        share_obs = recent / recent.sum()
+        share_imp = implied / implied.sum()
+        adj = np.where(share_imp > 0, share_obs / np.where(share_imp > 0, share_imp, 1), 1.0)
+        # shrink the band adjustment toward 1 (few plans in the older bands are noisy)
+        w = recent / (recent + 50.0)
+        adj = 1 + w * (adj - 1)
+        g = g * adj[BAND_OF_AGE]
+    return g
+
+
+def estimate(h: CouncilHistory, national_pop: np.ndarray, horizon: int) -> dict[str, Any] | None:
+    """First-stage estimates for one council (before pooling). None if the history is too thin."""
+    cfg = settings()
+    years = h.years
+    oi = len(years) - 1
+    if np.isnan(h.total[oi]):
+        return None
+    stock0 = joint_stock(h, oi)
+    if stock0 is None:
+        return None
+    pop_years, pop = project_population(h.pop_years, h.pop, int(years[-1]) + horizon)
+
+    def pop_at(y: int) -> np.ndarray:
+        return np.asarray(pop[int(np.clip(y - pop_years[0], 0, len(pop_years) - 1))])
+
+    g = _incidence_shape(h, national_pop)
+    hz = ceasing_hazard_shape()
+    rho = np.full(len(years), np.nan)
+    lam = np.full(len(years), np.nan)
+    joints: dict[int, np.ndarray] = {}
+    for i, y in enumerate(years[:-1]):
+        n = h.new_plans[i]
+        if np.isfinite(n) and n > 0:
+            rho[i] = n / float((pop_at(int(y)) * g).sum())
+        s0, s1 = h.total[i], h.total[i + 1]
+        if np.isfinite(n) and np.isfinite(s0) and np.isfinite(s1):
+            ages = age_distribution(h, i)
+            if ages is not None:
+                exits = s0 + n - s1 - ages[N_AGES - 1]
+                exposure = float((ages[: N_AGES - 1] * hz[: N_AGES - 1]).sum())
+                if exits > 0 and exposure > 0:
+                    lam[i] = exits / exposure
+    lr = np.log(rho[np.isfinite(rho)])
+    if len(lr) < 2:
+        return None
+    k = int(cfg["drift_window"])
+    recent = lr[-(k + 1) :]
+    diffs = np.diff(recent)
+    drift = float(np.mean(diffs)) if len(diffs) else 0.0
+    sd = float(np.std(diffs, ddof=1)) if len(diffs) >= 2 else np.nan
+    level = float(cfg["level_smoothing"] * lr[-1] + (1 - cfg["level_smoothing"]) * (lr[-2] + drift))
+    ll = np.log(lam[np.isfinite(lam) & (lam > 0)])
+    kw = int(cfg["exit_window"])
+    if len(ll) == 0:
+        log_lambda, sd_l = np.nan, np.nan
+    else:
+        log_lambda = float(np.mean(ll[-kw:]))
+        sd_l = float(np.std(ll[-(kw + 2) :], ddof=1)) if len(ll) >= 3 else np.nan
+
+    # placement movers: average unexplained change over recent transitions
+    mv_rates: list[np.ndarray] = []
+    mask = mover_ages()
+    persistence = phase_transfer_persistence()
+    for i in range(max(0, oi - int(cfg["mover_window"])), oi):
+        y = int(years[i])
+        j0 = joints.get(i)
+        if j0 is None:
+            j0 = joint_stock(h, i)
+        p1 = placement_totals(h, i + 1)
+        if j0 is None or p1 is None or not np.isfinite(lam[i]) or not np.isfinite(h.new_plans[i]):
+            continue
+        mix = _band_mix(j0)
+        inp = StepInputs(
+            hazard=(lam[i] * hz)[None, :],
+            joiners=(h.new_plans[i] * (pop_at(y) * g) / float((pop_at(y) * g).sum()))[None, :],
+            joiner_mix=mix,
+            transfer_mix=mix,
+            persistence=persistence,
+            mover_rate=np.zeros(N_GROUPS),
+            mover_ages=mask,
+        )
+        pred, _ = step(j0[None].astype(float), inp, None)
+        pred_g = pred[0].sum(0)
+        resid = p1 - pred_g
+        rate = np.zeros(N_GROUPS)
+        for gi in range(N_GROUPS):
+            if gi == MAINSTREAM_INDEX:
+                continue
+            if resid[gi] >= 0:
+                base = pred[0][mask[:, gi], MAINSTREAM_INDEX].sum()
+                rate[gi] = resid[gi] / base if base > 0 else 0.0
+            else:
+                base = pred[0][mask[:, gi], gi].sum()
+                rate[gi] = resid[gi] / base if base > 0 else 0.0
+        mv_rates.append(np.clip(rate, -cfg["max_mover_rate"], cfg["max_mover_rate"]))
+    if mv_rates:
+        mv = np.mean(mv_rates, axis=0)
+        mv_sd = np.std(mv_rates, axis=0, ddof=1) if len(mv_rates) >= 2 else np.abs(mv) * 0.5
+    else:
+        mv = np.zeros(N_GROUPS)
+        mv_sd = np.zeros(N_GROUPS)
+    return {
+        "stock0": stock0,
+        "level": level,
+        "drift": drift,
+        "drift_n": len(diffs),
+        "sd_rho": sd,
+        "log_lambda": log_lambda,
+        "sd_lambda": sd_l,
+        "g": g,
+        "pop_years": pop_years,
+        "pop": pop,
+        "joiner_mix": _band_mix(stock0),
+        "mover_rate": mv,
+        "mover_sd": mv_sd,
+        "rho": rho,
+        "lambda": lam,
+    }
+
+
+def _pooled(values: list[float], ses: list[float]) -> tuple[float, float]:
+    """Pooled centre (median) and between-council variance tau^2 (method of moments, >= 0)."""
+    v = np.array(values, dtype=float)
+    s = np.array(ses, dtype=float)
+    ok = np.isfinite(v) & np.isfinite(s)
+    if ok.sum() < 3:
+        return (float(np.nanmedian(v)) if np.isfinite(v).any() else 0.0), 0.0
+    centre = float(np.median(v[ok]))
+    tau2 = max(float(np.var(v[ok], ddof=1) - np.mean(s[ok] ** 2)), 1e-6)
+    return centre, tau2
+
+
+def fit_all(
+    histories: dict[str, CouncilHistory], horizon: int, *, neighbours: dict[str, list[str]] | None = None
+) -> dict[str, CouncilFit]:
+    """Fit every council at a common origin, pooling trends and spreads across councils.
+
+    Growth in incidence for each council is shrunk toward a prior centre: the median of its
+    statistical neighbours' growth where ``neighbours`` are given (else the national median),
+    by the weight ``tau^2 / (tau^2 + se^2)``, where ``se`` is the standard error of the
+    council's own mean growth and ``tau^2`` the spread of true growth between councils.
+    """
+    cfg = settings()
+    national_pop = np.sum([h.pop[-1] for h in histories.values()], axis=0)
+    first = {c: estimate(h, national_pop, horizon) for c, h in histories.items()}
+    est = {c: e for c, e in first.items() if e is not None}
+    if not est:
+        return {}
+    sd_pool = float(np.nanmedian([e["sd_rho"] for e in est.values()]))
+    sd_pool = max(sd_pool if np.isfinite(sd_pool) else 0.1, cfg["min_sd_incidence"])
+    sdl_pool = float(np.nanmedian([e["sd_lambda"] for e in est.values()]))
+    sdl_pool = max(sdl_pool if np.isfinite(sdl_pool) else 0.1, cfg["min_sd_exit"])
+    ll_pool = float(np.nanmedian([e["log_lambda"] for e in est.values()]))
+    drifts = {c: e["drift"] for c, e in est.items()}
+    ses = {
+        c: (e["sd_rho"] if np.isfinite(e["sd_rho"]) else sd_pool) / np.sqrt(max(e["drift_n"], 1))
+        for c, e in est.items()
+    }
+    centre, tau2 = _pooled(list(drifts.values()), list(ses.values()))
+    out: dict[str, CouncilFit] = {}
+    for c, e in est.items():
+        h = histories[c]
+        prior = centre
+        if neighbours and c in neighbours:
+            nb = [drifts[n] for n in neighbours[c] if n in drifts]
+            if len(nb) >= 3:
+                prior = 0.5 * centre + 0.5 * float(np.median(nb))
+        se2 = ses[c] ** 2
+        w = tau2 / (tau2 + se2)
+        drift = w * e["drift"] + (1 - w) * prior
+        drift_se = float(np.sqrt(w * se2))
+        # shrink the council's yearly sd toward the pooled sd (4 pseudo-observations)
+        n = max(e["drift_n"] - 1, 0)
+        s_own = e["sd_rho"] if np.isfinite(e["sd_rho"]) else sd_pool
+        sd_rho = float(np.sqrt((n * s_own**2 + 4 * sd_pool**2) / (n + 4)))
+        sl_own = e["sd_lambda"] if np.isfinite(e["sd_lambda"]) else sdl_pool
+        sd_l = float(np.sqrt((2 * sl_own**2 + 4 * sdl_pool**2) / 6))
+        log_lambda = e["log_lambda"] if np.isfinite(e["log_lambda"]) else ll_pool
+        out[c] = CouncilFit(
+            la_code=c,
+            la_name=h.la_name,
+            origin=h.origin,
+            stock0=e["stock0"],
+            log_rho_level=e["level"],
+            drift=float(drift),
+            drift_se=drift_se,
+            sd_rho=max(sd_rho, cfg["min_sd_incidence"]),
+            log_lambda=float(log_lambda),
+            log_lambda_se=sd_l / np.sqrt(3),
+            sd_lambda=max(sd_l, cfg["min_sd_exit"]),
+            incidence_shape=e["g"],
+            pop_years=e["pop_years"],
+            pop=e["pop"],
+            joiner_mix=e["joiner_mix"],
+            mover_rate=e["mover_rate"],
+            mover_sd=e["mover_sd"],
+            history_rho=e["rho"],
+            history_lambda=e["lambda"],
+            fit_report={"drift_own": e["drift"], "drift_prior": prior, "pooling_weight": float(w)},
+        )
+    return out
+
+
+@dataclass
+class Paths:
+    """Per-draw rate paths for one council: (D, H) arrays."""
+
+    log_rho: np.ndarray
+    log_lambda: np.ndarray
+    mover_rate: np.ndarray  # (D, 7)
+
+
+def sample_paths(
+    fit: CouncilFit,
+    horizon: int,
+    draws: int,
+    rng: np.random.Generator,
+    national_shocks: np.ndarray,
+) -> Paths:
+    """Draw incidence and exit-rate paths for ``horizon`` years (calendar origin .. origin+H-1).
+
+    log rho(origin-1+k) = level + sum_{j<=k} (drift * damping^(j-1) + shock_j), with the drift
+    drawn per draw from N(drift, drift_se^2); shock_j mixes a national part (shared by all
+    councils via ``national_shocks``, shape (D, H), standard normal) and a local part.
+    log lambda = its recent mean + a per-draw level error + an independent yearly shock.
+    """
+    cfg = settings()
+    scale = cfg["interval_scale"]
+    phi = cfg["drift_damping"]
+    c = cfg["common_shock_share"]
+    d = fit.drift + scale * fit.drift_se * rng.standard_normal((draws, 1))
+    damp = phi ** np.arange(horizon)[None, :]
+    z = np.sqrt(c) * national_shocks[:, :horizon] + np.sqrt(1 - c) * rng.standard_normal((draws, horizon))
+    steps = d * damp + scale * fit.sd_rho * z
+    log_rho = fit.log_rho_level + np.cumsum(steps, axis=1)
+    lvl = fit.log_lambda + scale * fit.log_lambda_se * rng.standard_normal((draws, 1))
+    log_lambda = lvl + scale * fit.sd_lambda * rng.standard_normal((draws, horizon))
+    mover = fit.mover_rate[None, :] + scale * fit.mover_sd[None, :] * rng.standard_normal((draws, N_GROUPS))
+    return Paths(log_rho=log_rho, log_lambda=log_lambda, mover_rate=mover)
+
+
+def simulate_council(
+    fit: CouncilFit,
+    horizon: int,
+    draws: int,
+    rng: np.random.Generator,
+    national_shocks: np.ndarray,
+    *,
+    paths: Paths | None = None,
+    levers: Any = None,
+) -> np.ndarray:
+    """Simulate ``draws`` futures; return stock by year (D, H+1, 26, 7), year 0 = origin.
+
+    The origin stock is rounded to whole plans once (largest remainder per age) so every draw
+    starts from the same published total. ``levers`` (a scenario, see
+    :mod:`sendcast.scenarios`) may modify the rates year by year; None is the baseline.
+    """
+    paths = paths or sample_paths(fit, horizon, draws, rng, national_shocks)
+    s0 = _round_preserving(fit.stock0)
+    stock = np.repeat(s0[None], draws, axis=0).astype(np.int64)
+    out = np.empty((draws, horizon + 1, N_AGES, N_GROUPS), dtype=np.int64)
+    out[:, 0] = stock
+    hz = ceasing_hazard_shape()
+    persistence = phase_transfer_persistence()
+    mask = mover_ages()
+    g = fit.incidence_shape
+    # the step applies one mover rate to all draws (the draw-to-draw spread of movers is small
+    # beside the incidence and exit uncertainty, and one rate keeps the step vectorised)
+    mover_mean = paths.mover_rate.mean(0)
+    for k in range(horizon):
+        year = fit.origin + k  # calendar year of the flows
+        pop = fit.pop_at(year)
+        joiners = np.exp(paths.log_rho[:, k])[:, None] * (pop * g)[None, :]
+        hazard = np.clip(np.exp(paths.log_lambda[:, k])[:, None] * hz[None, :], 0, 1)
+        inp = StepInputs(
+            hazard=hazard,
+            joiners=joiners,
+            joiner_mix=fit.joiner_mix,
+            transfer_mix=fit.joiner_mix,
+            persistence=persistence,
+            mover_rate=mover_mean,
+            mover_ages=mask,
+        )
+        if levers is not None:
+            inp = levers.apply(inp, year=year, fit=fit, stock=stock)
+        stock, _ = step(stock, inp, rng)
+        if levers is not None:
+            stock = levers.after_step(stock, year=year, fit=fit, rng=rng)
+        out[:, k + 1] = stock
+    return out
+
+
+def _round_preserving(x: np.ndarray) -> np.ndarray:
+    """Round a non-negative table to integers keeping its grand total (largest remainder)."""
+    flat = np.clip(x, 0, None).ravel()
+    base = np.floor(flat)
+    short = int(round(flat.sum() - base.sum()))
+    if short > 0:
+        idx = np.argsort(-(flat - base))[:short]
+        base[idx] += 1
+    return base.reshape(x.shape).astype(np.int64)
+
+
+__all__ = [
+    "CouncilFit",
+    "Paths",
+    "fit_all",
+    "ipf",
+    "sample_paths",
+    "simulate_council",
+    "settings",
+    "N_BANDS",
+    "TRANSFER_AGES",
+]
