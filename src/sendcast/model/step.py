@@ -71,7 +71,11 @@ class Flows:
 def _binomial(rng: np.random.Generator | None, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     if rng is None:
         return n * p
-    return rng.binomial(n.astype(np.int64), np.clip(p, 0.0, 1.0)).astype(n.dtype)
+    # sample only the cells that hold plans: many age x placement cells are structurally empty
+    out = np.zeros(n.shape, dtype=n.dtype)
+    live = (n > 0) & (p > 0)
+    out[live] = rng.binomial(n[live].astype(np.int64), np.clip(p[live], 0.0, 1.0))
+    return out
 
 
 def _multinomial(rng: np.random.Generator | None, n: np.ndarray, pvals: np.ndarray) -> np.ndarray:
@@ -127,10 +131,15 @@ def step(
         movers_out[:, ages, src] += moved
         movers_in[:, ages, dst] += moved
     # 5. joiners by age at the end of the year, placed like their phase
+    # Poisson joiners split multinomially over placements are independent Poissons per
+    # placement (Poisson thinning), which is much cheaper to draw.
+    mix = inp.joiner_mix / inp.joiner_mix.sum(-1, keepdims=True)
+    mean = np.clip(inp.joiners, 0.0, None)[:, :, None] * mix[BAND_OF_AGE][None, :, :]
     if rng is None:
-        j_by_age = inp.joiners
+        joiners = mean
     else:
-        j_by_age = rng.poisson(np.clip(inp.joiners, 0.0, None)).astype(stock.dtype)
-    joiners = _multinomial(rng, j_by_age, inp.joiner_mix[BAND_OF_AGE][None, :, :].repeat(d, 0))
+        joiners = np.zeros(stock.shape, dtype=stock.dtype)
+        live = np.broadcast_to(mean.sum(0) > 0, mean.shape)
+        joiners[live] = rng.poisson(mean[live])
     new = aged + joiners
     return new, Flows(leavers=leavers, movers_in=movers_in, movers_out=movers_out, joiners=joiners)
