@@ -1,0 +1,169 @@
+"""The forecasting API the CLI, reports and money module call: validated inputs -> tidy tables.
+
+>>> from sendcast.model.api import forecast
+>>> result = forecast("Norfolk", horizon=5, draws=1000, seed=1)   # doctest: +SKIP
+>>> result.summary.head()                                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+
+from sendcast.model.forecast import ENGLAND, ForecastResult, run_forecast
+from sendcast.model.history import CouncilHistory, histories_from_tables
+from sendcast.store import Store, open_store
+
+MAX_HORIZON = 30
+MAX_DRAWS = 100_000
+MIN_HISTORY_YEARS = 4
+DEFAULT_SEED = 20240101
+
+
+class ForecastInputError(ValueError):
+    """A forecast request that cannot be run (unknown council, origin outside the data ...)."""
+
+
+@dataclass
+class ModelData:
+    """The store tables the model needs."""
+
+    series: pd.DataFrame
+    population: pd.DataFrame
+    councils: pd.DataFrame
+    neighbours: dict[str, list[str]]
+
+    @property
+    def first_origin(self) -> int:
+        jan = self.series[self.series["period_type"] == "january"]
+        return int(jan["year"].min()) + MIN_HISTORY_YEARS
+
+    @property
+    def last_origin(self) -> int:
+        jan = self.series[(self.series["period_type"] == "january") & (self.series["measure"] == "ehcp_total")]
+        return int(jan["year"].max())
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> ModelData:
+    store = Store(__import__("pathlib").Path(path))
+    series = store.table("series")
+    population = store.table("population")
+    councils = store.table("councils")
+    neighbours: dict[str, list[str]] = {}
+    if "neighbours_current" in store.tables():
+        nb = store.table("neighbours_current")
+        for code, g in nb.sort_values("rank").groupby("la_code"):
+            neighbours[str(code)] = [str(x) for x in g["neighbour_la_code"]]
+    for df in (series, population, councils):
+        for c in df.columns:
+            if str(df[c].dtype) == "string":
+                df[c] = df[c].astype(object)
+    return ModelData(series=series, population=population, councils=councils, neighbours=neighbours)
+
+
+def model_data(store: Store | None = None) -> ModelData:
+    """Load (and cache) the model's input tables from a store."""
+    store = store or open_store()
+    return _load(str(store.path))
+
+
+def resolve_council(name_or_code: str, data: ModelData) -> tuple[str, str]:
+    """(la_code, la_name) for a council name or code; England is accepted too."""
+    from sendcast.geography import resolve
+
+    key = name_or_code.strip()
+    if key.lower() in {"england", ENGLAND[0].lower()}:
+        return ENGLAND
+    row = resolve(key, data.councils)
+    return str(row["la_code"]), str(row["la_name"])
+
+
+def check_request(data: ModelData, origin: int | None, horizon: int, draws: int) -> int:
+    """Validate a request; return the origin to use. Raises ForecastInputError with one line."""
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise ForecastInputError(f"horizon must be between 1 and {MAX_HORIZON} years (got {horizon})")
+    if not 1 <= draws <= MAX_DRAWS:
+        raise ForecastInputError(f"draws must be between 1 and {MAX_DRAWS:,} (got {draws})")
+    first, last = data.first_origin, data.last_origin
+    if origin is None:
+        return last
+    if not first <= origin <= last:
+        raise ForecastInputError(
+            f"origin {origin} is outside the data: choose a January between {first} and {last}"
+        )
+    return int(origin)
+
+
+def histories(data: ModelData, origin: int) -> dict[str, CouncilHistory]:
+    """Council histories cut at ``origin`` (no data after it)."""
+    current = set(data.councils["la_code"])
+    h = histories_from_tables(data.series, data.population, origin)
+    return {c: v for c, v in h.items() if c in current}
+
+
+def forecast(
+    council: str | None = None,
+    *,
+    all_councils: bool = False,
+    origin: int | None = None,
+    horizon: int = 5,
+    draws: int = 1000,
+    seed: int = DEFAULT_SEED,
+    keep_draws: bool = False,
+    levers: object | None = None,
+    store: Store | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ForecastResult:
+    """Forecast one council (by name or code), England, or all councils (plus England).
+
+    Every council is fitted (partial pooling uses them all); only the requested ones are
+    simulated. Returns a :class:`~sendcast.model.forecast.ForecastResult` whose ``summary`` has
+    columns la_code, la_name, year, measure, mean, p5, p10, p50, p90, p95.
+    """
+    data = model_data(store)
+    origin = check_request(data, origin, horizon, draws)
+    hist = histories(data, origin)
+    targets: list[str] | None
+    if all_councils or council is None:
+        targets = None
+    else:
+        code, _ = resolve_council(council, data)
+        targets = None if code == ENGLAND[0] else [code]
+        if targets and targets[0] not in hist:
+            raise ForecastInputError(f"{council}: not enough published history to forecast from {origin}")
+    res = run_forecast(
+        hist,
+        horizon=horizon,
+        draws=draws,
+        seed=seed,
+        la_codes=targets,
+        neighbours=data.neighbours,
+        keep_draws=keep_draws,
+        levers=levers,
+        progress=progress,
+    )
+    if council is not None and not all_councils and targets is None:
+        res.summary = res.summary[res.summary["la_code"] == ENGLAND[0]].reset_index(drop=True)
+    return res
+
+
+def placement_draws(
+    la: str, *, origin: int | None = None, horizon: int = 5, draws: int = 1000, seed: int = DEFAULT_SEED,
+    levers: object | None = None, store: Store | None = None,
+) -> pd.DataFrame:
+    """Simulated plans by placement group for one council: columns la_code, la_name, year,
+    draw, placement, plans (year = the January counted; the origin year is the published stock)."""
+    res = forecast(la, origin=origin, horizon=horizon, draws=draws, seed=seed, keep_draws=True, levers=levers, store=store)
+    if res.placement_draws is None:
+        raise ForecastInputError(f"{la}: placement draws are only available for a single council")
+    return res.placement_draws
+
+
+def history_table(data: ModelData, la_code: str) -> pd.DataFrame:
+    """Published series for one council (for fan charts beside the forecast)."""
+    s = data.series
+    return s[(s["la_code"] == la_code)].reset_index(drop=True)
