@@ -1,0 +1,76 @@
+"""``sendcast budget``: the high-needs budget and DSG balance for one council (thin wrapper)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+FORMATS = ("table", "csv", "json", "html", "xlsx")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``budget`` command to ``app``."""
+
+    @app.command()
+    def budget(
+        la: Annotated[str, typer.Argument(help="Council name or code (ONS or DfE 3-digit).")],
+        params: Annotated[Path | None, typer.Option("--params", help="Parameter folder.")] = None,
+        agreement: Annotated[
+            Path | None, typer.Option("--agreement", help="Agreement YAML.")
+        ] = None,
+        origin: Annotated[int | None, typer.Option(help="Last January observed.")] = None,
+        horizon: Annotated[int, typer.Option(help="Years ahead.")] = 6,
+        draws: Annotated[int, typer.Option(help="Monte Carlo draws.")] = 500,
+        seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+        fmt: Annotated[str, typer.Option("--format", help="|".join(FORMATS))] = "table",
+        out: Annotated[Path | None, typer.Option(help="Output file.")] = None,
+    ) -> None:
+        """Forecast high-needs spend, income and the DSG balance; print or write it."""
+        from sendcast.model.api import placement_draws
+        from sendcast.money.agreements import assess_agreement, load_agreement
+        from sendcast.money.budget import compute_budget
+        from sendcast.money.report import (
+            budget_table,
+            write_csv,
+            write_html,
+            write_json,
+            write_xlsx,
+        )
+        from sendcast.parameters import ParameterError, load_parameters
+        from sendcast.store import open_store
+
+        if fmt not in FORMATS:
+            raise typer.BadParameter(f"--format must be one of {FORMATS}")
+        if fmt in ("html", "xlsx") and out is None:
+            raise typer.BadParameter(f"--format {fmt} needs --out")
+        try:
+            pars = load_parameters(params)
+            agr = load_agreement(agreement) if agreement else None
+        except ParameterError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from e
+        pdraws = placement_draws(la, origin=origin, horizon=horizon, draws=draws, seed=seed)
+        obs = open_store().observations()
+        result = compute_budget(pdraws, obs, pars, agreement=agr)
+        writers: dict[str, Any] = {
+            "csv": write_csv, "json": write_json, "html": write_html, "xlsx": write_xlsx
+        }
+        if out is not None and fmt != "table":
+            typer.echo(f"wrote {writers[fmt](result, out)}")
+        elif fmt == "csv":
+            typer.echo(budget_table(result).to_csv(index=False), nl=False)
+        elif fmt == "json":
+            typer.echo(budget_table(result).to_json(orient="records", indent=1))
+        else:
+            t = budget_table(result)
+            keep = t["line"].isin(
+                ["spend_total", "income_total", "in_year_balance", "cumulative_balance"]
+            )
+            typer.echo(t[keep].to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
+        if agr is not None:
+            a = assess_agreement(result.line("cumulative_balance"), agr)
+            typer.echo(f"probability of meeting the target: {a.probability_meeting_target:.2f}")
+        for n in result.notes:
+            typer.echo(f"note: {n}", err=True)

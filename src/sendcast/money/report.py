@@ -1,0 +1,172 @@
+"""Budget outputs: a tidy table (csv/json), a DSG deficit management plan workbook, a web page.
+
+Reports read a :class:`~sendcast.money.budget.BudgetResult`; they never re-run the model. All
+files are written atomically (temporary file in the same folder, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from sendcast.money.budget import BudgetResult, summarise
+from sendcast.parameters import PLACEMENT_GROUPS, financial_year_label
+
+TABLE_COLUMNS = ["la_code", "la_name", "financial_year", "line", "mean", "p10", "p50", "p90"]
+
+
+def budget_table(result: BudgetResult) -> pd.DataFrame:
+    """Return ``la_code, la_name, financial_year, line, mean, p10, p50, p90``.
+
+    ``financial_year`` is the label (``2023-24``); one row per line and year, in line order.
+    """
+    s = summarise(result)
+    s.insert(0, "la_name", result.la_name)
+    s.insert(0, "la_code", result.la_code)
+    s["financial_year"] = s["financial_year"].map(financial_year_label)
+    return s[TABLE_COLUMNS].reset_index(drop=True)
+
+
+def write_atomic(path: Path | str, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place.
+
+    Returns the final path. The temporary file is removed if ``write`` fails.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_csv(result: BudgetResult, path: Path | str) -> Path:
+    """Write :func:`budget_table` as CSV; return the path."""
+    table = budget_table(result)
+    return write_atomic(path, lambda p: table.to_csv(p, index=False))
+
+
+def write_json(result: BudgetResult, path: Path | str) -> Path:
+    """Write :func:`budget_table` as JSON records; return the path."""
+    table = budget_table(result)
+    return write_atomic(path, lambda p: table.to_json(p, orient="records", indent=1))
+
+
+def assumptions_table(result: BudgetResult) -> pd.DataFrame:
+    """Return every parameter value used: ``parameter, key, from, value, unit, price_year,
+    source, url_or_document, reference``, plus the opening balance."""
+    rows = []
+    for p in result.parameters:
+        entries = p.dated or []
+        for v in entries:
+            src = p.source_for(v)
+            rows.append({
+                "parameter": f"{p.name}.yaml", "key": "values", "from": v.start.isoformat(),
+                "value": v.value, "unit": p.unit, "price_year": p.price_year or p.period,
+                "source": src.title, "url_or_document": src.url or src.document,
+                "reference": src.reference or src.table or "",
+            })
+    rows.append({
+        "parameter": result.opening_source, "key": "opening_balance", "from": "",
+        "value": result.opening_balance, "unit": "gbp", "price_year": "cash",
+        "source": result.opening_source, "url_or_document": "", "reference": "",
+    })
+    return pd.DataFrame(rows)
+
+
+def _plan_sheet(result: BudgetResult) -> pd.DataFrame:
+    """Lines as rows, financial years as columns (means), in a deficit-plan order."""
+    s = summarise(result)
+    wide = s.pivot(index="line", columns="financial_year", values="mean")
+    wide.columns = [financial_year_label(int(c)) for c in wide.columns]
+    order = (
+        [f"plans:{g}" for g in PLACEMENT_GROUPS]
+        + [f"spend:{g}" for g in PLACEMENT_GROUPS]
+        + [ln for ln in wide.index if ln.startswith("spend:") and
+           ln.split(":", 1)[1] not in PLACEMENT_GROUPS]
+        + ["spend_total"]
+        + sorted(ln for ln in wide.index if ln.startswith("income:"))
+        + ["income_total", "in_year_balance_before_agreement", "in_year_balance",
+           "cumulative_balance"]
+    )
+    return wide.reindex([ln for ln in order if ln in wide.index])
+
+
+def write_xlsx(result: BudgetResult, path: Path | str) -> Path:
+    """Write a workbook laid out like a DSG deficit management plan; return the path.
+
+    Sheets: ``Plan`` (mean by line and year: placements, spend, income, in-year and cumulative
+    balance), ``Ranges`` (mean, p10, p50, p90), ``Unit costs`` (with basis and data rows),
+    ``Non-placement``, ``Income`` (basis and trace per year), ``Assumptions`` (every parameter
+    value with its source) and ``Notes``.
+    """
+    from openpyxl.styles import Font
+
+    plan = _plan_sheet(result)
+    sheets = {
+        "Ranges": budget_table(result),
+        "Unit costs": result.unit_costs,
+        "Non-placement": result.non_placement,
+        "Income": result.income.assign(
+            financial_year=result.income["financial_year"].map(financial_year_label)),
+        "Assumptions": assumptions_table(result),
+        "Notes": pd.DataFrame({"note": result.notes}),
+    }
+
+    def write(p: Path) -> None:
+        with pd.ExcelWriter(p, engine="openpyxl") as xw:
+            title = f"{result.la_name} ({result.la_code}) - high needs budget and DSG balance (£)"
+            plan.to_excel(xw, sheet_name="Plan", startrow=2, index_label="line")
+            ws = xw.sheets["Plan"]
+            ws["A1"] = title
+            ws["A1"].font = Font(bold=True)
+            ws["A2"] = (f"Mean of draws. Opening balance {result.opening_balance:,.0f} "
+                        f"({result.opening_source}). Negative balance = deficit.")
+            ws.column_dimensions["A"].width = 44
+            for name, df in sheets.items():
+                df.to_excel(xw, sheet_name=name, index=False)
+
+    return write_atomic(path, write)
+
+
+def write_html(result: BudgetResult, path: Path | str) -> Path:
+    """Write a self-contained web page (plotly inlined): a fan chart of the cumulative DSG
+    balance (p10-p90 band, p50 line) and spend by placement group; return the path."""
+    import plotly.graph_objects as go
+    from plotly.io import to_html
+
+    s = summarise(result)
+    cum = s[s["line"] == "cumulative_balance"].sort_values("financial_year")
+    x = [financial_year_label(int(y)) for y in cum["financial_year"]]
+    fan = go.Figure()
+    fan.add_trace(go.Scatter(x=x, y=cum["p90"], line={"width": 0}, name="p90", showlegend=False))
+    fan.add_trace(go.Scatter(x=x, y=cum["p10"], fill="tonexty", line={"width": 0},
+                             name="p10-p90"))
+    fan.add_trace(go.Scatter(x=x, y=cum["p50"], name="median", line={"color": "black"}))
+    fan.update_layout(title="Cumulative DSG balance at 31 March (£; negative = deficit)")
+    spend = go.Figure()
+    for g in PLACEMENT_GROUPS:
+        r = s[s["line"] == f"spend:{g}"].sort_values("financial_year")
+        spend.add_trace(go.Bar(x=x, y=r["mean"], name=g))
+    spend.update_layout(barmode="stack", title="Spend by placement group (£, mean of draws)")
+    notes = "".join(f"<li>{n}</li>" for n in result.notes)
+    html = (
+        f"<html><head><meta charset='utf-8'><title>{result.la_name} high needs budget</title>"
+        f"</head><body><h1>{result.la_name} ({result.la_code})</h1>"
+        + to_html(fan, include_plotlyjs=True, full_html=False)
+        + to_html(spend, include_plotlyjs=False, full_html=False)
+        + f"<h2>Notes</h2><ul>{notes}</ul></body></html>"
+    )
+    def write(p: Path) -> None:
+        p.write_text(html, encoding="utf-8")
+
+    return write_atomic(path, write)

@@ -1,0 +1,50 @@
+"""Agreement files: the Norfolk example loads; bad files name file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sendcast.money.agreements import load_agreement
+from sendcast.parameters import ParameterError
+
+NORFOLK = Path(__file__).resolve().parents[2] / "examples" / "norfolk" / "agreement.yaml"
+
+
+def test_norfolk_example() -> None:
+    a = load_agreement(NORFOLK)
+    assert a.opening_balance.value == -38_400_000
+    assert a.opening_financial_year == 2023
+    assert sum(a.by_year("safety_valve_payments").values()) == pytest.approx(70_000_000)
+    assert sum(a.by_year("council_contributions").values()) == pytest.approx(33_000_000)
+    assert set(a.by_year("block_transfer").values()) == {1.5}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("  - {financial_year: 2023-24, value: 8400000}",
+         "  - {financial_year: 2023-24, value: -1}", "safety_valve_payments.1.value"),
+        ("  - {financial_year: 2024-25, percent: 1.5}",
+         "  - {financial_year: 2024/25, percent: 1.5}", "block_transfer.2.financial_year"),
+        ("  as_at: 2023-03-31\n", "", "opening_balance.as_at"),
+        ("council: Norfolk\n", "council: Norfolk\nbogus: 1\n", "bogus"),
+    ],
+)
+def test_bad_agreement(tmp_path: Path, old: str, new: str, key: str) -> None:
+    text = NORFOLK.read_text()
+    assert old in text
+    f = tmp_path / "a.yaml"
+    f.write_text(text.replace(old, new))
+    with pytest.raises(ParameterError) as e:
+        load_agreement(f)
+    assert e.value.key == key
+    assert str(f) in str(e.value)
+
+
+def test_not_a_mapping(tmp_path: Path) -> None:
+    f = tmp_path / "a.yaml"
+    f.write_text("just text")
+    with pytest.raises(ParameterError, match="expected a mapping"):
+        load_agreement(f)
