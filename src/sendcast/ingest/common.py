@@ -153,7 +153,9 @@ def parse_cell(raw: Any, *, file: str | Path, line: int, field: str) -> Cell:
     if raw is None:
         return Cell(math.nan, MARKERS[""])
     if isinstance(raw, bool):
-        raise IngestError(file, f"boolean {raw!r} where a number was expected", line=line, field=field)
+        raise IngestError(
+            file, f"boolean {raw!r} where a number was expected", line=line, field=field
+        )
     if isinstance(raw, int | float):
         if isinstance(raw, float) and math.isnan(raw):
             return Cell(math.nan, MARKERS[""])
@@ -303,7 +305,15 @@ def finish(df: pd.DataFrame, *, source: str, release: str, file: str | Path) -> 
     return df.reset_index(drop=True)
 
 
-KEY_COLUMNS = ["la_code", "la_name", "measure", "breakdown_topic", "breakdown", "period_type", "year"]
+KEY_COLUMNS = [
+    "la_code",
+    "la_name",
+    "measure",
+    "breakdown_topic",
+    "breakdown",
+    "period_type",
+    "year",
+]
 
 observation_schema = pa.DataFrameSchema(
     {
@@ -349,7 +359,9 @@ def validate_observations(df: pd.DataFrame, *, file: str | Path) -> None:
             idx = failure["index"].iloc[0]
             if idx is not None and idx in df.index:
                 line = int(df.loc[idx, "line"])
-        raise IngestError(file, f"schema check failed: {str(exc)[:300]}", line=line, field=field) from exc
+        raise IngestError(
+            file, f"schema check failed: {str(exc)[:300]}", line=line, field=field
+        ) from exc
     dup = df.duplicated(KEY_COLUMNS, keep="first")
     if dup.any():
         first = df[dup].iloc[0]
@@ -388,4 +400,6 @@ def geographic_level(raw: str, *, file: str | Path, line: int) -> str:
     key = raw.strip()
     if key in GEO_LEVEL_MAP:
         return GEO_LEVEL_MAP[key]
-    raise IngestError(file, f"unknown geographic_level {raw!r}", line=line, field="geographic_level")
+    raise IngestError(
+        file, f"unknown geographic_level {raw!r}", line=line, field="geographic_level"
+    )

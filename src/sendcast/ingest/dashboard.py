@@ -103,19 +103,40 @@ def _geo(
         else:
             level = default_level
         if level == "national":
-            rows.append(dict(la_code=ENGLAND_CODE, old_la_code=None, la_name="England",
-                             geographic_level=level, keep=True))
+            rows.append(
+                dict(
+                    la_code=ENGLAND_CODE,
+                    old_la_code=None,
+                    la_name="England",
+                    geographic_level=level,
+                    keep=True,
+                )
+            )
             continue
         if level == "regional":
             rname = str(rec.get("region_name", "")).strip()
             if normalise_name(rname) in _SUBREGIONS:
-                rows.append(dict(la_code="", old_la_code=None, la_name=rname,
-                                 geographic_level=level, keep=False))
+                rows.append(
+                    dict(
+                        la_code="",
+                        old_la_code=None,
+                        la_name=rname,
+                        geographic_level=level,
+                        keep=False,
+                    )
+                )
                 continue
             code, name = lookup.region_by_name(rname, file=file, line=line, field="region_name")
             published = str(rec.get("region_code", "") or "").strip()
-            rows.append(dict(la_code=published or code, old_la_code=None, la_name=name,
-                             geographic_level=level, keep=True))
+            rows.append(
+                dict(
+                    la_code=published or code,
+                    old_la_code=None,
+                    la_name=name,
+                    geographic_level=level,
+                    keep=True,
+                )
+            )
             continue
         name = str(rec.get("la_name", "")).strip()
         ons = str(rec.get("new_la_code", "") or "").strip()
@@ -126,8 +147,11 @@ def _geo(
         else:
             m = lookup.la_by_name(name, file=file, line=line, field="la_name")
             ons, old = m.la_code, old or m.old_la_code
-        rows.append(dict(la_code=ons, old_la_code=old or None, la_name=name,
-                         geographic_level="la", keep=True))
+        rows.append(
+            dict(
+                la_code=ons, old_la_code=old or None, la_name=name, geographic_level="la", keep=True
+            )
+        )
     return pd.DataFrame(rows, index=df.index)
 
 
@@ -149,8 +173,9 @@ def _calendar_year(raw: pd.Series, lines: pd.Series, *, file: str, field: str) -
     ok = text.str.fullmatch(r"(19|20)\d\d")
     if not ok.all():
         pos = int(np.flatnonzero(~ok.to_numpy())[0])
-        raise IngestError(file, f"not a year: {raw.iloc[pos]!r}", line=int(lines.iloc[pos]),
-                          field=field)
+        raise IngestError(
+            file, f"not a year: {raw.iloc[pos]!r}", line=int(lines.iloc[pos]), field=field
+        )
     return text.astype("int64")
 
 
@@ -216,156 +241,330 @@ def _read(folder: Path, name: str, required: list[str]) -> pd.DataFrame:
 def _dsg_deficit(folder: Path, lookup: LaLookup) -> pd.DataFrame:
     name = "dsg_deficit.csv"
     pct_col = "DSG cumulative balance as a % of the total income"
-    df = _read(folder, name, ["geographic_level", "region_name", "la_name", "deficit", pct_col,
-                              "financial_year"])
+    df = _read(
+        folder,
+        name,
+        ["geographic_level", "region_name", "la_name", "deficit", pct_col, "financial_year"],
+    )
     # the two published columns must be mirror images, else the sign convention is unclear
     d, _ = parse_series(df["deficit"], df["_line"], file=name, field="deficit")
     b, _ = parse_series(df[pct_col], df["_line"], file=name, field=pct_col)
     bad = ~np.isclose(d, -b, atol=0.01, equal_nan=True)
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
-        raise IngestError(name, "'deficit' is not minus the cumulative balance %",
-                          line=int(df["_line"].iloc[pos]), field="deficit")
-    year = pd.Series([financial_year_start(v, file=name, line=int(ln), field="financial_year")
-                      for v, ln in zip(df["financial_year"], df["_line"], strict=True)],
-                     index=df.index, dtype="int64")
-    return _emit(df, _geo(df, lookup, file=name), file=name,
-                 measures={"deficit": ("dsg_cumulative_balance_pct_income", "percent")},
-                 topic="total", breakdown="total", period_type="financial_year", year=year)
+        raise IngestError(
+            name,
+            "'deficit' is not minus the cumulative balance %",
+            line=int(df["_line"].iloc[pos]),
+            field="deficit",
+        )
+    year = pd.Series(
+        [
+            financial_year_start(v, file=name, line=int(ln), field="financial_year")
+            for v, ln in zip(df["financial_year"], df["_line"], strict=True)
+        ],
+        index=df.index,
+        dtype="int64",
+    )
+    return _emit(
+        df,
+        _geo(df, lookup, file=name),
+        file=name,
+        measures={"deficit": ("dsg_cumulative_balance_pct_income", "percent")},
+        topic="total",
+        breakdown="total",
+        period_type="financial_year",
+        year=year,
+    )
 
 
 def _specialist_spend(folder: Path, lookup: LaLookup) -> pd.DataFrame:
     name = "specialist_spend.csv"
-    df = _read(folder, name, ["la_name", "category", "year", "Spend per head", "pop_est",
-                              "total_spend"])
+    df = _read(
+        folder, name, ["la_name", "category", "year", "Spend per head", "pop_est", "total_spend"]
+    )
     geo = _geo(df, lookup, file=name)
-    year = pd.Series([financial_year_start(v, file=name, line=int(ln), field="year")
-                      for v, ln in zip(df["year"], df["_line"], strict=True)],
-                     index=df.index, dtype="int64")
+    year = pd.Series(
+        [
+            financial_year_start(v, file=name, line=int(ln), field="year")
+            for v, ln in zip(df["year"], df["_line"], strict=True)
+        ],
+        index=df.index,
+        dtype="int64",
+    )
     provider = df["category"].map(_snake)
-    spend = _emit(df, geo, file=name, measures={
-        "Spend per head": ("specialist_spend_per_head", "gbp_per_head"),
-        "total_spend": ("specialist_spend_total", "gbp"),
-    }, topic="provider", breakdown=provider, period_type="financial_year", year=year)
-    pop = _emit(df, geo, file=name, measures={"pop_est": ("population_2_18", "persons")},
-                topic="total", breakdown="total", period_type="financial_year", year=year,
-                dedupe=True)
+    spend = _emit(
+        df,
+        geo,
+        file=name,
+        measures={
+            "Spend per head": ("specialist_spend_per_head", "gbp_per_head"),
+            "total_spend": ("specialist_spend_total", "gbp"),
+        },
+        topic="provider",
+        breakdown=provider,
+        period_type="financial_year",
+        year=year,
+    )
+    pop = _emit(
+        df,
+        geo,
+        file=name,
+        measures={"pop_est": ("population_2_18", "persons")},
+        topic="total",
+        breakdown="total",
+        period_type="financial_year",
+        year=year,
+        dedupe=True,
+    )
     return pd.concat([spend, pop], ignore_index=True)
 
 
 def _percent_pupils_ehcp(folder: Path, lookup: LaLookup) -> pd.DataFrame:
     name = "percent_pupils_ehcp.csv"
-    df = _read(folder, name, ["time_period", "geographic_level", "region_name", "la_name",
-                              "SEN provision", "% of pupils"])
-    return _emit(df, _geo(df, lookup, file=name), file=name,
-                 measures={"% of pupils": ("dashboard_pupils_pct", "percent")},
-                 topic="sen_provision", breakdown=df["SEN provision"].map(_snake),
-                 period_type="academic_year",
-                 year=_academic_year(df["time_period"], df["_line"], file=name,
-                                     field="time_period"))
+    df = _read(
+        folder,
+        name,
+        [
+            "time_period",
+            "geographic_level",
+            "region_name",
+            "la_name",
+            "SEN provision",
+            "% of pupils",
+        ],
+    )
+    return _emit(
+        df,
+        _geo(df, lookup, file=name),
+        file=name,
+        measures={"% of pupils": ("dashboard_pupils_pct", "percent")},
+        topic="sen_provision",
+        breakdown=df["SEN provision"].map(_snake),
+        period_type="academic_year",
+        year=_academic_year(df["time_period"], df["_line"], file=name, field="time_period"),
+    )
 
 
 def _mainstream_with_sen(folder: Path, lookup: LaLookup) -> pd.DataFrame:
     name = "mainstream_with_sen.csv"
-    df = _read(folder, name, ["time_period", "geographic_level", "region_name", "la_name",
-                              "total_pupils", "SEN provision", "% of pupils"])
+    df = _read(
+        folder,
+        name,
+        [
+            "time_period",
+            "geographic_level",
+            "region_name",
+            "la_name",
+            "total_pupils",
+            "SEN provision",
+            "% of pupils",
+        ],
+    )
     geo = _geo(df, lookup, file=name)
     year = _academic_year(df["time_period"], df["_line"], file=name, field="time_period")
-    pct = _emit(df, geo, file=name,
-                measures={"% of pupils": ("dashboard_mainstream_pupils_pct", "percent")},
-                topic="sen_provision", breakdown=df["SEN provision"].map(_snake),
-                period_type="academic_year", year=year)
-    total = _emit(df, geo, file=name,
-                  measures={"total_pupils": ("dashboard_mainstream_pupils", "pupils")},
-                  topic="total", breakdown="total", period_type="academic_year", year=year,
-                  dedupe=True)
+    pct = _emit(
+        df,
+        geo,
+        file=name,
+        measures={"% of pupils": ("dashboard_mainstream_pupils_pct", "percent")},
+        topic="sen_provision",
+        breakdown=df["SEN provision"].map(_snake),
+        period_type="academic_year",
+        year=year,
+    )
+    total = _emit(
+        df,
+        geo,
+        file=name,
+        measures={"total_pupils": ("dashboard_mainstream_pupils", "pupils")},
+        topic="total",
+        breakdown="total",
+        period_type="academic_year",
+        year=year,
+        dedupe=True,
+    )
     return pd.concat([pct, total], ignore_index=True)
 
 
 def _provider_types_grouped(folder: Path, lookup: LaLookup) -> pd.DataFrame:
     name = "provider_types_grouped.csv"
     col = "% in independent/AP/special"
-    df = _read(folder, name, ["la_name", "academic_year", "Provision type", "geographic_level",
-                              "region_name", col])
-    return _emit(df, _geo(df, lookup, file=name), file=name,
-                 measures={col: ("dashboard_pupils_in_independent_ap_special_pct", "percent")},
-                 topic="pupil_group", breakdown=df["Provision type"].map(_snake),
-                 period_type="academic_year",
-                 year=_academic_year(df["academic_year"], df["_line"], file=name,
-                                     field="academic_year"))
+    df = _read(
+        folder,
+        name,
+        ["la_name", "academic_year", "Provision type", "geographic_level", "region_name", col],
+    )
+    return _emit(
+        df,
+        _geo(df, lookup, file=name),
+        file=name,
+        measures={col: ("dashboard_pupils_in_independent_ap_special_pct", "percent")},
+        topic="pupil_group",
+        breakdown=df["Provision type"].map(_snake),
+        period_type="academic_year",
+        year=_academic_year(df["academic_year"], df["_line"], file=name, field="academic_year"),
+    )
 
 
 def _ks2(folder: Path, lookup: LaLookup) -> pd.DataFrame:
     name = "ks2_attainment.csv"
-    df = _read(folder, name, ["time_period", "geographic_level", "region_name", "la_name",
-                              "characteristic", "pt_rwm_met_expected_standard",
-                              "t_rwm_met_expected_standard", "t_rwm_eligible_pupils"])
-    return _emit(df, _geo(df, lookup, file=name), file=name, measures={
-        "pt_rwm_met_expected_standard": ("dashboard_ks2_rwm_expected_pct", "percent"),
-        "t_rwm_met_expected_standard": ("dashboard_ks2_rwm_expected_pupils", "pupils"),
-        "t_rwm_eligible_pupils": ("dashboard_ks2_rwm_eligible_pupils", "pupils"),
-    }, topic="sen_status", breakdown=df["characteristic"].map(_snake),
+    df = _read(
+        folder,
+        name,
+        [
+            "time_period",
+            "geographic_level",
+            "region_name",
+            "la_name",
+            "characteristic",
+            "pt_rwm_met_expected_standard",
+            "t_rwm_met_expected_standard",
+            "t_rwm_eligible_pupils",
+        ],
+    )
+    return _emit(
+        df,
+        _geo(df, lookup, file=name),
+        file=name,
+        measures={
+            "pt_rwm_met_expected_standard": ("dashboard_ks2_rwm_expected_pct", "percent"),
+            "t_rwm_met_expected_standard": ("dashboard_ks2_rwm_expected_pupils", "pupils"),
+            "t_rwm_eligible_pupils": ("dashboard_ks2_rwm_eligible_pupils", "pupils"),
+        },
+        topic="sen_status",
+        breakdown=df["characteristic"].map(_snake),
         period_type="academic_year",
-        year=_academic_year(df["time_period"], df["_line"], file=name, field="time_period"))
+        year=_academic_year(df["time_period"], df["_line"], file=name, field="time_period"),
+    )
 
 
 def _ks4(folder: Path, lookup: LaLookup) -> pd.DataFrame:
     name = "ks4_attainment.csv"
-    df = _read(folder, name, ["time_period", "geographic_level", "region_name", "la_name",
-                              "characteristic_sen_description", "t_pupils", "t_schools",
-                              "avg_att8", "avg_p8score", "p8score_ci_low", "p8score_ci_upp"])
-    return _emit(df, _geo(df, lookup, file=name), file=name, measures={
-        "t_pupils": ("dashboard_ks4_pupils", "pupils"),
-        "t_schools": ("dashboard_ks4_schools", "schools"),
-        "avg_att8": ("dashboard_ks4_attainment8", "score"),
-        "avg_p8score": ("dashboard_ks4_progress8", "score"),
-        "p8score_ci_low": ("dashboard_ks4_progress8_ci_low", "score"),
-        "p8score_ci_upp": ("dashboard_ks4_progress8_ci_upp", "score"),
-    }, topic="sen_status", breakdown=df["characteristic_sen_description"].map(_snake),
+    df = _read(
+        folder,
+        name,
+        [
+            "time_period",
+            "geographic_level",
+            "region_name",
+            "la_name",
+            "characteristic_sen_description",
+            "t_pupils",
+            "t_schools",
+            "avg_att8",
+            "avg_p8score",
+            "p8score_ci_low",
+            "p8score_ci_upp",
+        ],
+    )
+    return _emit(
+        df,
+        _geo(df, lookup, file=name),
+        file=name,
+        measures={
+            "t_pupils": ("dashboard_ks4_pupils", "pupils"),
+            "t_schools": ("dashboard_ks4_schools", "schools"),
+            "avg_att8": ("dashboard_ks4_attainment8", "score"),
+            "avg_p8score": ("dashboard_ks4_progress8", "score"),
+            "p8score_ci_low": ("dashboard_ks4_progress8_ci_low", "score"),
+            "p8score_ci_upp": ("dashboard_ks4_progress8_ci_upp", "score"),
+        },
+        topic="sen_status",
+        breakdown=df["characteristic_sen_description"].map(_snake),
         period_type="academic_year",
-        year=_academic_year(df["time_period"], df["_line"], file=name, field="time_period"))
+        year=_academic_year(df["time_period"], df["_line"], file=name, field="time_period"),
+    )
 
 
 def _ehcp_timeliness(folder: Path, lookup: LaLookup) -> pd.DataFrame:
     name = "ehcp_timeliness.csv"
     pct = "% of EHCPs issued within 20 weeks"
-    df = _read(folder, name, ["time_period", "geographic_level", "region_name", "new_la_code",
-                              "la_name", "new_all_ehc", pct])
-    return _emit(df, _geo(df, lookup, file=name), file=name, measures={
-        "new_all_ehc": ("dashboard_new_plans", "plans"),
-        pct: ("dashboard_ehcp_timeliness_pct", "percent"),
-    }, topic="total", breakdown="total", period_type="calendar_year",
-        year=_calendar_year(df["time_period"], df["_line"], file=name, field="time_period"))
+    df = _read(
+        folder,
+        name,
+        [
+            "time_period",
+            "geographic_level",
+            "region_name",
+            "new_la_code",
+            "la_name",
+            "new_all_ehc",
+            pct,
+        ],
+    )
+    return _emit(
+        df,
+        _geo(df, lookup, file=name),
+        file=name,
+        measures={
+            "new_all_ehc": ("dashboard_new_plans", "plans"),
+            pct: ("dashboard_ehcp_timeliness_pct", "percent"),
+        },
+        topic="total",
+        breakdown="total",
+        period_type="calendar_year",
+        year=_calendar_year(df["time_period"], df["_line"], file=name, field="time_period"),
+    )
 
 
 def _discontinued(folder: Path, lookup: LaLookup) -> pd.DataFrame:
     name = "discontinued_plans.csv"
-    df = _read(folder, name, ["time_period", "geographic_level", "region_name", "new_la_code",
-                              "la_name", "discontinued_schoolage", "discontinued_older"])
+    df = _read(
+        folder,
+        name,
+        [
+            "time_period",
+            "geographic_level",
+            "region_name",
+            "new_la_code",
+            "la_name",
+            "discontinued_schoolage",
+            "discontinued_older",
+        ],
+    )
     geo = _geo(df, lookup, file=name)
     year = _calendar_year(df["time_period"], df["_line"], file=name, field="time_period")
     parts = [
-        _emit(df, geo, file=name, measures={col: ("dashboard_discontinued_plans", "plans")},
-              topic="age_group", breakdown=band, period_type="calendar_year", year=year)
-        for col, band in (("discontinued_schoolage", "school_age"),
-                          ("discontinued_older", "older"))
+        _emit(
+            df,
+            geo,
+            file=name,
+            measures={col: ("dashboard_discontinued_plans", "plans")},
+            topic="age_group",
+            breakdown=band,
+            period_type="calendar_year",
+            year=year,
+        )
+        for col, band in (("discontinued_schoolage", "school_age"), ("discontinued_older", "older"))
     ]
     return pd.concat(parts, ignore_index=True)
 
 
 def _tribunals(folder: Path, lookup: LaLookup) -> pd.DataFrame:
     name = "tribunals.csv"
-    df = _read(folder, name, ["la_name", "metric", "year", "value", "geographic_level",
-                              "region_name"])
+    df = _read(
+        folder, name, ["la_name", "metric", "year", "value", "geographic_level", "region_name"]
+    )
     bad = df["metric"].str.strip() != "appealrate"
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise IngestError(name, f"unexpected metric {df['metric'].iloc[pos]!r}",
-                          line=int(df["_line"].iloc[pos]), field="metric")
-    return _emit(df, _geo(df, lookup, file=name), file=name,
-                 measures={"value": ("dashboard_tribunal_appeal_rate", "rate")},
-                 topic="total", breakdown="total", period_type="calendar_year",
-                 year=_calendar_year(df["year"], df["_line"], file=name, field="year"))
+        raise IngestError(
+            name,
+            f"unexpected metric {df['metric'].iloc[pos]!r}",
+            line=int(df["_line"].iloc[pos]),
+            field="metric",
+        )
+    return _emit(
+        df,
+        _geo(df, lookup, file=name),
+        file=name,
+        measures={"value": ("dashboard_tribunal_appeal_rate", "rate")},
+        topic="total",
+        breakdown="total",
+        period_type="calendar_year",
+        year=_calendar_year(df["year"], df["_line"], file=name, field="year"),
+    )
 
 
 _AGE_BANDS = {
@@ -380,19 +579,43 @@ _AGE_BANDS = {
 
 def _ageprofile(folder: Path, lookup: LaLookup) -> pd.DataFrame:
     name = "ehcp_ageprofile.csv"
-    df = _read(folder, name, ["time_period", "geographic_level", "region_name", "new_la_code",
-                              "old_la_code", "la_name", "characteristic_age", "num_caseload",
-                              "pc_caseload"])
+    df = _read(
+        folder,
+        name,
+        [
+            "time_period",
+            "geographic_level",
+            "region_name",
+            "new_la_code",
+            "old_la_code",
+            "la_name",
+            "characteristic_age",
+            "num_caseload",
+            "pc_caseload",
+        ],
+    )
     band = df["characteristic_age"].str.strip().map(_AGE_BANDS)
     if band.isna().any():
         pos = int(np.flatnonzero(band.isna().to_numpy())[0])
-        raise IngestError(name, f"unknown age band {df['characteristic_age'].iloc[pos]!r}",
-                          line=int(df["_line"].iloc[pos]), field="characteristic_age")
-    return _emit(df, _geo(df, lookup, file=name), file=name, measures={
-        "num_caseload": ("dashboard_ehcp_caseload", "plans"),
-        "pc_caseload": ("dashboard_ehcp_caseload_pct", "percent"),
-    }, topic="age_band", breakdown=band, period_type="january",
-        year=_calendar_year(df["time_period"], df["_line"], file=name, field="time_period"))
+        raise IngestError(
+            name,
+            f"unknown age band {df['characteristic_age'].iloc[pos]!r}",
+            line=int(df["_line"].iloc[pos]),
+            field="characteristic_age",
+        )
+    return _emit(
+        df,
+        _geo(df, lookup, file=name),
+        file=name,
+        measures={
+            "num_caseload": ("dashboard_ehcp_caseload", "plans"),
+            "pc_caseload": ("dashboard_ehcp_caseload_pct", "percent"),
+        },
+        topic="age_band",
+        breakdown=band,
+        period_type="january",
+        year=_calendar_year(df["time_period"], df["_line"], file=name, field="time_period"),
+    )
 
 
 OBSERVATION_FILES: dict[str, Callable[[Path, LaLookup], pd.DataFrame]] = {
@@ -424,8 +647,9 @@ def read_ofsted(path: Path, lookup: LaLookup) -> pd.DataFrame:
         if published and published in lookup.by_ons:
             m = lookup.by_ons[published]
         else:
-            m = lookup.la_by_name(rec["la_name"], file=name, line=int(rec["_line"]),
-                                  field="la_name")
+            m = lookup.la_by_name(
+                rec["la_name"], file=name, line=int(rec["_line"]), field="la_name"
+            )
         codes.append(published or m.la_code)
         olds.append(m.old_la_code)
     renames = {
@@ -479,5 +703,6 @@ def load(folder: Path, *, lookup_file: Path | None = None) -> ImportResult:
         "Inner/Outer London rows in KS2/KS4 dropped (no ONS region code)",
         "names-only files: 'Dorset' mapped to the 2019 unitary (E06000059)",
     ]
-    return ImportResult(SOURCE, RELEASE, concat_observations(frames), tables,
-                        [*files, lookup.path], notes)
+    return ImportResult(
+        SOURCE, RELEASE, concat_observations(frames), tables, [*files, lookup.path], notes
+    )

@@ -237,8 +237,12 @@ def _geography(
     # The London region appears twice a year (once among the LA-type subtotals, once among the
     # regions, identical figures): keep the last, the one in the regions block.
     is_london = wide["code"].astype(str).str.strip().str.lower() == "london"
-    last_london = set(wide.index[is_london & ~wide[is_london].duplicated("year", keep="last")
-                                 .reindex(wide.index, fill_value=False)])
+    last_london = set(
+        wide.index[
+            is_london
+            & ~wide[is_london].duplicated("year", keep="last").reindex(wide.index, fill_value=False)
+        ]
+    )
     dropped: set[str] = set()
     for idx, rec in zip(wide.index, wide.to_dict("records"), strict=True):
         code = str(rec["code"]).strip()
@@ -248,16 +252,28 @@ def _geography(
             dropped.add(code)
             continue
         if low == "england":
-            geo = {"la_code": ENGLAND_CODE, "old_la_code": None, "la_name": "England",
-                   "geographic_level": "national"}
+            geo = {
+                "la_code": ENGLAND_CODE,
+                "old_la_code": None,
+                "la_name": "England",
+                "geographic_level": "national",
+            }
         elif code.isdigit():
             m = lookup.la_by_code(code, file=file, line=line, field="la_code")
-            geo = {"la_code": m.la_code, "old_la_code": m.old_la_code,
-                   "la_name": str(rec["name"]).strip() or m.la_name, "geographic_level": "la"}
+            geo = {
+                "la_code": m.la_code,
+                "old_la_code": m.old_la_code,
+                "la_name": str(rec["name"]).strip() or m.la_name,
+                "geographic_level": "la",
+            }
         else:
             rcode, rname = lookup.region_by_name(code, file=file, line=line, field="la_code")
-            geo = {"la_code": rcode, "old_la_code": None, "la_name": rname,
-                   "geographic_level": "regional"}
+            geo = {
+                "la_code": rcode,
+                "old_la_code": None,
+                "la_name": rname,
+                "geographic_level": "regional",
+            }
         out.append({**{str(k): v for k, v in rec.items()}, **geo})
     if dropped:
         notes.append(f"{file}: LA-type subtotal rows dropped: {sorted(dropped)}")
@@ -347,11 +363,13 @@ def read_summary_ods(path: Path, lookup: LaLookup, notes: list[str]) -> pd.DataF
         m = re.search(r"(\d{4})(?: to |-)(\d{2,4})", title)
         if not m:
             raise IngestError(where, f"title {title[:60]!r} names no financial year", line=1)
-        year = financial_year_start(f"{m.group(1)}-{m.group(2)[-2:]}", file=where, line=1,
-                                    field="A")
+        year = financial_year_start(
+            f"{m.group(1)}-{m.group(2)[-2:]}", file=where, line=1, field="A"
+        )
         if f"{year % 100:02d}{(year + 1) % 100:02d}" != str(sheet)[-4:]:
-            raise IngestError(where, f"title says {year_label(year)} but the sheet name does not",
-                              line=1)
+            raise IngestError(
+                where, f"title says {year_label(year)} but the sheet name does not", line=1
+            )
         body = d.iloc[4:, :12].copy()
         body["_line"] = np.arange(5, 5 + len(body))
         body = body[body[0].notna() & (body[0].astype(str).str.strip() != "")]
@@ -367,8 +385,9 @@ def read_summary_ods(path: Path, lookup: LaLookup, notes: list[str]) -> pd.DataF
             }
         )
         for j, col in enumerate(CSV_COLUMNS):
-            wide[col] = body[2 + j].map(lambda v: "" if pd.isna(v) else repr(v) if
-                                        isinstance(v, float) else str(v))
+            wide[col] = body[2 + j].map(
+                lambda v: "" if pd.isna(v) else repr(v) if isinstance(v, float) else str(v)
+            )
         wide = _geography(wide.reset_index(drop=True), lookup, file=where, notes=notes)
         frames.append(_tidy(wide, file=where))
     tidy = concat_observations(frames)

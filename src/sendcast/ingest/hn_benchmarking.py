@@ -77,7 +77,12 @@ S251_LINES = [
 # published column -> (measure, breakdown_topic, breakdown, unit, period_type, period)
 COLUMNS: dict[str, tuple[str, str, str, str, str, str]] = {
     "pop_2_18_ons_mid2021_projection": (
-        "population_2_18", "total", "total", "persons", "mid_year", f"mid-{YEAR}"
+        "population_2_18",
+        "total",
+        "total",
+        "persons",
+        "mid_year",
+        f"mid-{YEAR}",
     ),
     "ehcp_0_25_total": ("ehcp_placed", "total", "total", "plans", "january", f"{YEAR}-01"),
     **{
@@ -86,7 +91,12 @@ COLUMNS: dict[str, tuple[str, str, str, str, str, str]] = {
     },
     **{
         f"s251_{kind}_{line}": (
-            f"s251_{kind}", "line", line, "gbp", "financial_year", f"{YEAR}-{(YEAR + 1) % 100:02d}"
+            f"s251_{kind}",
+            "line",
+            line,
+            "gbp",
+            "financial_year",
+            f"{YEAR}-{(YEAR + 1) % 100:02d}",
         )
         for kind in ("budget", "outturn")
         for line in S251_LINES

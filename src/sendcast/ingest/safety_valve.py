@@ -44,11 +44,16 @@ def read(path: Path, lookup: LaLookup) -> pd.DataFrame:
         line = int(rec["_line"])
         m = lookup.la_by_name(rec["la_name"], file=name, line=line, field="la_name")
         if m.la_code in seen:
-            raise IngestError(name, f"{m.la_name} listed twice (first on line {seen[m.la_code]})",
-                              line=line, field="la_name")
+            raise IngestError(
+                name,
+                f"{m.la_name} listed twice (first on line {seen[m.la_code]})",
+                line=line,
+                field="la_name",
+            )
         seen[m.la_code] = line
-        year = financial_year_start(rec["agreement_financial_year"], file=name, line=line,
-                                    field="agreement_financial_year")
+        year = financial_year_start(
+            rec["agreement_financial_year"], file=name, line=line, field="agreement_financial_year"
+        )
         rows.append(
             {
                 "la_code": m.la_code,
@@ -75,6 +80,10 @@ def load(folder: Path, *, lookup_file: Path | None = None) -> ImportResult:
     path = folder / CSV_NAME
     table = read(path, lookup)
     return ImportResult(
-        SOURCE, RELEASE, empty_observations(), {"safety_valve_agreements": table},
-        [path, lookup.path], [CAVEAT],
+        SOURCE,
+        RELEASE,
+        empty_observations(),
+        {"safety_valve_agreements": table},
+        [path, lookup.path],
+        [CAVEAT],
     )

@@ -7,8 +7,10 @@ councils draw by draw (so its band reflects the national shocks councils share).
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,6 +70,57 @@ def national_shocks(seed: int, draws: int, horizon: int) -> np.ndarray:
     return np.random.default_rng(np.random.SeedSequence([int(seed), 0])).standard_normal((draws, horizon))
 
 
+def _workers(requested: int | None, n_targets: int, work_per_council: int) -> int:
+    """How many processes to use: as requested, else all cores for big all-council runs."""
+    if requested is not None:
+        return max(1, min(requested, n_targets))
+    if n_targets >= 20 and work_per_council >= 2000:
+        return max(1, min(os.cpu_count() or 1, 8, n_targets))
+    return 1
+
+
+def _simulate_chunk(
+    job: tuple, progress: Callable[[int, int], None] | None = None
+) -> tuple[list[pd.DataFrame], np.ndarray, dict[str, np.ndarray], list[pd.DataFrame]]:
+    """Simulate a list of councils; return summaries, their draw-by-draw sum, kept draws and
+    placement draws. Runs in a worker process for all-council forecasts."""
+    fits, targets, horizon, draws, seed, keep_draws, levers = job
+    origin = next(iter(fits.values())).origin
+    years = np.arange(origin, origin + horizon + 1)
+    shocks = national_shocks(seed, draws, horizon)
+    frames: list[pd.DataFrame] = []
+    kept: dict[str, np.ndarray] = {}
+    total = np.zeros((draws, horizon + 1, len(MEASURES)))
+    placement_rows: list[pd.DataFrame] = []
+    for i, c in enumerate(targets):
+        f = fits[c]
+        stock = simulate_council(f, horizon, draws, council_rng(seed, c), shocks, levers=levers)
+        vals = measures_from_stock(stock)
+        total += vals
+        frames.append(summarise(vals, c, f.la_name, years))
+        if keep_draws:
+            kept[c] = vals
+            pg = stock.sum(axis=2)  # (D, T, 7)
+            d_idx, t_idx, g_idx = np.meshgrid(
+                np.arange(draws), np.arange(horizon + 1), np.arange(N_GROUPS), indexing="ij"
+            )
+            placement_rows.append(
+                pd.DataFrame(
+                    {
+                        "la_code": c,
+                        "la_name": f.la_name,
+                        "year": years[t_idx.ravel()],
+                        "draw": d_idx.ravel(),
+                        "placement": np.array(GROUPS)[g_idx.ravel()],
+                        "plans": pg.ravel(),
+                    }
+                )
+            )
+        if progress:
+            progress(i + 1, len(targets))
+    return frames, total, kept, placement_rows
+
+
 @dataclass
 class ForecastResult:
     """A forecast run: summaries, optional draws and the fits behind them."""
@@ -95,6 +148,7 @@ def run_forecast(
     levers: object | None = None,
     progress: Callable[[int, int], None] | None = None,
     fits: dict[str, CouncilFit] | None = None,
+    workers: int | None = None,
 ) -> ForecastResult:
     """Fit all councils in ``histories`` (pooling needs them all), simulate ``la_codes``
     (default: all) and return summaries for years origin..origin+horizon.
@@ -111,37 +165,20 @@ def run_forecast(
     targets = [c for c in (la_codes or sorted(fits)) if c in fits]
     origin = next(iter(fits.values())).origin
     years = np.arange(origin, origin + horizon + 1)
-    shocks = national_shocks(seed, draws, horizon)
-    frames: list[pd.DataFrame] = []
-    kept: dict[str, np.ndarray] = {}
-    england = np.zeros((draws, horizon + 1, len(MEASURES)))
-    placement_rows: list[pd.DataFrame] = []
-    for i, c in enumerate(targets):
-        f = fits[c]
-        stock = simulate_council(f, horizon, draws, council_rng(seed, c), shocks, levers=levers)
-        vals = measures_from_stock(stock)
-        england += vals
-        frames.append(summarise(vals, c, f.la_name, years))
-        if keep_draws:
-            kept[c] = vals
-            pg = stock.sum(axis=2)  # (D, T, 7)
-            d_idx, t_idx, g_idx = np.meshgrid(
-                np.arange(draws), np.arange(horizon + 1), np.arange(N_GROUPS), indexing="ij"
-            )
-            placement_rows.append(
-                pd.DataFrame(
-                    {
-                        "la_code": c,
-                        "la_name": f.la_name,
-                        "year": years[t_idx.ravel()],
-                        "draw": d_idx.ravel(),
-                        "placement": np.array(GROUPS)[g_idx.ravel()],
-                        "plans": pg.ravel(),
-                    }
-                )
-            )
-        if progress:
-            progress(i + 1, len(targets))
+    n_workers = _workers(workers, len(targets), draws * horizon)
+    if n_workers > 1:
+        chunks = [targets[i::n_workers] for i in range(n_workers)]
+        jobs = [({c: fits[c] for c in ch}, ch, horizon, draws, seed, keep_draws, levers) for ch in chunks]
+        with ProcessPoolExecutor(max_workers=n_workers) as ex:
+            parts = list(ex.map(_simulate_chunk, jobs))
+    else:
+        parts = [_simulate_chunk((fits, targets, horizon, draws, seed, keep_draws, levers), progress)]
+    frames = [f for p in parts for f in p[0]]
+    england = np.sum([p[1] for p in parts], axis=0)
+    kept = {k: v for p in parts for k, v in p[2].items()}
+    placement_rows = [r for p in parts for r in p[3]]
+    if progress:
+        progress(len(targets), len(targets))
     if include_england and len(targets) == len(fits) and len(targets) > 1:
         frames.append(summarise(england, *ENGLAND, years))
         if keep_draws:

@@ -107,6 +107,14 @@ def histories_from_tables(
     jan = s[(s["period_type"] == "january") & (s["year"] <= origin)]
     flow = s[(s["period_type"] == "calendar_year") & (s["year"] <= origin - 1)]
     pop = population[population["year"] <= origin - POPULATION_LAG]
+    early_pop = False
+    if pop.empty and not population.empty:
+        # Origins before the first estimate in the store was published (e.g. January 2015 with
+        # estimates from mid-2015): use the earliest estimate only, and flag it. This borrows
+        # one later population figure; the caseload and flow data stay strictly pre-origin.
+        first = int(population["year"].min())
+        pop = population[population["year"] == first]
+        early_pop = True
     codes = la_codes if la_codes is not None else sorted(jan["la_code"].unique())
     names = s.drop_duplicates("la_code").set_index("la_code")["la_name"].to_dict()
 
@@ -157,5 +165,6 @@ def histories_from_tables(
             new_plans_bands=newb[c].reshape(len(years), N_BANDS),
             pop_years=py,
             pop=pv,
+            flags=["population: earliest estimate used (published after the origin)"] if early_pop else [],
         )
     return out

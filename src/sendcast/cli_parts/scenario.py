@@ -1,0 +1,237 @@
+"""``sendcast scenario``: run, compare, check and goal-seek scenario files (thin wrappers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+FORMATS = ("table", "csv", "json", "html")
+
+
+def _fail(msg: str) -> typer.Exit:
+    typer.echo(f"error: {msg}", err=True)
+    return typer.Exit(2)
+
+
+def _load(files: list[Path]) -> list[Any]:
+    """Load and validate every file before anything runs."""
+    from sendcast.scenarios.schema import ScenarioError, load_scenario
+
+    out = []
+    for f in files:
+        try:
+            out.append(load_scenario(f))
+        except ScenarioError as e:
+            raise _fail(str(e)) from e
+    return out
+
+
+def _money(agreement: Path | None) -> tuple[Any, Any, Any]:
+    from sendcast.money.agreements import load_agreement
+    from sendcast.parameters import ParameterError, load_parameters
+    from sendcast.store import open_store
+
+    try:
+        pars = load_parameters()
+        agr = load_agreement(agreement) if agreement else None
+    except ParameterError as e:
+        raise _fail(str(e)) from e
+    return open_store().observations(), pars, agr
+
+
+def _context(la: str, origin: int | None, horizon: int, draws: int) -> Any:
+    from sendcast.geography import UnknownCouncilError
+    from sendcast.model.api import ForecastInputError
+    from sendcast.scenarios.compare import context_from_store
+
+    try:
+        return context_from_store(la, origin=origin, horizon=horizon, draws=draws)
+    except (ForecastInputError, UnknownCouncilError) as e:
+        raise _fail(str(e)) from e
+
+
+def _emit(table: Any, fmt: str, out: Path | None, html: str | None = None) -> None:
+    if fmt == "html":
+        if out is None:
+            raise _fail("--format html needs --out")
+        out.write_text(html or "", encoding="utf-8")
+        typer.echo(f"wrote {out}")
+        return
+    text = {
+        "csv": lambda: table.to_csv(index=False),
+        "json": lambda: table.to_json(orient="records", indent=1),
+        "table": lambda: table.to_string(index=False, float_format=lambda v: f"{v:,.0f}"),
+    }[fmt]()
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}")
+    else:
+        typer.echo(text)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``scenario`` sub-app (run, compare, realism, goal-seek) to ``app``."""
+    sub = typer.Typer(no_args_is_help=True, help="Scenarios: levers on demand and money.")
+    app.add_typer(sub, name="scenario")
+
+    @sub.command("run")
+    def run(
+        file: Annotated[Path, typer.Argument(help="Scenario YAML.")],
+        la: Annotated[str, typer.Option("--la", help="Council name or code.")] = "Norfolk",
+        origin: Annotated[int | None, typer.Option(help="Last January observed.")] = None,
+        horizon: Annotated[int, typer.Option(help="Years ahead.")] = 6,
+        draws: Annotated[int, typer.Option(help="Monte Carlo draws.")] = 500,
+        seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+        agreement: Annotated[Path | None, typer.Option(help="Agreement YAML.")] = None,
+        fmt: Annotated[str, typer.Option("--format", help="|".join(FORMATS))] = "table",
+        out: Annotated[Path | None, typer.Option(help="Output file.")] = None,
+    ) -> None:
+        """Run one scenario beside the baseline (same draws); print or write the comparison."""
+        _compare([Path("baseline"), file], la, origin, horizon, draws, seed, agreement, fmt, out)
+
+    @sub.command("compare")
+    def compare_cmd(
+        files: Annotated[list[Path], typer.Argument(help="Scenario YAMLs (first = reference).")],
+        la: Annotated[str, typer.Option("--la", help="Council name or code.")] = "Norfolk",
+        origin: Annotated[int | None, typer.Option(help="Last January observed.")] = None,
+        horizon: Annotated[int, typer.Option(help="Years ahead.")] = 6,
+        draws: Annotated[int, typer.Option(help="Monte Carlo draws.")] = 500,
+        seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+        agreement: Annotated[Path | None, typer.Option(help="Agreement YAML.")] = None,
+        fmt: Annotated[str, typer.Option("--format", help="|".join(FORMATS))] = "table",
+        out: Annotated[Path | None, typer.Option(help="Output file.")] = None,
+    ) -> None:
+        """Compare scenarios on the same draws: demand, spend, deficit, savings, target."""
+        _compare(files, la, origin, horizon, draws, seed, agreement, fmt, out)
+
+    def _compare(
+        files: list[Path],
+        la: str,
+        origin: int | None,
+        horizon: int,
+        draws: int,
+        seed: int,
+        agreement: Path | None,
+        fmt: str,
+        out: Path | None,
+    ) -> None:
+        from sendcast.scenarios.compare import compare, comparison_html
+        from sendcast.scenarios.schema import BASELINE
+
+        if fmt not in FORMATS:
+            raise _fail(f"--format must be one of {FORMATS}")
+        loaded = iter(_load([f for f in files if str(f) != "baseline"]))
+        scenarios = [BASELINE if str(f) == "baseline" else next(loaded) for f in files]
+        origins = {s.origin for s in scenarios if s.origin is not None}
+        if origin is None and len(origins) == 1:
+            origin = origins.pop()
+        ctx = _context(la, origin, horizon, draws)
+        obs, pars, agr = _money(agreement)
+        cmp = compare(
+            ctx, scenarios, draws=draws, seed=seed, observations=obs, params=pars, agreement=agr
+        )
+        table = cmp.table
+        if fmt == "table":
+            keep = table["measure"].isin(["ehcp_total", "spend_total", "cumulative_balance"])
+            table = table[keep]
+        _emit(table, fmt, out, comparison_html(cmp) if fmt == "html" else None)
+        if fmt == "table":
+            if not cmp.savings.empty:
+                typer.echo(cmp.savings.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+            if not cmp.target.empty and agr is not None:
+                typer.echo(cmp.target.to_string(index=False))
+
+    @sub.command("realism")
+    def realism(
+        file: Annotated[Path, typer.Argument(help="Scenario YAML.")],
+        la: Annotated[str, typer.Option("--la", help="Council name or code.")] = "Norfolk",
+        fmt: Annotated[str, typer.Option("--format", help="table|csv|json")] = "table",
+        out: Annotated[Path | None, typer.Option(help="Output file.")] = None,
+    ) -> None:
+        """Judge each lever against what councils achieved since 2015."""
+        from sendcast.model import api
+        from sendcast.scenarios.realism import assess_scenario, council_metrics
+
+        (scenario,) = _load([file])
+        data = api.model_data()
+        code, _ = api.resolve_council(la, data)
+        m = council_metrics(data.series, data.population)
+        pop = m[m["la_code"] == code]["pop_0_25"].dropna()
+        table = assess_scenario(
+            scenario,
+            m,
+            la_code=code,
+            neighbours=data.neighbours,
+            pop_0_25=float(pop.iloc[-1]) if len(pop) else None,
+        )
+        if fmt == "table":
+            for _, r in table.iterrows():
+                typer.echo(f"- {r['lever']} [{r['verdict']}]\n  {r['evidence']}")
+            return
+        _emit(table, fmt, out)
+
+    @sub.command("goal-seek")
+    def goal_seek_cmd(
+        la: Annotated[str, typer.Option("--la", help="Council name or code.")],
+        lever: Annotated[str, typer.Option(help="incidence|independent_shift")] = "incidence",
+        target_year: Annotated[int, typer.Option(help="Balanced by 31 March of this year.")] = 2029,
+        probability: Annotated[float, typer.Option(help="Wanted probability (0-1).")] = 0.5,
+        base: Annotated[Path | None, typer.Option(help="Scenario to add the lever to.")] = None,
+        origin: Annotated[int | None, typer.Option(help="Last January observed.")] = None,
+        draws: Annotated[int, typer.Option(help="Monte Carlo draws.")] = 300,
+        seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+        agreement: Annotated[Path | None, typer.Option(help="Agreement YAML.")] = None,
+    ) -> None:
+        """Find the lever size that balances the budget with the wanted probability."""
+        from sendcast.model import api
+        from sendcast.scenarios.goalseek import goal_seek
+        from sendcast.scenarios.realism import assess_lever, council_metrics
+        from sendcast.scenarios.schema import BASELINE
+
+        if lever not in ("incidence", "independent_shift"):
+            raise _fail("--lever must be incidence or independent_shift")
+        base_sc = _load([base])[0] if base else BASELINE
+        data = api.model_data()
+        o = api.check_request(data, origin, 1, draws)
+        ctx = _context(la, o, max(target_year - o, 1), draws)
+        obs, pars, agr = _money(agreement)
+        try:
+            res = goal_seek(
+                ctx,
+                lever=lever,  # type: ignore[arg-type]
+                target_year=target_year,
+                probability=probability,
+                observations=obs,
+                params=pars,
+                agreement=agr,
+                base=base_sc,
+                draws=draws,
+                seed=seed,
+            )
+        except ValueError as e:
+            raise _fail(str(e)) from e
+        if res.value is None:
+            typer.echo(
+                f"Even at 100% the probability of a balance >= {res.target_balance:,.0f} "
+                f"at the end of {res.target_year} is {res.probability:.2f}."
+            )
+            return
+        typer.echo(
+            f"{lever}: {res.value:.1f}% gives probability {res.probability:.2f} "
+            f"(wanted {probability:.2f}) of a cumulative balance >= "
+            f"{res.target_balance:,.0f} at the end of {res.target_year}."
+        )
+        if res.scenario is not None:
+            m = council_metrics(data.series, data.population)
+            pop = m[m["la_code"] == ctx.la_code]["pop_0_25"].dropna()
+            ev = assess_lever(
+                res.scenario.levers[-1],
+                m,
+                la_code=ctx.la_code,
+                neighbours=data.neighbours,
+                pop_0_25=float(pop.iloc[-1]) if len(pop) else None,
+            )
+            if ev is not None:
+                typer.echo(ev.text)

@@ -1,0 +1,140 @@
+"""Backtest reports: accuracy by horizon, calibration in plain words, the worst-forecast councils."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from sendcast.evaluate.backtest import metrics
+from sendcast.outputs.charts import html_page, table_html
+
+
+def calibration_words(coverage80: float, n: int) -> str:
+    """Say in plain words whether 80% intervals held about 80% of outcomes."""
+    if n == 0 or not np.isfinite(coverage80):
+        return "no outcomes to check"
+    pct = f"{coverage80:.0%}"
+    if coverage80 < 0.70:
+        return f"too narrow: only {pct} of outcomes fell inside the 80% band, so the bands overstate certainty"
+    if coverage80 < 0.75:
+        return f"a little narrow: {pct} of outcomes fell inside the 80% band"
+    if coverage80 <= 0.85:
+        return f"well calibrated: {pct} of outcomes fell inside the 80% band"
+    if coverage80 <= 0.90:
+        return f"a little wide: {pct} of outcomes fell inside the 80% band"
+    return f"too wide: {pct} of outcomes fell inside the 80% band, so the bands understate what is known"
+
+
+def headline(scores: pd.DataFrame, measure: str = "ehcp_total", horizons: tuple[int, ...] = (1, 3)) -> pd.DataFrame:
+    """MdAPE and 80% coverage per model and horizon for one measure, with the improvement of
+    sendcast's MdAPE over the best baseline at each horizon."""
+    m = metrics(scores[scores["measure"] == measure])
+    m = m[m["horizon"].isin(horizons)]
+    rows = []
+    for h, g in m.groupby("horizon"):
+        base = g[g["model"] != "sendcast"]
+        best = base.loc[base["mdape"].idxmin()] if not base.empty else None
+        for _, r in g.iterrows():
+            rows.append(
+                {
+                    "horizon": h,
+                    "model": r["model"],
+                    "n": int(r["n"]),
+                    "mdape": r["mdape"],
+                    "mape": r["mape"],
+                    "coverage80": r["coverage80"],
+                    "bias_pct": r["bias_pct"],
+                    "crps": r["crps"],
+                    "best_baseline": best["model"] if best is not None else None,
+                    "improvement_vs_best_baseline": (1 - r["mdape"] / best["mdape"]) if best is not None and r["model"] == "sendcast" else np.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def likely_reason(row: pd.Series, series: pd.DataFrame | None) -> str:
+    """A plausible reason a council was forecast badly, from its own published flows."""
+    if series is None:
+        return ""
+    s = series[(series["la_code"] == row["la_code"])]
+    np_ = s[(s["measure"] == "new_plans") & (s["period_type"] == "calendar_year")].set_index("year")["value"].sort_index()
+    tot = s[(s["measure"] == "ehcp_total") & (s["period_type"] == "january")].set_index("year")["value"].sort_index()
+    reasons = []
+    o, y = int(row["origin"]), int(row["year"])
+    window = np_.loc[o - 1 : y - 1]
+    if len(window) >= 2:
+        ch = window.pct_change().dropna()
+        if (ch.abs() > 0.35).any():
+            yr = int(ch.abs().idxmax())
+            reasons.append(f"new plans changed by {ch.loc[yr]:+.0%} in {yr} (a backlog cleared or built up)")
+    if o in tot.index and (o - 1) in tot.index and y in tot.index:
+        before = tot.loc[o] / tot.loc[o - 1] - 1
+        after = (tot.loc[y] / tot.loc[o]) ** (1 / max(y - o, 1)) - 1
+        if abs(after - before) > 0.06:
+            reasons.append(f"growth moved from {before:+.0%} a year before the origin to {after:+.0%} after it")
+    return "; ".join(reasons) or "no single cause visible in the published flows"
+
+
+def html_report(scores: pd.DataFrame, series: pd.DataFrame | None = None) -> str:
+    """A self-contained page: headline accuracy, accuracy by horizon, coverage, worst councils."""
+    sections: list[tuple[str, object]] = []
+    for measure in ("ehcp_total", "special_school", "independent_special", "mainstream", "post16_fe"):
+        if measure not in set(scores["measure"]):
+            continue
+        hl = headline(scores, measure, horizons=tuple(sorted(scores["horizon"].unique())))
+        if hl.empty:
+            continue
+        sm = hl[hl["model"] == "sendcast"]
+        words = "; ".join(
+            f"{int(r['horizon'])} year{'s' if r['horizon'] > 1 else ''} ahead: {calibration_words(r['coverage80'], r['n'])}"
+            for _, r in sm.iterrows()
+        )
+        show = hl.copy()
+        for c in ("mdape", "mape", "coverage80", "bias_pct", "improvement_vs_best_baseline"):
+            show[c] = show[c].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+        show["crps"] = show["crps"].map(lambda v: f"{v:,.1f}")
+        sections.append((f"{measure}: accuracy by horizon", f"<p>sendcast's intervals are {words}.</p>" + table_html(show)))
+    m = metrics(scores[scores["measure"] == "ehcp_total"])
+    fig = go.Figure()
+    for model, g in m.groupby("model"):
+        fig.add_trace(go.Scatter(x=g["horizon"], y=g["coverage80"], name=str(model), mode="lines+markers"))
+    fig.add_hrect(y0=0.75, y1=0.85, fillcolor="green", opacity=0.1, line_width=0)
+    fig.update_layout(title="Share of outcomes inside the 80% interval (ehcp_total); green = 75-85%",
+                      xaxis_title="years ahead", yaxis_title="coverage", template="plotly_white", height=380)
+    sections.append(("Calibration", fig))
+    fig2 = go.Figure()
+    for model, g in m.groupby("model"):
+        fig2.add_trace(go.Scatter(x=g["horizon"], y=g["mdape"], name=str(model), mode="lines+markers"))
+    fig2.update_layout(title="Median absolute percentage error (ehcp_total)", xaxis_title="years ahead",
+                       yaxis_title="MdAPE", yaxis_tickformat=".0%", template="plotly_white", height=380)
+    sections.append(("Accuracy by horizon", fig2))
+    sc = scores[(scores["model"] == "sendcast") & (scores["measure"] == "ehcp_total")]
+    if not sc.empty:
+        worst = sc.sort_values("ape", ascending=False).head(12).copy()
+        worst["likely reason"] = [likely_reason(r, series) for _, r in worst.iterrows()]
+        worst["ape"] = worst["ape"].map(lambda v: f"{v:.1%}")
+        cols = ["la_name", "origin", "horizon", "actual", "p50", "p10", "p90", "ape", "likely reason"]
+        sections.append(("Councils forecast worst (ehcp_total) and why that is plausible", table_html(worst[cols])))
+    origins = sorted(scores["origin"].unique())
+    intro = (
+        f"<p>Rolling-origin backtest: origins January {origins[0]}-{origins[-1]}, each model fitted only on data "
+        "published before its origin, scored against the published outcome. MdAPE = median absolute percentage "
+        "error over councils and origins; coverage = share of outcomes inside the 80% interval.</p>"
+    )
+    return html_page("How accurate are sendcast's forecasts?", sections, intro=intro)  # type: ignore[arg-type]
+
+
+def accuracy_by_council(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per council (and 'ALL'), measure and horizon: n, MAPE, MdAPE, 80% coverage, for the
+    'how accurate is this?' note shown beside each forecast (sendcast model only)."""
+    sc = scores[scores["model"] == "sendcast"]
+    per = sc.groupby(["la_code", "la_name", "measure", "horizon"]).agg(
+        n=("ape", "size"), mape=("ape", "mean"), mdape=("ape", "median"), coverage80=("in80", "mean")
+    ).reset_index()
+    allc = sc.groupby(["measure", "horizon"]).agg(
+        n=("ape", "size"), mape=("ape", "mean"), mdape=("ape", "median"), coverage80=("in80", "mean")
+    ).reset_index()
+    allc["la_code"] = "ALL"
+    allc["la_name"] = "all councils"
+    return pd.concat([per, allc[per.columns]], ignore_index=True)

@@ -1,0 +1,1 @@
+"""Harmonised, analysis-ready series built from the store's tidy observations."""

@@ -1,0 +1,497 @@
+"""Run scenarios on the same draws, turn them into money, and compare them with the baseline.
+
+Every scenario of a comparison is simulated from the same council fit with the same seed, so
+the incidence and exit-rate paths (drawn before any lever acts) are the same draw for draw;
+differences are then computed draw by draw (``scenario - baseline`` per draw, then
+summarised), which removes most of the Monte Carlo noise from the difference.
+
+Money: placement draws -> :func:`sendcast.money.budget.compute_budget` (unit costs, income,
+DSG balance per draw) -> :func:`apply_money_levers` (unit-cost changes, the programme's
+running costs, extra funding; capital is reported beside the balance, not in it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sendcast.model.forecast import MEASURES, ForecastResult, run_forecast
+from sendcast.model.history import CouncilHistory
+from sendcast.model.stockflow import CouncilFit, fit_all
+from sendcast.money.agreements import Agreement, probability_of_target
+from sendcast.money.budget import BudgetResult, _allocation, compute_budget
+from sendcast.parameters import Parameter, financial_year_label, require
+from sendcast.scenarios.levers import ScenarioLevers
+from sendcast.scenarios.schema import (
+    CapitalLever,
+    FundingLever,
+    RunningCostLever,
+    Scenario,
+    UnitCostLever,
+)
+
+DEMAND_MEASURES = ("ehcp_total", "independent_special", "state_special", "resourced_provision")
+MONEY_LINES = (
+    "spend_total",
+    "spend:programme_running_costs",
+    "income_total",
+    "in_year_balance",
+    "cumulative_balance",
+)
+RUNNING_LINE = "spend:programme_running_costs"
+EXTRA_LINE = "income:extra_high_needs"
+
+
+@dataclass
+class Context:
+    """A council fitted at an origin, ready to simulate scenarios on."""
+
+    la_code: str
+    la_name: str
+    origin: int
+    horizon: int
+    fits: dict[str, CouncilFit]
+    histories: dict[str, CouncilHistory]
+
+
+@dataclass
+class ScenarioRun:
+    """One scenario simulated: ``values`` (D, T, M) in :data:`MEASURES` order, the placement
+    draws table, and the expected new plans per simulated year (mean over draws)."""
+
+    scenario: Scenario
+    forecast: ForecastResult
+    values: np.ndarray
+    placement_draws: pd.DataFrame
+    new_plans: dict[int, float]
+    budget: BudgetResult | None = None
+    capital: pd.DataFrame | None = None
+
+
+def context_from_histories(
+    histories: dict[str, CouncilHistory],
+    la_code: str,
+    *,
+    horizon: int,
+    neighbours: dict[str, list[str]] | None = None,
+) -> Context:
+    """Return a :class:`Context`: every council fitted (pooling needs them all), one chosen."""
+    fits = fit_all(histories, horizon, neighbours=neighbours)
+    if la_code not in fits:
+        raise ValueError(f"{la_code}: not enough history to fit")
+    f = fits[la_code]
+    return Context(
+        la_code=la_code,
+        la_name=f.la_name,
+        origin=f.origin,
+        horizon=horizon,
+        fits=fits,
+        histories=histories,
+    )
+
+
+def context_from_store(
+    council: str, *, origin: int | None, horizon: int, store: Any = None, draws: int = 1
+) -> Context:
+    """Return a :class:`Context` for a council in the store (name or code)."""
+    from sendcast.model import api
+
+    data = api.model_data(store)
+    o = api.check_request(data, origin, horizon, draws)
+    hist = api.histories(data, o)
+    code, _ = api.resolve_council(council, data)
+    if code not in hist:
+        raise api.ForecastInputError(f"{council}: not enough published history from {o}")
+    return context_from_histories(hist, code, horizon=horizon, neighbours=data.neighbours)
+
+
+def simulate(ctx: Context, scenario: Scenario, *, draws: int, seed: int) -> ScenarioRun:
+    """Return the :class:`ScenarioRun` of ``scenario`` for the context's council.
+
+    The levers hook is always passed (a zero scenario leaves every array bit-identical), so
+    the expected new plans are recorded for the baseline too.
+    """
+    hook = ScenarioLevers(scenario)
+    res = run_forecast(
+        ctx.histories,
+        horizon=ctx.horizon,
+        draws=draws,
+        seed=seed,
+        la_codes=[ctx.la_code],
+        keep_draws=True,
+        levers=hook,
+        fits=ctx.fits,
+    )
+    assert res.placement_draws is not None
+    return ScenarioRun(
+        scenario=scenario,
+        forecast=res,
+        values=res.draw_values[ctx.la_code],
+        placement_draws=res.placement_draws,
+        new_plans={y: v for (c, y), v in hook.new_plans.items() if c == ctx.la_code},
+    )
+
+
+def _recompute_totals(wide: pd.DataFrame, opening: float) -> pd.DataFrame:
+    spend = [c for c in wide.columns if c.startswith("spend:")]
+    income = [c for c in wide.columns if c.startswith("income:")]
+    wide["spend_total"] = wide[spend].sum(axis=1)
+    wide["income_total"] = wide[income].sum(axis=1)
+    wide["in_year_balance_before_agreement"] = wide["income:high_needs_block"] - wide["spend_total"]
+    wide["in_year_balance"] = wide["income_total"] - wide["spend_total"]
+    wide = wide.sort_index()
+    wide["cumulative_balance"] = opening + wide.groupby(level="draw")["in_year_balance"].cumsum()
+    return wide
+
+
+def apply_money_levers(
+    result: BudgetResult,
+    scenario: Scenario,
+    observations: pd.DataFrame,
+    params: dict[str, Parameter],
+) -> BudgetResult:
+    """Return ``result`` with the scenario's money levers applied (the same object when there
+    is none in force).
+
+    - unit_cost: ``spend:<group> x (1 + change_percent/100 x strength(FY))``;
+    - running_cost: a line ``spend:programme_running_costs`` = ``gbp_per_year x strength``
+      (cash, not inflated), counted in ``spend_total``;
+    - funding: ``block_transfer_percent x strength / 100 x schools block`` added to
+      ``income:block_transfer``; ``extra_high_needs_gbp x strength`` as
+      ``income:extra_high_needs``;
+    then totals, in-year and cumulative balances are recomputed. Capital levers are not in the
+    DSG balance (see :func:`capital_table`).
+    """
+    active = [
+        lv for lv in scenario.money_levers if not lv.is_zero and not isinstance(lv, CapitalLever)
+    ]
+    if not active:
+        return result
+    wide = result.lines.pivot(index=["draw", "financial_year"], columns="line", values="value")
+    wide.columns.name = None
+    fy = wide.index.get_level_values("financial_year").to_numpy()
+    years = sorted(set(int(y) for y in fy))
+    notes = list(result.notes)
+    for lv in active:
+        s = np.array([lv.strength(int(y)) for y in fy])
+        if isinstance(lv, UnitCostLever):
+            col = f"spend:{lv.group}"
+            wide[col] = wide[col] * (1.0 + lv.change_percent / 100.0 * s)
+        elif isinstance(lv, RunningCostLever):
+            prev = wide[RUNNING_LINE] if RUNNING_LINE in wide.columns else 0.0
+            wide[RUNNING_LINE] = prev + lv.gbp_per_year * s
+        elif isinstance(lv, FundingLever):
+            if lv.block_transfer_percent:
+                code = (
+                    result.agreement.old_la_code
+                    if result.agreement and result.agreement.old_la_code
+                    else result.la_code
+                )
+                sb = _allocation(
+                    observations,
+                    code,
+                    "schools_block",
+                    "before_recoupment",
+                    years,
+                    require(params, "funding/schools_block/growth"),
+                )
+                if sb["value"].isna().any():
+                    notes.append(
+                        "Scenario block transfer left out for years without a schools block figure."
+                    )
+                sb_by = sb.set_index("financial_year")["value"].fillna(0.0)
+                add = lv.block_transfer_percent / 100.0 * s * sb_by.reindex(fy).to_numpy()
+                wide["income:block_transfer"] = wide["income:block_transfer"] + add
+            if lv.extra_high_needs_gbp:
+                prev = wide[EXTRA_LINE] if EXTRA_LINE in wide.columns else 0.0
+                wide[EXTRA_LINE] = prev + lv.extra_high_needs_gbp * s
+    wide = _recompute_totals(wide, result.opening_balance)
+    long = wide.reset_index().melt(
+        id_vars=["draw", "financial_year"], var_name="line", value_name="value"
+    )
+    notes.append(
+        f"Scenario '{scenario.name}' money levers applied: "
+        + "; ".join(lv.describe() for lv in active)
+        + "."
+    )
+    return BudgetResult(
+        la_code=result.la_code,
+        la_name=result.la_name,
+        lines=long[["financial_year", "draw", "line", "value"]],
+        unit_costs=result.unit_costs,
+        non_placement=result.non_placement,
+        income=result.income,
+        parameters=result.parameters,
+        opening_balance=result.opening_balance,
+        opening_source=result.opening_source,
+        agreement=result.agreement,
+        notes=notes,
+    )
+
+
+def capital_table(scenario: Scenario) -> pd.DataFrame:
+    """Return capital by financial year (``financial_year, label, gbp``): each capital lever's
+    total spread evenly over ``start``..``end`` (``end`` absent: all in ``start``)."""
+    rows: dict[int, float] = {}
+    for lv in scenario.levers:
+        if isinstance(lv, CapitalLever) and not lv.is_zero:
+            end = lv.end if lv.end is not None else lv.start
+            n = end - lv.start + 1
+            for y in range(lv.start, end + 1):
+                rows[y] = rows.get(y, 0.0) + lv.gbp / n
+    return pd.DataFrame(
+        {
+            "financial_year": list(rows),
+            "label": [financial_year_label(y) for y in rows],
+            "gbp": list(rows.values()),
+        }
+    )
+
+
+def add_budget(
+    run: ScenarioRun,
+    observations: pd.DataFrame,
+    params: dict[str, Parameter],
+    *,
+    agreement: Agreement | None = None,
+    opening_balance: float | None = None,
+) -> ScenarioRun:
+    """Return ``run`` with its budget (money levers applied) and capital table filled in."""
+    base = compute_budget(
+        run.placement_draws,
+        observations,
+        params,
+        agreement=agreement,
+        opening_balance=opening_balance,
+    )
+    run.budget = apply_money_levers(base, run.scenario, observations, params)
+    run.capital = capital_table(run.scenario)
+    return run
+
+
+def _q(v: np.ndarray) -> dict[str, float]:
+    return {
+        "mean": float(v.mean()),
+        "p10": float(np.quantile(v, 0.1)),
+        "p50": float(np.quantile(v, 0.5)),
+        "p90": float(np.quantile(v, 0.9)),
+    }
+
+
+def _money_wide(run: ScenarioRun, line: str) -> pd.DataFrame:
+    assert run.budget is not None
+    b = run.budget.line(line)
+    return b.pivot(index="draw", columns="financial_year", values="value")
+
+
+@dataclass
+class Comparison:
+    """Scenarios side by side. ``table``: ``scenario, kind (level|difference), measure, year,
+    mean, p10, p50, p90`` (demand by January, money by financial year); differences are
+    ``scenario - baseline`` draw by draw. ``target``: probability of meeting the agreement
+    target per scenario. ``savings``: net savings after the programme's own costs."""
+
+    context: Context
+    runs: list[ScenarioRun]
+    table: pd.DataFrame
+    target: pd.DataFrame
+    savings: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def compare_runs(
+    ctx: Context, runs: list[ScenarioRun], *, agreement: Agreement | None = None
+) -> Comparison:
+    """Return the :class:`Comparison` of ``runs`` (the first is the reference, usually the
+    baseline); money rows only where the runs have budgets."""
+    years = np.arange(ctx.origin, ctx.origin + ctx.horizon + 1)
+    ref = runs[0]
+    rows: list[dict[str, Any]] = []
+    for run in runs:
+        for m in DEMAND_MEASURES:
+            mi = MEASURES.index(m)
+            for t, y in enumerate(years):
+                v = run.values[:, t, mi]
+                rows.append(
+                    {
+                        "scenario": run.scenario.name,
+                        "kind": "level",
+                        "measure": m,
+                        "year": int(y),
+                        **_q(v),
+                    }
+                )
+                if run is not ref:
+                    d = v - ref.values[:, t, mi]
+                    rows.append(
+                        {
+                            "scenario": run.scenario.name,
+                            "kind": "difference",
+                            "measure": m,
+                            "year": int(y),
+                            **_q(d),
+                        }
+                    )
+        if run.budget is None:
+            continue
+        for line in MONEY_LINES:
+            if line == RUNNING_LINE and RUNNING_LINE not in set(run.budget.lines["line"]):
+                continue
+            w = _money_wide(run, line)
+            rw = (
+                _money_wide(ref, line)
+                if (ref.budget is not None and line in set(ref.budget.lines["line"]))
+                else None
+            )
+            for fy in w.columns:
+                v = w[fy].to_numpy()
+                rows.append(
+                    {
+                        "scenario": run.scenario.name,
+                        "kind": "level",
+                        "measure": line,
+                        "year": int(fy),
+                        **_q(v),
+                    }
+                )
+                if run is not ref:
+                    base_v = rw[fy].to_numpy() if rw is not None and fy in rw.columns else 0.0
+                    rows.append(
+                        {
+                            "scenario": run.scenario.name,
+                            "kind": "difference",
+                            "measure": line,
+                            "year": int(fy),
+                            **_q(v - base_v),
+                        }
+                    )
+    table = pd.DataFrame(
+        rows, columns=["scenario", "kind", "measure", "year", "mean", "p10", "p50", "p90"]
+    )
+    target_rows = []
+    savings_rows = []
+    for run in runs:
+        if run.budget is None:
+            continue
+        cum = run.budget.line("cumulative_balance")
+        p = probability_of_target(cum, agreement.target) if agreement else float("nan")
+        target_rows.append(
+            {
+                "scenario": run.scenario.name,
+                "target_year": (
+                    financial_year_label(agreement.target.financial_year) if agreement else None
+                ),
+                "probability_meeting_target": p,
+            }
+        )
+        if run is ref or ref.budget is None:
+            continue
+        spend = _money_wide(run, "spend_total")
+        base_spend = _money_wide(ref, "spend_total")
+        lines = set(run.budget.lines["line"])
+        running = _money_wide(run, RUNNING_LINE) if RUNNING_LINE in lines else spend * 0.0
+        gross = (base_spend - (spend - running)).sum(axis=1).to_numpy()
+        costs = running.sum(axis=1).to_numpy()
+        net = gross - costs
+        cap = float(run.capital["gbp"].sum()) if run.capital is not None else 0.0
+        savings_rows.append(
+            {
+                "scenario": run.scenario.name,
+                "years": (
+                    f"{financial_year_label(int(spend.columns.min()))} to "
+                    f"{financial_year_label(int(spend.columns.max()))}"
+                ),
+                "gross_savings_mean": float(gross.mean()),
+                "programme_costs": float(costs.mean()),
+                "net_savings_mean": float(net.mean()),
+                "net_savings_p10": float(np.quantile(net, 0.1)),
+                "net_savings_p90": float(np.quantile(net, 0.9)),
+                "probability_net_saving": float((net > 0).mean()),
+                "capital_not_in_dsg": cap,
+            }
+        )
+    return Comparison(
+        context=ctx,
+        runs=runs,
+        table=table,
+        target=pd.DataFrame(target_rows),
+        savings=pd.DataFrame(savings_rows),
+    )
+
+
+def compare(
+    ctx: Context,
+    scenarios: list[Scenario],
+    *,
+    draws: int,
+    seed: int,
+    observations: pd.DataFrame | None = None,
+    params: dict[str, Parameter] | None = None,
+    agreement: Agreement | None = None,
+    opening_balance: float | None = None,
+) -> Comparison:
+    """Simulate each scenario on the same draws and return the :class:`Comparison`; the first
+    scenario is the reference. Money is added when ``observations`` and ``params`` are given."""
+    runs = [simulate(ctx, s, draws=draws, seed=seed) for s in scenarios]
+    if observations is not None and params is not None:
+        for r in runs:
+            add_budget(
+                r, observations, params, agreement=agreement, opening_balance=opening_balance
+            )
+    return compare_runs(ctx, runs, agreement=agreement)
+
+
+def comparison_html(cmp: Comparison, history: pd.DataFrame | None = None) -> str:
+    """Return a self-contained HTML page: fan charts of plans and the cumulative DSG balance
+    for each scenario, and the tables of differences, savings and target probabilities."""
+    from sendcast.outputs.charts import fan_chart, html_page, table_html
+
+    sections: list[tuple[str, Any]] = []
+    t = cmp.table
+    for run in cmp.runs:
+        name = run.scenario.name
+        lvl = t[(t["scenario"] == name) & (t["kind"] == "level")]
+        d = lvl[lvl["measure"] == "ehcp_total"].rename(columns={})
+        # fan_chart wants p5/p95: use p10/p90 for both bands (80% interval shown twice)
+        fc = d.assign(p5=d["p10"], p95=d["p90"])
+        sections.append((f"{name}: EHC plans", fan_chart(fc, history, title=f"{name}: EHC plans")))
+        cum = lvl[lvl["measure"] == "cumulative_balance"]
+        if not cum.empty:
+            fc = cum.assign(p5=cum["p10"], p95=cum["p90"])
+            sections.append(
+                (
+                    f"{name}: cumulative DSG balance",
+                    fan_chart(
+                        fc,
+                        None,
+                        title=f"{name}: cumulative DSG balance (£)",
+                        y_title="£ at 31 March (negative = deficit)",
+                    ),
+                )
+            )
+    diff = t[t["kind"] == "difference"]
+    if not diff.empty:
+        sections.append(("Differences from the reference, draw by draw", table_html(diff)))
+    if not cmp.savings.empty:
+        sections.append(
+            (
+                "Net savings after the programme's own costs",
+                table_html(cmp.savings, float_format="{:,.2f}"),
+            )
+        )
+    if not cmp.target.empty:
+        sections.append(
+            (
+                "Probability of meeting the Safety Valve target",
+                table_html(cmp.target, float_format="{:.2f}"),
+            )
+        )
+    intro = (
+        "<p>Scenarios simulated on the same draws (same seed); differences are computed "
+        "draw by draw. Money years are financial years labelled by the April they start; "
+        "capital is shown beside the DSG balance, not in it.</p>"
+    )
+    return html_page(f"{cmp.context.la_name}: scenarios compared", sections, intro=intro)

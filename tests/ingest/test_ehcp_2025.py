@@ -1,0 +1,130 @@
+"""EHCP 2025 importer: tiny synthetic files (always) and the real release (when present)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sendcast.ingest import ehcp_2025
+from sendcast.ingest.common import IngestError
+
+HEAD = (
+    "time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,"
+    "new_la_code,old_la_code,la_name,breakdown_topic,breakdown,ehcplans,mainstream_total,special_independent,"
+    "mainstream_total_pc\n"
+)
+ROWS = [
+    "202324,Academic year,National,E92000001,England,,,,,,All EHC plans,All EHC plans,110,60,50,54.5\n",
+    "202324,Academic year,Local authority,E92000001,England,E12000006,East of England,E10000020,926,Norfolk,"
+    "All EHC plans,All EHC plans,110,60,x,54.5\n",
+    "202324,Academic year,Local authority,E92000001,England,E12000006,East of England,E10000020,926,Norfolk,"
+    "Child or young persons age,age 8,7,5,2,71.4\n",
+]
+
+
+def make_release(tmp: Path, rows: list[str] | None = None, head: str = HEAD) -> Path:
+    d = tmp / "rel" / "data"
+    d.mkdir(parents=True)
+    (d / "caseload.csv").write_text(
+        "\ufeff" + head + "".join(ROWS if rows is None else rows), encoding="utf-8"
+    )
+    (d / "newplans.csv").write_text(head.replace("ehcplans", "new_ehc_plans"), encoding="utf-8")
+    (d / "requests.csv").write_text(
+        head.replace("ehcplans", "requests_received_in_year"), encoding="utf-8"
+    )
+    return d.parent
+
+
+def test_synthetic_caseload(tmp_path: Path) -> None:
+    rel = make_release(tmp_path)
+    assert ehcp_2025.detect(rel)
+    obs = ehcp_2025.load(rel).observations
+    nor = obs[obs["la_code"] == "E10000020"]
+    total = nor[(nor["measure"] == "ehcp_caseload") & (nor["breakdown_topic"] == "total")]
+    assert total["value"].tolist() == [110.0] and total["period"].iloc[0] == "2024-01"
+    assert total["year"].iloc[0] == 2024 and total["period_type"].iloc[0] == "january"
+    ind = nor[(nor["breakdown"] == "special_independent") & (nor["breakdown_topic"] == "placement")]
+    assert (
+        ind["value"].isna().all() and ind["missing_reason"].iloc[0] == "not available"
+    )  # 'x', not 0
+    age = nor[(nor["breakdown_topic"] == "age") & (nor["measure"] == "ehcp_caseload")]
+    assert age["breakdown"].tolist() == ["8"]
+    cross = nor[nor["breakdown_topic"] == "age|placement"]
+    assert set(cross["breakdown"]) == {"8|mainstream_total", "8|special_independent"}
+    pct = obs[obs["measure"] == "ehcp_caseload_pct"]
+    assert (pct["unit"] == "percent").all()
+    # header-only files import as zero rows
+    assert not (obs["file"] == "newplans.csv").any()
+
+
+@pytest.mark.parametrize(
+    ("rows", "head", "field", "line"),
+    [
+        (
+            [ROWS[0], ROWS[1].replace(",60,x,", ",6o,x,")],
+            HEAD,
+            "mainstream_total",
+            3,
+        ),  # non-numeric
+        (
+            [ROWS[0], ROWS[1].replace(",60,x,", ",60,q,")],
+            HEAD,
+            "special_independent",
+            3,
+        ),  # unknown marker
+        ([ROWS[0], ROWS[1][:40]], HEAD, None, 3),  # truncated line
+        (ROWS, HEAD.replace("ehcplans", "ehc_plans_total"), "ehcplans", 1),  # renamed column
+        ([ROWS[0], ROWS[0]], HEAD, "ehcp_caseload", 3),  # duplicated period
+    ],
+)
+def test_malformed(
+    tmp_path: Path, rows: list[str], head: str, field: str | None, line: int
+) -> None:
+    rel = make_release(tmp_path, rows, head)
+    with pytest.raises(IngestError) as exc:
+        ehcp_2025.load_file(rel / "data" / "caseload.csv")
+    assert "caseload.csv" in str(exc.value)
+    assert exc.value.line == line
+    if field:
+        assert exc.value.field == field
+
+
+def test_empty_and_wrong_publication(tmp_path: Path) -> None:
+    rel = make_release(tmp_path)
+    (rel / "data" / "caseload.csv").write_text("")
+    with pytest.raises(IngestError, match="empty"):
+        ehcp_2025.load_file(rel / "data" / "caseload.csv")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "sen2_mi.csv").write_text("time_period,x\n2020,1\n")
+    assert not ehcp_2025.detect(other)
+    with pytest.raises(IngestError, match="not an EHCP 2025"):
+        ehcp_2025.load(other)
+
+
+def test_missing_new_code_fails_clearly(tmp_path: Path) -> None:
+    row = ROWS[1].replace("E10000020,926", ",999")
+    rel = make_release(tmp_path, [ROWS[0], row])
+    with pytest.raises(IngestError, match="no new_la_code") as exc:
+        ehcp_2025.load_file(rel / "data" / "caseload.csv")
+    assert exc.value.line == 3
+
+
+def test_real_release(raw_dir: Path) -> None:
+    res = ehcp_2025.load(raw_dir / "ehcp-statistics-2025-partial")
+    obs = res.observations
+    tot = obs[(obs["measure"] == "ehcp_caseload") & (obs["breakdown_topic"] == "total")]
+    v = tot.set_index(["la_code", "year"])["value"]
+    assert v[("E10000020", 2024)] == 10736  # Norfolk January 2024
+    assert v[("E92000001", 2024)] == 576474  # England January 2024
+    assert set(obs.loc[obs["measure"] == "new_plans", "year"]) == {2019, 2020, 2021, 2022, 2023}
+    assert {"requests", "assessments", "plans_issued_within_20_weeks_pct", "ceased_plans"} <= set(
+        obs["measure"]
+    )
+    ages = set(
+        obs.loc[
+            (obs["measure"] == "ehcp_caseload") & (obs["breakdown_topic"] == "age"), "breakdown"
+        ]
+    )
+    assert {"3", "8", "25", "under_3"} <= ages
