@@ -20,6 +20,7 @@ import pandas as pd
 from sendcast import geography
 from sendcast.harmonise.ehcp import ehcp_series, reconcile
 from sendcast.harmonise.population import population_by_age
+from sendcast.harmonise.quality import fill_new_plans, flag_region_copies
 
 ENGLAND = "E92000001"
 
@@ -34,7 +35,8 @@ def derived_tables(obs: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> dict[s
     shares = geography.apportionment_shares(pop_obs, changes)
     current = set(councils["la_code"])
 
-    raw = ehcp_series(obs)
+    ehcp_obs, flagged = flag_region_copies(obs[obs["source"] == "ehcp-statistics"], tables["la_lookup"])
+    raw = ehcp_series(ehcp_obs)
     las = raw[raw["la_code"] != ENGLAND]
     eng = raw[raw["la_code"] == ENGLAND].assign(continuity="published")
     cur = geography.to_current(las, shares, keep=current)
@@ -46,6 +48,7 @@ def derived_tables(obs: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> dict[s
     for c in keep_cols:
         if c not in series.columns:
             series[c] = None
+    series, repaired = fill_new_plans(series[keep_cols], obs, flagged)
     series = series[keep_cols].sort_values(["la_code", "measure", "period_type", "year"]).reset_index(drop=True)
 
     population = population_by_age(obs, councils, shares, changes=changes)
@@ -68,6 +71,9 @@ def derived_tables(obs: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> dict[s
         "series": series,
         "population": population,
         "neighbours_current": neighbours,
+        "data_quality": pd.concat([flagged.assign(step="flag"), repaired.assign(step="repair")], ignore_index=True)
+        if len(flagged)
+        else pd.DataFrame({"step": pd.Series(dtype=str)}),
     }
     try:
         out["reconciliation"] = reconcile(obs)

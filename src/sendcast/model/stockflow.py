@@ -80,7 +80,9 @@ def age_distribution(h: CouncilHistory, i: int) -> np.ndarray | None:
     if np.isfinite(sa).sum() >= 20:
         v = np.nan_to_num(sa)
         return v / v.sum() * total if v.sum() > 0 else None
-    b = h.age_bands[i]
+    b = h.age_bands[i].copy()
+    if np.isnan(b[-1]) and np.isfinite(b[:-1]).all() and abs(b[:-1].sum() - total) <= 0.01 * total + 1:
+        b[-1] = 0.0  # before 2015 statements stopped at 19: the 20-25 band is 'not applicable'
     if np.isfinite(b).all() and b.sum() > 0:
         v = b[BAND_OF_AGE] * within_band_profile()
         return v / v.sum() * total
@@ -173,7 +175,8 @@ def _incidence_shape(h: CouncilHistory, national_pop: np.ndarray) -> np.ndarray:
     council's recent new plans by age band (last 3 published years) are matched in share."""
     g = new_plan_age_shape() / np.where(national_pop > 0, national_pop, 1)
     g = g / g.sum()
-    nb = h.new_plans_bands
+    nb = h.new_plans_bands.copy()
+    nb[:, -1] = np.where(np.isnan(nb[:, -1]) & np.isfinite(nb[:, :-1]).all(1), 0.0, nb[:, -1])
     ok = np.isfinite(nb).all(1) & (nb.sum(1) > 0)
     if ok.sum() >= 1:
         recent = nb[ok][-3:].sum(0)
