@@ -42,7 +42,7 @@ class StepInputs:
     joiner_mix:  (5, 7) placement distribution of joiners by published age band
     transfer_mix:(5, 7) placement distribution of those who move at a phase transfer, by band
     persistence: {age: share keeping placement} at the phase-transfer ages
-    mover_rate:  (7,) yearly net mover rate between mainstream and each group: > 0 moves that
+    mover_rate:  (7,) or (D, 7) yearly net mover rate between mainstream and each group: > 0 moves that
                  share of mainstream plans into the group, < 0 moves that share of the group's
                  plans into mainstream
     mover_ages:  (26, 7) bool, ages at which mainstream <-> group moves happen
@@ -118,18 +118,24 @@ def step(
         movers_in[:, age, :] += placed
         aged[:, age, :] += placed - moving
     # 4. net movers between mainstream and each other group
+    rates = np.broadcast_to(np.asarray(inp.mover_rate, dtype=float), (d, N_GROUPS))
     for g in range(N_GROUPS):
-        rate = float(inp.mover_rate[g])
-        if g == MAINSTREAM or rate == 0.0:
+        r = rates[:, g]
+        if g == MAINSTREAM or not r.any():
             continue
         ages = inp.mover_ages[:, g]
-        src, dst = (MAINSTREAM, g) if rate > 0 else (g, MAINSTREAM)
-        n = aged[:, ages, src]
-        moved = _binomial(rng, n, np.full(n.shape, min(abs(rate), 1.0)))
-        aged[:, ages, src] -= moved
-        aged[:, ages, dst] += moved
-        movers_out[:, ages, src] += moved
-        movers_in[:, ages, dst] += moved
+        # per draw: a positive rate moves that share of mainstream plans into the group, a
+        # negative rate that share of the group's plans into mainstream
+        for sign, src, dst in ((1.0, MAINSTREAM, g), (-1.0, g, MAINSTREAM)):
+            p = np.clip(sign * r, 0.0, 1.0)
+            if not p.any():
+                continue
+            n = aged[:, ages, src]
+            moved = _binomial(rng, n, np.broadcast_to(p[:, None], n.shape))
+            aged[:, ages, src] -= moved
+            aged[:, ages, dst] += moved
+            movers_out[:, ages, src] += moved
+            movers_in[:, ages, dst] += moved
     # 5. joiners by age at the end of the year, placed like their phase
     # Poisson joiners split multinomially over placements are independent Poissons per
     # placement (Poisson thinning), which is much cheaper to draw.

@@ -232,7 +232,13 @@ def estimate(h: CouncilHistory, national_pop: np.ndarray, horizon: int) -> dict[
     diffs = np.diff(recent)
     drift = float(np.mean(diffs)) if len(diffs) else 0.0
     sd = float(np.std(diffs, ddof=1)) if len(diffs) >= 2 else np.nan
-    level = float(cfg["level_smoothing"] * lr[-1] + (1 - cfg["level_smoothing"]) * (lr[-2] + drift))
+    lw = int(cfg.get("level_window", 2))
+    if lw <= 2:
+        level = float(cfg["level_smoothing"] * lr[-1] + (1 - cfg["level_smoothing"]) * (lr[-2] + drift))
+    else:
+        # trend-adjusted mean of the last ``lw`` years: robust to one year's backlog
+        tail = lr[-lw:]
+        level = float(np.mean(tail + drift * np.arange(len(tail) - 1, -1, -1)))
     ll = np.log(lam[np.isfinite(lam) & (lam > 0)])
     kw = int(cfg["exit_window"])
     if len(ll) == 0:
@@ -302,6 +308,29 @@ def estimate(h: CouncilHistory, national_pop: np.ndarray, horizon: int) -> dict[
     }
 
 
+def _recent_growth(h: CouncilHistory, years: int = 3) -> float:
+    """Average yearly log growth of plans at January over the last ``years`` years."""
+    t = h.total[-(years + 1) :]
+    if len(t) < 2 or not np.isfinite(t).all() or (t <= 0).any():
+        return np.nan
+    return float(np.mean(np.diff(np.log(t))))
+
+
+def _anchor_level(e: dict[str, Any], log_lambda: float, growth: float, origin: int) -> float:
+    """Log incidence level at which the expected plans one year on grow by ``growth`` (log):
+    joiners = S0 * exp(growth) - S0 + expected exits, divided by population x incidence shape."""
+    s0 = e["stock0"].sum(1)
+    hz = ceasing_hazard_shape()
+    exits = float((s0[: N_AGES - 1] * np.clip(np.exp(log_lambda) * hz[: N_AGES - 1], 0, 1)).sum() + s0[N_AGES - 1])
+    total = float(s0.sum())
+    joiners = total * np.exp(growth) - total + exits
+    idx = int(np.clip(origin - e["pop_years"][0], 0, len(e["pop_years"]) - 1))
+    denom = float((e["pop"][idx] * e["g"]).sum())
+    if joiners <= 0 or denom <= 0:
+        return np.nan
+    return float(np.log(joiners / denom))
+
+
 def _pooled(values: list[float], ses: list[float]) -> tuple[float, float]:
     """Pooled centre (median) and between-council variance tau^2 (method of moments, >= 0)."""
     v = np.array(values, dtype=float)
@@ -341,6 +370,11 @@ def fit_all(
         for c, e in est.items()
     }
     centre, tau2 = _pooled(list(drifts.values()), list(ses.values()))
+    # growth anchor: the council's recent growth in plans (3 years) shrunk halfway toward the
+    # national median growth; see _anchor_level
+    growth3 = {c: _recent_growth(histories[c]) for c in est}
+    g_centre = float(np.nanmedian([g for g in growth3.values() if np.isfinite(g)] or [0.0]))
+    anchor = float(cfg.get("growth_anchor", 0.0))
     out: dict[str, CouncilFit] = {}
     for c, e in est.items():
         h = histories[c]
@@ -350,7 +384,7 @@ def fit_all(
             if len(nb) >= 3:
                 prior = 0.5 * centre + 0.5 * float(np.median(nb))
         se2 = ses[c] ** 2
-        w = tau2 / (tau2 + se2)
+        w = min(tau2 / (tau2 + se2), cfg.get("drift_own_weight_max", 1.0))
         drift = w * e["drift"] + (1 - w) * prior
         drift_se = float(np.sqrt(w * se2))
         # shrink the council's yearly sd toward the pooled sd (4 pseudo-observations)
@@ -360,12 +394,22 @@ def fit_all(
         sl_own = e["sd_lambda"] if np.isfinite(e["sd_lambda"]) else sdl_pool
         sd_l = float(np.sqrt((2 * sl_own**2 + 4 * sdl_pool**2) / 6))
         log_lambda = e["log_lambda"] if np.isfinite(e["log_lambda"]) else ll_pool
+        wl = cfg.get("exit_own_weight", 1.0)
+        log_lambda = wl * log_lambda + (1 - wl) * ll_pool
+        level = e["level"]
+        if anchor > 0:
+            g_own = growth3[c] if np.isfinite(growth3[c]) else g_centre
+            target = 0.5 * g_own + 0.5 * g_centre
+            lvl_target = _anchor_level(e, log_lambda, target, h.origin)
+            if np.isfinite(lvl_target):
+                # the first simulated year adds one year's drift to the level: take it off
+                level = anchor * (lvl_target - drift) + (1 - anchor) * level
         out[c] = CouncilFit(
             la_code=c,
             la_name=h.la_name,
             origin=h.origin,
             stock0=e["stock0"],
-            log_rho_level=e["level"],
+            log_rho_level=float(level),
             drift=float(drift),
             drift_se=drift_se,
             sd_rho=max(sd_rho, cfg["min_sd_incidence"]),
@@ -415,11 +459,20 @@ def sample_paths(
     d = fit.drift + scale * fit.drift_se * rng.standard_normal((draws, 1))
     damp = phi ** np.arange(horizon)[None, :]
     z = np.sqrt(c) * national_shocks[:, :horizon] + np.sqrt(1 - c) * rng.standard_normal((draws, horizon))
-    steps = d * damp + scale * fit.sd_rho * z
-    log_rho = fit.log_rho_level + np.cumsum(steps, axis=1)
+    # incidence shocks persist with coefficient ``incidence_shock_persistence`` (1 = random
+    # walk; below 1 part of a year's shock, e.g. a backlog cleared, unwinds the next year)
+    persist = cfg.get("incidence_shock_persistence", 1.0)
+    shock = np.empty_like(z)
+    acc = np.zeros(draws)
+    for k in range(horizon):
+        acc = persist * acc + scale * fit.sd_rho * z[:, k]
+        shock[:, k] = acc
+    log_rho = fit.log_rho_level + np.cumsum(d * damp, axis=1) + shock
     lvl = fit.log_lambda + scale * fit.log_lambda_se * rng.standard_normal((draws, 1))
     log_lambda = lvl + scale * fit.sd_lambda * rng.standard_normal((draws, horizon))
-    mover = fit.mover_rate[None, :] + scale * fit.mover_sd[None, :] * rng.standard_normal((draws, N_GROUPS))
+    mover = fit.mover_rate[None, :] + scale * cfg.get("mover_sd_scale", 1.0) * fit.mover_sd[None, :] * rng.standard_normal(
+        (draws, N_GROUPS)
+    )
     return Paths(log_rho=log_rho, log_lambda=log_lambda, mover_rate=mover)
 
 
@@ -448,9 +501,7 @@ def simulate_council(
     persistence = phase_transfer_persistence()
     mask = mover_ages()
     g = fit.incidence_shape
-    # the step applies one mover rate to all draws (the draw-to-draw spread of movers is small
-    # beside the incidence and exit uncertainty, and one rate keeps the step vectorised)
-    mover_mean = paths.mover_rate.mean(0)
+    mover = paths.mover_rate  # (D, 7): each draw has its own placement movement rates
     for k in range(horizon):
         year = fit.origin + k  # calendar year of the flows
         pop = fit.pop_at(year)
@@ -462,7 +513,7 @@ def simulate_council(
             joiner_mix=fit.joiner_mix,
             transfer_mix=fit.joiner_mix,
             persistence=persistence,
-            mover_rate=mover_mean,
+            mover_rate=mover,
             mover_ages=mask,
         )
         if levers is not None:
