@@ -271,7 +271,12 @@ def write_store(
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".sendcast-build-", dir=dest.parent))
     try:
-        _write_parquet(observations, tmp / "observations.parquet")
+        # sorted so that repeated values sit together: about a third smaller on disk
+        order = [c for c in ("source", "release", "file", "measure", "breakdown_topic", "breakdown", "la_code", "year") if c in observations.columns]
+        obs_sorted = observations.sort_values(order, kind="stable").reset_index(drop=True) if order else observations
+        if "line" in obs_sorted.columns:
+            obs_sorted = obs_sorted.assign(line=obs_sorted["line"].astype("int32"))
+        _write_parquet(obs_sorted, tmp / "observations.parquet")
         _write_parquet(supersessions, tmp / "supersessions.parquet")
         for name, t in tables.items():
             _write_parquet(t, tmp / f"{name}.parquet")
@@ -291,6 +296,7 @@ def write_store(
         if dest.exists():
             # keep package files (e.g. __init__.py) out of the swap: the store is data only
             os.replace(dest, old)
+        os.chmod(tmp, 0o755)  # mkdtemp makes 0700; the store is readable like any package data
         os.replace(tmp, dest)
         if old.exists():
             shutil.rmtree(old, ignore_errors=True)
@@ -304,7 +310,7 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     for c in df.columns:
         if df[c].dtype == object:
             df[c] = df[c].astype("string")
-    df.to_parquet(path, compression="zstd", index=False)
+    df.to_parquet(path, compression="zstd", compression_level=9, index=False)
 
 
 def status(store: Store) -> dict[str, Any]:
