@@ -28,7 +28,10 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option(help="Output file.")] = None,
     ) -> None:
         """Forecast high-needs spend, income and the DSG balance; print or write it."""
-        from sendcast.model.api import placement_draws
+        import pandas as pd
+
+        from sendcast.model.api import placement_draws, published_placement_draws
+        from sendcast.money.budget import backcast
         from sendcast.money.agreements import assess_agreement, load_agreement
         from sendcast.money.budget import compute_budget
         from sendcast.money.report import (
@@ -52,7 +55,17 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2) from e
         pdraws = placement_draws(la, origin=origin, horizon=horizon, draws=draws, seed=seed)
-        obs = open_store().observations()
+        first_jan = int(pdraws["year"].min())
+        code = str(pdraws["la_code"].iloc[0])
+        if agr is not None and agr.opening_financial_year < first_jan:
+            # the budget starts the year after the opening balance: use the published
+            # Januarys before the origin for those years (a back-cast)
+            hist = published_placement_draws(code, list(range(agr.opening_financial_year, first_jan)), draws)
+            pdraws = pd.concat([hist, pdraws], ignore_index=True)
+        obs = open_store().observations(source=["high-needs-benchmarking", "dsg-allocations", "send-ap-dashboard"])
+        for c in obs.columns:
+            if str(obs[c].dtype) == "string":
+                obs[c] = obs[c].astype(object)
         result = compute_budget(pdraws, obs, pars, agreement=agr)
         writers: dict[str, Any] = {
             "csv": write_csv, "json": write_json, "html": write_html, "xlsx": write_xlsx
@@ -72,5 +85,13 @@ def register(app: typer.Typer) -> None:
         if agr is not None:
             a = assess_agreement(result.line("cumulative_balance"), agr)
             typer.echo(f"probability of meeting the target: {a.probability_meeting_target:.2f}")
+        if agr is not None:
+            years_done = set(result.lines["financial_year"])
+            for pb in agr.published_balances:
+                if pb.in_year_balance is not None and pb.financial_year in years_done:
+                    bc = backcast(result, financial_year=pb.financial_year, published_in_year=pb.in_year_balance,
+                                  published_source=pb.source.title)
+                    typer.echo(f"\nback-cast of {pb.financial_year}-{(pb.financial_year + 1) % 100:02d} beside the published figure:")
+                    typer.echo(bc.to_string(index=False, float_format=lambda v: f"{v:,.0f}", na_rep=""))
         for n in result.notes:
             typer.echo(f"note: {n}", err=True)

@@ -167,3 +167,20 @@ def history_table(data: ModelData, la_code: str) -> pd.DataFrame:
     """Published series for one council (for fan charts beside the forecast)."""
     s = data.series
     return s[(s["la_code"] == la_code)].reset_index(drop=True)
+
+
+def published_placement_draws(la_code: str, years: list[int], draws: int, store: Store | None = None) -> pd.DataFrame:
+    """Published plans by placement group at the given Januarys, repeated for every draw, in
+    the shape of :func:`placement_draws` (so a budget can start before the forecast origin,
+    e.g. to back-cast a year the council has published its outturn for)."""
+    from sendcast.model.structure import GROUPS
+
+    data = model_data(store)
+    s = data.series
+    rows = s[(s["la_code"] == la_code) & (s["period_type"] == "january") & s["year"].isin(years) & s["measure"].isin(GROUPS)]
+    if rows.empty:
+        return pd.DataFrame(columns=["la_code", "la_name", "year", "draw", "placement", "plans"])
+    base = rows.rename(columns={"measure": "placement", "value": "plans"})[["la_code", "la_name", "year", "placement", "plans"]]
+    base = base.assign(plans=base["plans"].fillna(0.0))
+    reps = pd.concat([base.assign(draw=d) for d in range(draws)], ignore_index=True)
+    return reps[["la_code", "la_name", "year", "draw", "placement", "plans"]]

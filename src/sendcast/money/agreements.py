@@ -84,6 +84,22 @@ class Target(BaseModel):
         return financial_year_start(v)
 
 
+class PublishedBalance(BaseModel):
+    """A DSG balance the council published for a past financial year (for back-casts)."""
+
+    model_config = ConfigDict(extra="forbid")
+    financial_year: int
+    in_year_balance: float | None = None
+    budgeted_in_year_balance: float | None = None
+    cumulative_balance: float | None = None
+    source: Source
+
+    @field_validator("financial_year", mode="before")
+    @classmethod
+    def _fy(cls, v: Any) -> int:
+        return financial_year_start(v)
+
+
 class Agreement(BaseModel):
     """A Safety Valve (or similar) agreement between DfE and a council."""
 
@@ -99,6 +115,7 @@ class Agreement(BaseModel):
     block_transfer: list[YearPercent] = Field(default_factory=list)
     target: Target
     conditions: list[str] = Field(default_factory=list)
+    published_balances: list[PublishedBalance] = Field(default_factory=list)
     notes: str | None = None
     file: str = ""
 
