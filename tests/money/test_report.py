@@ -50,7 +50,8 @@ def test_cli_with_fakes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     api.placement_draws = lambda la, *, origin, horizon, draws, seed: synthetic_draws(  # type: ignore[attr-defined]
         list(range(2023, 2023 + horizon + 1)), draws, seed)
     store = types.ModuleType("sendcast.store")
-    store.open_store = lambda: types.SimpleNamespace(observations=synthetic_observations)  # type: ignore[attr-defined]
+    store.open_store = lambda: types.SimpleNamespace(observations=lambda **_: synthetic_observations())  # type: ignore[attr-defined]
+    api.published_placement_draws = lambda code, years, draws: synthetic_draws(years, draws, 0)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "sendcast.model.api", api)
     monkeypatch.setitem(sys.modules, "sendcast.store", store)
     app = typer.Typer()
