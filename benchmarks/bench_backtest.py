@@ -7,6 +7,7 @@ import sys
 import time
 
 from _common import peak_rss_mb, record
+
 from sendcast.evaluate.backtest import backtest
 from sendcast.model.api import model_data
 
@@ -15,12 +16,22 @@ TARGET_S = 600.0
 
 def main() -> None:
     draws = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    save = sys.argv[2] if len(sys.argv) > 2 else None  # optional: keep the scores (parquet)
     data = model_data()
     origins = list(range(max(2015, data.first_origin), data.last_origin))
     t = time.perf_counter()
-    scores = backtest(data.series, data.population, origins=origins, horizons=[1, 2, 3, 4, 5], draws=draws,
-                      neighbours=data.neighbours, workers=2)
+    scores = backtest(
+        data.series,
+        data.population,
+        origins=origins,
+        horizons=[1, 2, 3, 4, 5],
+        draws=draws,
+        neighbours=data.neighbours,
+        workers=2,
+    )
     wall = time.perf_counter() - t
+    if save:
+        scores.to_parquet(save, index=False)
     record(
         "backtest_all",
         {

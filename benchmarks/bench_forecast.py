@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 
 import numpy as np
-
 from _common import peak_rss_mb, record
+
 from sendcast.model.api import forecast
 from sendcast.model.structure import N_AGES, N_GROUPS
 

@@ -20,7 +20,12 @@ def headline() -> dict[str, float]:
     s = data.series
     out: dict[str, float] = {}
     for code, year in (("E10000020", 2010), ("E10000020", 2024), ("E92000001", 2024)):
-        v = s[(s["la_code"] == code) & (s["measure"] == "ehcp_total") & (s["year"] == year) & (s["period_type"] == "january")]
+        v = s[
+            (s["la_code"] == code)
+            & (s["measure"] == "ehcp_total")
+            & (s["year"] == year)
+            & (s["period_type"] == "january")
+        ]
         out[f"published.{code}.ehcp_total.{year}"] = float(v["value"].iloc[0])
     res = forecast(all_councils=True, horizon=5, draws=200, seed=7)
     sm = res.summary

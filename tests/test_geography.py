@@ -48,9 +48,7 @@ def _january_years(raw_dir: Path) -> pd.Series:
         dtype=str,
         usecols=["geographic_level", "new_la_code", "time_period"],
     )
-    b["time_period"] = (
-        b["time_period"].str[:4].astype(int) + 1
-    )  # 201819 counts plans at January 2019
+    b["time_period"] = b["time_period"].str[:4].astype(int) + 1  # 201819 counts plans at January 2019
     both = pd.concat([a.astype({"time_period": int}), b])
     both = both[both["geographic_level"] == "Local authority"]
     return both.groupby("new_la_code")["time_period"].agg(lambda s: (int(min(s)), int(max(s))))
@@ -134,10 +132,7 @@ def test_real_shares_sum_to_one(real_shares: pd.DataFrame) -> None:
     assert np.allclose(sums, 1.0)
     s = real_shares.set_index(["predecessor_code", "successor_code"])["share"]
     assert 0.05 < s[("E10000009", "E06000058")] < 0.2  # Christchurch is a small part of Dorset CC
-    assert (
-        "mid-2019 via districts"
-        in real_shares.set_index("successor_code").loc["E06000061", "basis"]
-    )
+    assert "mid-2019 via districts" in real_shares.set_index("successor_code").loc["E06000061", "basis"]
 
 
 SHARES = pd.DataFrame(
@@ -167,14 +162,10 @@ def test_hand_checked_apportionment() -> None:
     assert out.loc[("B", 2020), "value"] == pytest.approx(400)
     assert out.loc[("A", 2020), "continuity"] == "apportioned"
     # Own rows kept as published: A 650 in 2021.
-    assert (
-        out.loc[("A", 2021), "value"] == 650 and out.loc[("A", 2021), "continuity"] == "published"
-    )
+    assert out.loc[("A", 2021), "value"] == 650 and out.loc[("A", 2021), "continuity"] == "published"
     # Merge: C in 2020 = M1 30 + M2 12 = 42.
     assert out.loc[("C", 2020), "value"] == 42
-    assert not {"P", "M1", "M2"} & set(
-        g.to_current(series, SHARES, keep=["A", "B", "C"])["la_code"]
-    )
+    assert not {"P", "M1", "M2"} & set(g.to_current(series, SHARES, keep=["A", "B", "C"])["la_code"])
 
 
 def test_missing_predecessor_stays_missing() -> None:
@@ -215,9 +206,7 @@ def test_real_sen2_history_for_every_council(
     s = real_shares.set_index(["predecessor_code", "successor_code"])["share"]
     raw = series.set_index(["la_code", "year"])["value"]
     bcp_2019 = (
-        raw[("E06000028", 2019)]
-        + raw[("E06000029", 2019)]
-        + raw[("E10000009", 2019)] * s[("E10000009", "E06000058")]
+        raw[("E06000028", 2019)] + raw[("E06000029", 2019)] + raw[("E10000009", 2019)] * s[("E10000009", "E06000058")]
     )
     assert o.loc[("E06000058", 2019), "value"] == pytest.approx(bcp_2019)
     assert o.loc[("E06000058", 2020), "continuity"] == "published"
@@ -245,6 +234,4 @@ def test_real_neighbours_for_every_council(raw_dir: Path, real_councils: pd.Data
     for code in real_councils["la_code"]:
         nb = g.statistical_neighbours(code, t)
         assert len(nb) == 10 and code not in nb and set(nb) <= set(real_councils["la_code"]), code
-    assert (
-        len(g.statistical_neighbours("E06000063", t, edition=2021)) >= 10
-    )  # Cumberland via Cumbria
+    assert len(g.statistical_neighbours("E06000063", t, edition=2021)) >= 10  # Cumberland via Cumbria

@@ -18,12 +18,14 @@ def test_headline_outputs_match_golden_file() -> None:
     from sendcast.store import StoreError, open_store
 
     try:
-        open_store().manifest
+        _ = open_store().manifest
     except (StoreError, FileNotFoundError):
         pytest.skip("no data store installed")
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("refresh_golden", Path(__file__).parents[1] / "scripts" / "refresh_golden.py")
+    spec = importlib.util.spec_from_file_location(
+        "refresh_golden", Path(__file__).parents[1] / "scripts" / "refresh_golden.py"
+    )
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

@@ -15,7 +15,7 @@ from sendcast.store import Store, StoreError, build_store, open_store, resolve_r
 def store() -> Store:
     s = open_store()
     try:
-        s.manifest
+        _ = s.manifest
     except (StoreError, FileNotFoundError):
         pytest.skip("no data store installed")
     return s
@@ -59,10 +59,21 @@ def test_later_release_wins_and_is_recorded() -> None:
     import pandas as pd
 
     base = {
-        "la_code": "E10000020", "old_la_code": "926", "la_name": "Norfolk", "geographic_level": "la",
-        "measure": "ehcp_caseload", "breakdown_topic": "total", "breakdown": "total",
-        "period_type": "january", "year": 2022, "period": "2022-01", "missing_reason": None,
-        "unit": "plans", "source": "ehcp-statistics", "file": "f.csv", "line": 2,
+        "la_code": "E10000020",
+        "old_la_code": "926",
+        "la_name": "Norfolk",
+        "geographic_level": "la",
+        "measure": "ehcp_caseload",
+        "breakdown_topic": "total",
+        "breakdown": "total",
+        "period_type": "january",
+        "year": 2022,
+        "period": "2022-01",
+        "missing_reason": None,
+        "unit": "plans",
+        "source": "ehcp-statistics",
+        "file": "f.csv",
+        "line": 2,
     }
     obs = pd.DataFrame([{**base, "value": 8670.0, "release": "2022"}, {**base, "value": 8671.0, "release": "2025"}])
     kept, sup = resolve_releases(obs)

@@ -8,7 +8,9 @@ import typer
 
 from sendcast import ATTRIBUTION, __version__
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="SEND demand and high-needs budget forecasts for English councils.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="SEND demand and high-needs budget forecasts for English councils."
+)
 
 # each module in sendcast.cli_parts adds its commands; a part whose library is absent is skipped
 PARTS = ("data", "councils", "forecast", "backtest", "budget", "scenario")

@@ -79,9 +79,7 @@ class UnknownCouncilError(KeyError):
     def __init__(self, query: str, suggestions: list[str]) -> None:
         self.query = query
         self.suggestions = suggestions
-        super().__init__(
-            f"no council matches {query!r}; closest: {', '.join(suggestions) or 'none'}"
-        )
+        super().__init__(f"no council matches {query!r}; closest: {', '.join(suggestions) or 'none'}")
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -106,9 +104,7 @@ def _read_changes(path: Path) -> tuple[dict[str, Any], ...]:
         if ch["kind"] not in ("merge", "split", "recode"):
             raise ValueError(f"{path}: change {i} kind {ch['kind']!r} is not merge|split|recode")
         if ch["kind"] == "split" and not ch.get("districts"):
-            raise ValueError(
-                f"{path}: split {ch['predecessor_code']}->{ch['successor_code']} lists no districts"
-            )
+            raise ValueError(f"{path}: split {ch['predecessor_code']}->{ch['successor_code']} lists no districts")
     return tuple(changes)
 
 
@@ -162,8 +158,7 @@ def councils(la_lookup: pd.DataFrame, changes: pd.DataFrame | None = None) -> pd
             continue
         name = names.get(ch["predecessor_code"], "")
         pred_text.setdefault(ch["current_code"], []).append(
-            f"{name + ' ' if name else ''}{ch['predecessor_code']} "
-            f"({ch['kind']} {ch['first_year_of_successor']})"
+            f"{name + ' ' if name else ''}{ch['predecessor_code']} ({ch['kind']} {ch['first_year_of_successor']})"
         )
     cur["predecessors"] = cur["la_code"].map(lambda c: "; ".join(pred_text.get(c, [])))
     for col in COUNCIL_COLUMNS:
@@ -183,9 +178,7 @@ def _age_0_25(population_obs: pd.DataFrame) -> pd.DataFrame:
     return grouped.reset_index()
 
 
-def apportionment_shares(
-    population_obs: pd.DataFrame, changes: pd.DataFrame | None = None
-) -> pd.DataFrame:
+def apportionment_shares(population_obs: pd.DataFrame, changes: pd.DataFrame | None = None) -> pd.DataFrame:
     """Return how each published code maps onto a current council, with a share.
 
     Columns: predecessor_code (a code found in published data), successor_code (the current
@@ -247,14 +240,9 @@ def apportionment_shares(
             yrs = own.groupby("year")["la_code"].nunique()
             both = yrs[yrs == len(parts)].index
             if not len(both):
-                raise ValueError(
-                    f"no population for the districts or successors of {pred}: cannot apportion"
-                )
+                raise ValueError(f"no population for the districts or successors of {pred}: cannot apportion")
             year = int(min(both))
-            sizes = {
-                s: float(own[(own["year"] == year) & (own["la_code"] == s)]["value"].sum())
-                for s in parts
-            }
+            sizes = {s: float(own[(own["year"] == year) & (own["la_code"] == s)]["value"].sum()) for s in parts}
             basis = f"population 0-25 mid-{year} of the successors (districts not published)"
         total = sum(sizes.values())
         for succ, size in sizes.items():
@@ -298,11 +286,7 @@ def to_current(
     is_pred = df[code_col].isin(shares["predecessor_code"])
     own = df[~is_pred].copy()
     own["continuity"] = "published"
-    keys = [
-        c
-        for c in df.columns
-        if c not in value_cols and c not in DESCRIPTIVE_COLUMNS and c != code_col
-    ]
+    keys = [c for c in df.columns if c not in value_cols and c not in DESCRIPTIVE_COLUMNS and c != code_col]
     pred = df[is_pred].merge(
         shares[["predecessor_code", "successor_code", "kind", "share"]],
         left_on=code_col,
@@ -315,8 +299,7 @@ def to_current(
         pred["_missing"] = pred[value_cols].isna().any(axis=1)
         needed = shares.groupby("successor_code")["predecessor_code"].nunique()
         agg: dict[str, Any] = {
-            v: (v, lambda s: s.sum(min_count=len(s)) if s.notna().all() else np.nan)
-            for v in value_cols
+            v: (v, lambda s: s.sum(min_count=len(s)) if s.notna().all() else np.nan) for v in value_cols
         }
         agg.update(
             _n=("predecessor_code", "nunique"),
@@ -339,9 +322,7 @@ def to_current(
             ),
         )
         built["continuity"] = np.where(built["_kinds"] == "recode", "recoded", "apportioned")
-        built = built.rename(columns={"successor_code": code_col}).drop(
-            columns=["_n", "_kinds", "_reason"]
-        )
+        built = built.rename(columns={"successor_code": code_col}).drop(columns=["_n", "_kinds", "_reason"])
         # A current council's own published row always wins over a rebuilt one.
         have = own[[code_col, *keys]].drop_duplicates()
         built = built.merge(have, on=[code_col, *keys], how="left", indicator=True)
@@ -451,9 +432,7 @@ def successors_of(code: str, changes: pd.DataFrame | None = None) -> list[str]:
     """Return the current council keys a (possibly old) code now belongs to, in YAML order."""
     changes = boundary_changes() if changes is None else changes
     out = changes.loc[changes["predecessor_code"] == code, "current_code"].tolist()
-    out += changes.loc[
-        (changes["successor_code"] == code) & (changes["current_code"] != code), "current_code"
-    ].tolist()
+    out += changes.loc[(changes["successor_code"] == code) & (changes["current_code"] != code), "current_code"].tolist()
     return list(dict.fromkeys(out)) or [code]
 
 

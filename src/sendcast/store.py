@@ -67,9 +67,7 @@ class Store:
     @cached_property
     def con(self) -> duckdb.DuckDBPyConnection:
         if not (self.path / "manifest.json").is_file():
-            raise StoreError(
-                f"no sendcast data store at {self.path}: run `sendcast data build --source DIR`"
-            )
+            raise StoreError(f"no sendcast data store at {self.path}: run `sendcast data build --source DIR`")
         con = duckdb.connect(":memory:")
         for f in sorted(self.path.glob("*.parquet")):
             con.execute(f"CREATE VIEW \"{f.stem}\" AS SELECT * FROM read_parquet('{f.as_posix()}')")
@@ -95,7 +93,8 @@ class Store:
 
     def observations(self, **filters: str | int | list[str] | list[int]) -> pd.DataFrame:
         """Observations filtered by equality (or membership, for lists) on any column."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         for col, val in filters.items():
             if isinstance(val, list):
                 where.append(f'"{col}" IN ({",".join("?" for _ in val)})')
@@ -190,7 +189,7 @@ def _periods(obs: pd.DataFrame) -> list[dict[str, Any]]:
         return []
     g = obs.groupby(["source", "release", "period_type"])
     out = g.agg(first=("year", "min"), last=("year", "max"), rows=("year", "size")).reset_index()
-    return list(out.to_dict("records"))
+    return [{str(k): v for k, v in r.items()} for r in out.to_dict("records")]
 
 
 def build_store(
@@ -272,7 +271,11 @@ def write_store(
     tmp = Path(tempfile.mkdtemp(prefix=".sendcast-build-", dir=dest.parent))
     try:
         # sorted so that repeated values sit together: about a third smaller on disk
-        order = [c for c in ("source", "release", "file", "measure", "breakdown_topic", "breakdown", "la_code", "year") if c in observations.columns]
+        order = [
+            c
+            for c in ("source", "release", "file", "measure", "breakdown_topic", "breakdown", "la_code", "year")
+            if c in observations.columns
+        ]
         obs_sorted = observations.sort_values(order, kind="stable").reset_index(drop=True) if order else observations
         if "line" in obs_sorted.columns:
             obs_sorted = obs_sorted.assign(line=obs_sorted["line"].astype("int32"))

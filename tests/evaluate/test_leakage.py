@@ -45,9 +45,15 @@ def test_changing_data_before_the_origin_does_change_it() -> None:
 
 def test_backtest_runs_all_models_and_scores_each_horizon() -> None:
     series, pop = _tables()
-    scores = backtest(series, pop, origins=[2018, 2019], horizons=[1, 3], draws=50,
-                      models=["sendcast", "last_value", "drift", "avg_growth_3y", "pooled_growth"],
-                      measures=["ehcp_total"])
+    scores = backtest(
+        series,
+        pop,
+        origins=[2018, 2019],
+        horizons=[1, 3],
+        draws=50,
+        models=["sendcast", "last_value", "drift", "avg_growth_3y", "pooled_growth"],
+        measures=["ehcp_total"],
+    )
     assert set(scores["model"]) == {"sendcast", "last_value", "drift", "avg_growth_3y", "pooled_growth"}
     assert set(scores["horizon"]) == {1, 3}
     # 5 councils x 2 origins x 2 horizons per model

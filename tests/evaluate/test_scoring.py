@@ -16,10 +16,17 @@ YEARS = np.array([2020, 2021, 2022, 2023])
 def _hist(code: str, totals: list[float]) -> CouncilHistory:
     n = len(totals)
     return CouncilHistory(
-        la_code=code, la_name=code, years=YEARS[:n], total=np.array(totals, float),
-        placement=np.full((n, N_GROUPS), np.nan), age_bands=np.full((n, N_BANDS), np.nan),
-        single_age=np.full((n, N_AGES), np.nan), new_plans=np.full(n, np.nan),
-        new_plans_bands=np.full((n, N_BANDS), np.nan), pop_years=np.array([2019]), pop=np.ones((1, N_AGES)),
+        la_code=code,
+        la_name=code,
+        years=YEARS[:n],
+        total=np.array(totals, float),
+        placement=np.full((n, N_GROUPS), np.nan),
+        age_bands=np.full((n, N_BANDS), np.nan),
+        single_age=np.full((n, N_AGES), np.nan),
+        new_plans=np.full(n, np.nan),
+        new_plans_bands=np.full((n, N_BANDS), np.nan),
+        pop_years=np.array([2019]),
+        pop=np.ones((1, N_AGES)),
     )
 
 
@@ -35,18 +42,18 @@ def _draws(values_at_h1: np.ndarray, origin_value: float) -> np.ndarray:
 def scored():
     # Origin January 2022; outcome January 2023 (horizon 1). Histories to 2022 (three years).
     hist = {
-        "A": _hist("A", [80, 90, 100]),     # one-year changes 10, 10 -> MASE scale 10
-        "B": _hist("B", [100, 100, 100]),   # changes 0, 0 -> scale 0 -> MASE undefined (NaN)
-        "C": _hist("C", [150, 180, 200]),   # changes 30, 20 -> scale 25
+        "A": _hist("A", [80, 90, 100]),  # one-year changes 10, 10 -> MASE scale 10
+        "B": _hist("B", [100, 100, 100]),  # changes 0, 0 -> scale 0 -> MASE undefined (NaN)
+        "C": _hist("C", [150, 180, 200]),  # changes 30, 20 -> scale 25
     }
     actual = {c: np.full((4, len(MEASURES)), np.nan) for c in hist}
     actual["A"][:, 0] = [80, 90, 100, 100]
     actual["B"][:, 0] = [100, 100, 100, 100]
     actual["C"][:, 0] = [150, 180, 200, 250]
     draws = {
-        "A": _draws(np.full(101, 110.0), 100),           # always 110; outcome 100
-        "B": _draws(np.linspace(90, 110, 101), 100),      # 90..110 evenly; outcome 100
-        "C": _draws(np.full(101, 200.0), 200),            # always 200; outcome 250
+        "A": _draws(np.full(101, 110.0), 100),  # always 110; outcome 100
+        "B": _draws(np.linspace(90, 110, 101), 100),  # 90..110 evenly; outcome 100
+        "C": _draws(np.full(101, 200.0), 200),  # always 200; outcome 250
     }
     return score("m", 2022, draws, hist, actual, YEARS, horizons=[1], measures=["ehcp_total"])
 

@@ -66,9 +66,7 @@ def test_placement_groups_partition_total() -> None:
 def test_suppressed_component_is_nan_not_zero() -> None:
     rows = [
         obs_row("ehcp_caseload", "total", "total", 100),
-        obs_row(
-            "ehcp_caseload", "placement", "special_independent", np.nan, reason="not available"
-        ),
+        obs_row("ehcp_caseload", "placement", "special_independent", np.nan, reason="not available"),
         obs_row("ehcp_caseload", "placement", "special_non_maintained", 3),
     ]
     s = ehcp_series(pd.DataFrame(rows)).set_index("measure")["value"]
@@ -85,9 +83,7 @@ def test_establishment_groups_2022() -> None:
         ("special_free_school|special_school", np.nan, "not applicable"),
         ("total|special_school", 30, None),
     ]:
-        rows.append(
-            obs_row("ehcp_caseload", "establishment", bd, v, year=2010, release="2022", reason=r)
-        )
+        rows.append(obs_row("ehcp_caseload", "establishment", bd, v, year=2010, release="2022", reason=r))
     s = ehcp_series(pd.DataFrame(rows)).set_index("measure")["value"]
     assert s["mainstream"] == 50 and s["resourced_provision"] == 5 and s["state_special"] == 30
     assert s["post16_fe"] == 0 and s["other"] == 5  # 90 - 85
@@ -96,9 +92,7 @@ def test_establishment_groups_2022() -> None:
 def test_unknown_establishment_type_fails() -> None:
     rows = [
         obs_row("ehcp_caseload", "total", "total", 9, year=2010, release="2022"),
-        obs_row(
-            "ehcp_caseload", "establishment", "space_school|other", 9, year=2010, release="2022"
-        ),
+        obs_row("ehcp_caseload", "establishment", "space_school|other", 9, year=2010, release="2022"),
     ]
     with pytest.raises(HarmoniseError, match="space_school"):
         ehcp_series(pd.DataFrame(rows))
@@ -107,10 +101,7 @@ def test_unknown_establishment_type_fails() -> None:
 def test_age_bands_from_single_ages() -> None:
     # under_3 (2) + 3 (1) + 4 (4) = 7 in age_0_4
     rows = [obs_row("ehcp_caseload", "total", "total", 10)]
-    rows += [
-        obs_row("ehcp_caseload", "age", a, v)
-        for a, v in [("under_3", 2), ("3", 1), ("4", 4), ("5", 3)]
-    ]
+    rows += [obs_row("ehcp_caseload", "age", a, v) for a, v in [("under_3", 2), ("3", 1), ("4", 4), ("5", 3)]]
     s = ehcp_series(pd.DataFrame(rows)).set_index("measure")["value"]
     assert s["age_0_4"] == 7 and s["age_5_10"] == 3 and s["age_3"] == 1
 
@@ -145,9 +136,7 @@ def test_real_series(real: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     est = obs[obs["breakdown_topic"] == "establishment"]["breakdown"].str.split("|").str[0]
     assert set(est) - {"total"} <= set(ESTABLISHMENT_GROUPS)  # coverage of the mapping
     s = ehcp_series(obs)
-    nor = s[s["la_code"] == "E10000020"].pivot_table(
-        index="year", columns="measure", values="value"
-    )
+    nor = s[s["la_code"] == "E10000020"].pivot_table(index="year", columns="measure", values="value")
     assert nor.loc[2010, "ehcp_total"] == 4877 and nor.loc[2024, "ehcp_total"] == 10736
     groups = [
         "mainstream",
@@ -167,9 +156,7 @@ def test_real_reconcile(real: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     obs, lr = real
     r = reconcile(obs, lr)
     case = r[(r["measure"] == "ehcp_caseload")]
-    assert (
-        case["difference"].abs() <= 0
-    ).all()  # caseload adds up exactly, nationally and by region
+    assert (case["difference"].abs() <= 0).all()  # caseload adds up exactly, nationally and by region
     full = r[(r["las_missing"] == 0) & r["published"].notna()]
     rel = full["difference"].abs() / full["published"].clip(lower=1)
     assert (rel < 0.02).mean() > 0.95  # small differences, reported per measure/year

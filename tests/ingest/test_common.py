@@ -94,7 +94,9 @@ ID = {
 
 def test_melt_and_finish_round_trip() -> None:
     df = _tiny([2, 3], ["2024", "2023"])
-    tidy = melt_measures(df, file="caseload.csv", columns={"ehcplans": ("ehcp_caseload", "total", "total", "plans")}, id_columns=ID)
+    tidy = melt_measures(
+        df, file="caseload.csv", columns={"ehcplans": ("ehcp_caseload", "total", "total", "plans")}, id_columns=ID
+    )
     out = finish(tidy, source="ehcp-statistics", release="2025", file="caseload.csv")
     assert out.loc[0, "value"] == 10736.0
     assert math.isnan(out.loc[1, "value"]) and out.loc[1, "missing_reason"].startswith("confidential")
@@ -103,6 +105,8 @@ def test_melt_and_finish_round_trip() -> None:
 
 def test_duplicated_period_is_an_error() -> None:
     df = _tiny([2, 3], ["2024", "2024"])
-    tidy = melt_measures(df, file="caseload.csv", columns={"ehcplans": ("ehcp_caseload", "total", "total", "plans")}, id_columns=ID)
+    tidy = melt_measures(
+        df, file="caseload.csv", columns={"ehcplans": ("ehcp_caseload", "total", "total", "plans")}, id_columns=ID
+    )
     with pytest.raises(IngestError, match="duplicated period"):
         finish(tidy, source="ehcp-statistics", release="2025", file="caseload.csv")

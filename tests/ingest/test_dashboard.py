@@ -47,8 +47,7 @@ def release(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def test_synthetic_deficit_sign_spend_and_suppression(tmp_path: Path) -> None:
-    folder = release(tmp_path, {"dsg_deficit.csv": DEFICIT, "specialist_spend.csv": SPEND,
-                                "ks2_attainment.csv": KS2})
+    folder = release(tmp_path, {"dsg_deficit.csv": DEFICIT, "specialist_spend.csv": SPEND, "ks2_attainment.csv": KS2})
     assert dashboard.detect(folder)
     o = dashboard.load(folder).observations
     d = o[o["measure"] == "dsg_cumulative_balance_pct_income"].set_index("la_name")
@@ -112,8 +111,9 @@ def _one(o: pd.DataFrame, **where: object) -> pd.Series:
 def test_real_norfolk_figures(real: dashboard.ImportResult) -> None:
     o = real.observations
     # independent/NMSS top-up outturn 2021-22 = the benchmarking figure 41,452,473
-    row = _one(o, la_code="E10000020", measure="specialist_spend_total",
-               breakdown="independent_non_maintained", year=2021)
+    row = _one(
+        o, la_code="E10000020", measure="specialist_spend_total", breakdown="independent_non_maintained", year=2021
+    )
     assert row["value"] == 41_452_473
     row = _one(o, la_code="E10000020", measure="dsg_cumulative_balance_pct_income", year=2021)
     assert row["value"] == 7.76 and row["unit"] == "percent"
@@ -126,6 +126,5 @@ def test_real_every_file_and_table(real: dashboard.ImportResult) -> None:
     assert (o.loc[o["value"].isna(), "missing_reason"].notna()).all()
     t = real.tables["area_send_inspections"]
     assert len(t) == 153 and t["la_code"].str.match(r"^E\d{8}$").all()
-    age = o[(o["measure"] == "dashboard_ehcp_caseload") & (o["la_code"] == "E92000001")
-            & (o["year"] == 2023)]
+    age = o[(o["measure"] == "dashboard_ehcp_caseload") & (o["la_code"] == "E92000001") & (o["year"] == 2023)]
     assert set(age["breakdown"]) == {"under_5", "5_10", "11_15", "16_19", "20_25"}

@@ -59,15 +59,21 @@ def test_synthetic_csv_rows_units_and_markers(tmp_path: Path) -> None:
     ("body", "header", "line", "field"),
     [
         ("2023-24,999,Nowhere,1,1,1,1,4,1,1,1,1,4\n", HEADER, 2, "la_code"),
-        ("2023-24,926,Norfolk,1,1,lots,1,4,1,1,1,1,4\n", HEADER, 2,
-         "high_needs_block_before_deductions"),
+        ("2023-24,926,Norfolk,1,1,lots,1,4,1,1,1,1,4\n", HEADER, 2, "high_needs_block_before_deductions"),
         ("2023-24,926,Norfolk,1,1,1\n", HEADER, 2, None),  # truncated line
-        ("2023-24,926,Norfolk,1,1,1,1,4,1,1,1,1,4\n",
-         HEADER.replace("high_needs_block_before_deductions", "hnb"), 1,
-         "high_needs_block_before_deductions"),  # renamed column
+        (
+            "2023-24,926,Norfolk,1,1,1,1,4,1,1,1,1,4\n",
+            HEADER.replace("high_needs_block_before_deductions", "hnb"),
+            1,
+            "high_needs_block_before_deductions",
+        ),  # renamed column
         ("2023/25,926,Norfolk,1,1,1,1,4,1,1,1,1,4\n", HEADER, 2, "financial_year"),
-        ("2023-24,926,Norfolk,1,1,1,1,4,1,1,1,1,4\n2023-24,926,Norfolk,1,1,1,1,4,1,1,1,1,4\n",
-         HEADER, 3, "schools_block"),  # duplicated period
+        (
+            "2023-24,926,Norfolk,1,1,1,1,4,1,1,1,1,4\n2023-24,926,Norfolk,1,1,1,1,4,1,1,1,1,4\n",
+            HEADER,
+            3,
+            "schools_block",
+        ),  # duplicated period
         ("", HEADER, 2, None),  # header only
     ],
 )
@@ -110,8 +116,7 @@ def real(raw_dir: Path) -> pd.DataFrame:
 
 
 def _get(o: pd.DataFrame, code: str, measure: str, breakdown: str, year: int) -> float:
-    sel = o[(o["la_code"] == code) & (o["measure"] == measure) & (o["breakdown"] == breakdown)
-            & (o["year"] == year)]
+    sel = o[(o["la_code"] == code) & (o["measure"] == measure) & (o["breakdown"] == breakdown) & (o["year"] == year)]
     assert len(sel) == 1
     return float(sel["value"].iloc[0])
 
@@ -132,10 +137,12 @@ def test_real_totals_add_up_and_shape(real: pd.DataFrame) -> None:
     # [E] = [A] + [B] + [C] + [D] for England 2023-24
     parts = sum(
         _get(real, "E92000001", m, b, 2023)
-        for m, b in [("schools_block", "before_recoupment"),
-                     ("central_school_services_block", "before_recoupment"),
-                     ("high_needs_block", "before_deductions"),
-                     ("early_years_block", "before_recoupment")]
+        for m, b in [
+            ("schools_block", "before_recoupment"),
+            ("central_school_services_block", "before_recoupment"),
+            ("high_needs_block", "before_deductions"),
+            ("early_years_block", "before_recoupment"),
+        ]
     )
     assert parts == pytest.approx(_get(real, "E92000001", "total_dsg", "before_recoupment", 2023))
     regions = real[(real["geographic_level"] == "regional") & (real["year"] == 2023)]

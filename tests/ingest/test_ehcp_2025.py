@@ -26,13 +26,9 @@ ROWS = [
 def make_release(tmp: Path, rows: list[str] | None = None, head: str = HEAD) -> Path:
     d = tmp / "rel" / "data"
     d.mkdir(parents=True)
-    (d / "caseload.csv").write_text(
-        "\ufeff" + head + "".join(ROWS if rows is None else rows), encoding="utf-8"
-    )
+    (d / "caseload.csv").write_text("\ufeff" + head + "".join(ROWS if rows is None else rows), encoding="utf-8")
     (d / "newplans.csv").write_text(head.replace("ehcplans", "new_ehc_plans"), encoding="utf-8")
-    (d / "requests.csv").write_text(
-        head.replace("ehcplans", "requests_received_in_year"), encoding="utf-8"
-    )
+    (d / "requests.csv").write_text(head.replace("ehcplans", "requests_received_in_year"), encoding="utf-8")
     return d.parent
 
 
@@ -45,9 +41,7 @@ def test_synthetic_caseload(tmp_path: Path) -> None:
     assert total["value"].tolist() == [110.0] and total["period"].iloc[0] == "2024-01"
     assert total["year"].iloc[0] == 2024 and total["period_type"].iloc[0] == "january"
     ind = nor[(nor["breakdown"] == "special_independent") & (nor["breakdown_topic"] == "placement")]
-    assert (
-        ind["value"].isna().all() and ind["missing_reason"].iloc[0] == "not available"
-    )  # 'x', not 0
+    assert ind["value"].isna().all() and ind["missing_reason"].iloc[0] == "not available"  # 'x', not 0
     age = nor[(nor["breakdown_topic"] == "age") & (nor["measure"] == "ehcp_caseload")]
     assert age["breakdown"].tolist() == ["8"]
     cross = nor[nor["breakdown_topic"] == "age|placement"]
@@ -78,9 +72,7 @@ def test_synthetic_caseload(tmp_path: Path) -> None:
         ([ROWS[0], ROWS[0]], HEAD, "ehcp_caseload", 3),  # duplicated period
     ],
 )
-def test_malformed(
-    tmp_path: Path, rows: list[str], head: str, field: str | None, line: int
-) -> None:
+def test_malformed(tmp_path: Path, rows: list[str], head: str, field: str | None, line: int) -> None:
     rel = make_release(tmp_path, rows, head)
     with pytest.raises(IngestError) as exc:
         ehcp_2025.load_file(rel / "data" / "caseload.csv")
@@ -119,12 +111,6 @@ def test_real_release(raw_dir: Path) -> None:
     assert v[("E10000020", 2024)] == 10736  # Norfolk January 2024
     assert v[("E92000001", 2024)] == 576474  # England January 2024
     assert set(obs.loc[obs["measure"] == "new_plans", "year"]) == {2019, 2020, 2021, 2022, 2023}
-    assert {"requests", "assessments", "plans_issued_within_20_weeks_pct", "ceased_plans"} <= set(
-        obs["measure"]
-    )
-    ages = set(
-        obs.loc[
-            (obs["measure"] == "ehcp_caseload") & (obs["breakdown_topic"] == "age"), "breakdown"
-        ]
-    )
+    assert {"requests", "assessments", "plans_issued_within_20_weeks_pct", "ceased_plans"} <= set(obs["measure"])
+    ages = set(obs.loc[(obs["measure"] == "ehcp_caseload") & (obs["breakdown_topic"] == "age"), "breakdown"])
     assert {"3", "8", "25", "under_3"} <= ages

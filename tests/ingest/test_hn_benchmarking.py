@@ -25,15 +25,17 @@ def release(tmp_path: Path, rows: list[list[str]], cols: list[str] = COLS) -> Pa
 
 
 def norfolk(**cells: str) -> list[str]:
-    row = {c: "1" for c in hn.COLUMNS} | {"region": "EAST OF ENGLAND", "la_code": "926",
-                                           "la_name": "Norfolk"}
+    row = {c: "1" for c in hn.COLUMNS} | {"region": "EAST OF ENGLAND", "la_code": "926", "la_name": "Norfolk"}
     row.update(cells)
     return [row[c] for c in COLS]
 
 
 def test_synthetic_row(tmp_path: Path) -> None:
-    row = norfolk(s251_outturn_topup_nmss_independent_total="41452473.0",
-                  ehcp_placed_post16="", pop_2_18_ons_mid2021_projection="166555.769")
+    row = norfolk(
+        s251_outturn_topup_nmss_independent_total="41452473.0",
+        ehcp_placed_post16="",
+        pop_2_18_ons_mid2021_projection="166555.769",
+    )
     o = hn.load(release(tmp_path, [row])).observations
     assert len(o) == len(hn.COLUMNS)  # one council: one row per published column
     top = o[(o["measure"] == "s251_outturn") & (o["breakdown"] == "topup_nmss_independent_total")]
@@ -52,13 +54,11 @@ def test_synthetic_row(tmp_path: Path) -> None:
         ([norfolk(la_code="999")], COLS, 2, "la_code"),
         ([norfolk(s251_budget_place_special="twelve")], COLS, 2, "s251_budget_place_special"),
         ([norfolk()[:5]], COLS, 2, None),
-        ([norfolk()], [c.replace("ehcp_placed_other", "ehcp_other") for c in COLS], 1,
-         "ehcp_placed_other"),
+        ([norfolk()], [c.replace("ehcp_placed_other", "ehcp_other") for c in COLS], 1, "ehcp_placed_other"),
         ([norfolk(), norfolk()], COLS, 3, "population_2_18"),
     ],
 )
-def test_malformed(tmp_path: Path, rows: list[list[str]], cols: list[str], line: int,
-                   field: str | None) -> None:
+def test_malformed(tmp_path: Path, rows: list[list[str]], cols: list[str], line: int, field: str | None) -> None:
     with pytest.raises(IngestError) as exc:
         hn.load(release(tmp_path, rows, cols))
     assert exc.value.file.endswith(hn.CSV_NAME)

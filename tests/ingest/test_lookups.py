@@ -59,9 +59,7 @@ def test_real_lookup_153_current(raw_dir: Path) -> None:
         ("201819,202425", "2018,202425", "first_time_period"),  # not an academic year
     ],
 )
-def test_malformed_lookup_names_file_line_field(
-    tmp_path: Path, old: str, new: str, field: str
-) -> None:
+def test_malformed_lookup_names_file_line_field(tmp_path: Path, old: str, new: str, field: str) -> None:
     folder = copy_fixture("la-lookups", tmp_path)
     rewrite(folder / lookups.DFE_CODES_FILE, old, new)
     with pytest.raises(IngestError) as exc:

@@ -95,10 +95,7 @@ def test_truncated_and_empty_mye(tmp_path: Path) -> None:
 
 
 def test_real_mye_norfolk_level_break(real_mye: pd.DataFrame) -> None:
-    nf = real_mye[
-        (real_mye["la_code"] == "E10000020")
-        & real_mye["breakdown"].isin([str(a) for a in range(26)])
-    ]
+    nf = real_mye[(real_mye["la_code"] == "E10000020") & real_mye["breakdown"].isin([str(a) for a in range(26)])]
     by_year = nf.groupby("year")["value"].sum()
     # Figures quoted in the release's PROVENANCE.md: Norfolk 0-25.
     assert by_year[2020] == 254_088 and by_year[2021] == 247_828
@@ -135,9 +132,7 @@ def _fixture_population(tmp_path: Path) -> pd.DataFrame:
     (tmp_path / "changes.yaml").write_text(NORTHANTS_YAML)
     changes = geography.boundary_changes(tmp_path / "changes.yaml")
     obs = population_mye.load(FIXTURES / "mye").observations
-    councils = geography.councils(
-        lookups.load(FIXTURES / "la-lookups").tables["la_lookup"], changes
-    )
+    councils = geography.councils(lookups.load(FIXTURES / "la-lookups").tables["la_lookup"], changes)
     shares = geography.apportionment_shares(obs, changes)
     return hp.population_by_age(obs, councils, shares, changes=changes)
 
@@ -187,9 +182,7 @@ def test_from_snpp_maps_alias_codes() -> None:
     )
     councils = pd.DataFrame({"la_code": ["E10000023"]})
     shares = geography.apportionment_shares(
-        pd.DataFrame(
-            columns=["la_code", "year", "measure", "breakdown_topic", "breakdown", "value"]
-        ),
+        pd.DataFrame(columns=["la_code", "year", "measure", "breakdown_topic", "breakdown", "value"]),
         geography.boundary_changes().query("kind == 'recode'"),
     )
     out = hp.from_snpp(obs, councils, shares)
@@ -212,7 +205,5 @@ def test_real_population_by_age_all_councils(raw_dir: Path, real_mye: pd.DataFra
         councils_sum = t.xs(y, level="year").drop("E92000001").sum()
         assert councils_sum == pytest.approx(t[("E92000001", y)], rel=1e-9), y
     # 2024 is on current geography: ages 0-17 match DfE's 0-17 file for Norfolk exactly.
-    nf = p[(p["la_code"] == "E10000020") & (p["year"] == 2024) & (p["age"] <= 17)][
-        "population"
-    ].sum()
+    nf = p[(p["la_code"] == "E10000020") & (p["year"] == 2024) & (p["age"] <= 17)]["population"].sum()
     assert nf == 171_830

@@ -48,6 +48,5 @@ def test_real(raw_dir: Path) -> None:
     t = sv.load(raw_dir / "safety-valve-agreements").tables["safety_valve_agreements"]
     assert len(t) == 32
     # gov.uk: 5 in 2020-21, 9 in 2021-22, 4 in 2023-24; 14 of the 20 2022-23 transcribed
-    assert t["agreement_financial_year"].value_counts().to_dict() == {
-        2020: 5, 2021: 9, 2022: 14, 2023: 4}
+    assert t["agreement_financial_year"].value_counts().to_dict() == {2020: 5, 2021: 9, 2022: 14, 2023: 4}
     assert t.set_index("la_name").loc["Norfolk", "la_code"] == "E10000020"

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sendcast.model.step import StepInputs, step
-from sendcast.model.structure import G, N_AGES, N_BANDS, N_GROUPS
+from sendcast.model.structure import N_AGES, N_BANDS, N_GROUPS, G
 
 
 def _inputs(hazard: float, joiners_at: dict[int, float], d: int = 1) -> StepInputs:

@@ -24,10 +24,16 @@ def test_norfolk_example() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "key"),
     [
-        ("  - {financial_year: 2023-24, value: 8400000}",
-         "  - {financial_year: 2023-24, value: -1}", "safety_valve_payments.1.value"),
-        ("  - {financial_year: 2024-25, percent: 1.5}",
-         "  - {financial_year: 2024/25, percent: 1.5}", "block_transfer.2.financial_year"),
+        (
+            "  - {financial_year: 2023-24, value: 8400000}",
+            "  - {financial_year: 2023-24, value: -1}",
+            "safety_valve_payments.1.value",
+        ),
+        (
+            "  - {financial_year: 2024-25, percent: 1.5}",
+            "  - {financial_year: 2024/25, percent: 1.5}",
+            "block_transfer.2.financial_year",
+        ),
         ("  as_at: 2023-03-31\n", "", "opening_balance.as_at"),
         ("council: Norfolk\n", "council: Norfolk\nbogus: 1\n", "bogus"),
     ],

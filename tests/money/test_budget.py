@@ -20,8 +20,9 @@ NORFOLK = REPO / "examples" / "norfolk" / "agreement.yaml"
 
 
 def test_balance_identities(params: dict) -> None:
-    r = compute_budget(synthetic_draws([2023, 2024, 2025, 2026], 5), synthetic_observations(),
-                       params, opening_balance=-1e6)
+    r = compute_budget(
+        synthetic_draws([2023, 2024, 2025, 2026], 5), synthetic_observations(), params, opening_balance=-1e6
+    )
     w = r.lines.pivot_table(index=["draw", "financial_year"], columns="line", values="value")
     spend = w[[c for c in w.columns if c.startswith("spend:")]].sum(axis=1)
     assert np.allclose(w["spend_total"], spend)
@@ -87,16 +88,13 @@ plans_st = st.lists(st.floats(0, 5000, allow_nan=False), min_size=14, max_size=1
 
 
 def _draws(values: list[float]) -> pd.DataFrame:
-    recs = [("E10000020", 2023 + i // 7, 0, PLACEMENT_GROUPS[i % 7], v)
-            for i, v in enumerate(values)]
+    recs = [("E10000020", 2023 + i // 7, 0, PLACEMENT_GROUPS[i % 7], v) for i, v in enumerate(values)]
     return pd.DataFrame(recs, columns=["la_code", "year", "draw", "placement", "plans"])
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=plans_st, extra=st.floats(0, 1000), idx=st.integers(0, 13))
-def test_spend_never_negative_and_monotone(params: dict, values: list[float], extra: float,
-                                           idx: int) -> None:
+def test_spend_never_negative_and_monotone(params: dict, values: list[float], extra: float, idx: int) -> None:
     obs = synthetic_observations()
     base = compute_budget(_draws(values), obs, params)
     more = list(values)

@@ -42,8 +42,7 @@ def test_financial_year_rule(case: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("case", CASES["target_probability"])
 def test_target_probability(case: dict[str, Any]) -> None:
-    cum = pd.DataFrame({"draw": range(len(case["balances"])), "financial_year": 2028,
-                        "value": case["balances"]})
+    cum = pd.DataFrame({"draw": range(len(case["balances"])), "financial_year": 2028, "value": case["balances"]})
     target = Target(financial_year="2028-29", cumulative_balance_at_least=case["target"])
     assert probability_of_target(cum, target) == pytest.approx(case["probability"])
 

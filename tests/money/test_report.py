@@ -48,7 +48,8 @@ def test_writers(result, tmp_path: Path) -> None:  # type: ignore[no-untyped-def
 def test_cli_with_fakes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     api = types.ModuleType("sendcast.model.api")
     api.placement_draws = lambda la, *, origin, horizon, draws, seed: synthetic_draws(  # type: ignore[attr-defined]
-        list(range(2023, 2023 + horizon + 1)), draws, seed)
+        list(range(2023, 2023 + horizon + 1)), draws, seed
+    )
     store = types.ModuleType("sendcast.store")
     store.open_store = lambda: types.SimpleNamespace(observations=lambda **_: synthetic_observations())  # type: ignore[attr-defined]
     api.published_placement_draws = lambda code, years, draws: synthetic_draws(years, draws, 0)  # type: ignore[attr-defined]
@@ -59,8 +60,23 @@ def test_cli_with_fakes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     app.command("noop")(lambda: None)
     runner = CliRunner()
     out = tmp_path / "n.csv"
-    r = runner.invoke(app, ["budget", "Norfolk", "--agreement", str(NORFOLK), "--horizon", "3",
-                            "--draws", "5", "--format", "csv", "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "budget",
+            "Norfolk",
+            "--agreement",
+            str(NORFOLK),
+            "--horizon",
+            "3",
+            "--draws",
+            "5",
+            "--format",
+            "csv",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "probability of meeting the target" in r.output
     assert list(pd.read_csv(out).columns) == TABLE_COLUMNS

@@ -33,9 +33,7 @@ def store() -> Store:
     return s
 
 
-def _series(
-    code: str, year: int, period_type: str, measure: str, value: float
-) -> dict[str, object]:
+def _series(code: str, year: int, period_type: str, measure: str, value: float) -> dict[str, object]:
     return {
         "la_code": code,
         "la_name": code,
@@ -69,9 +67,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Store:
             if c != ENG
         ]
     )
-    neighbours = pd.DataFrame(
-        {"la_code": [COUNCIL] * 3, "rank": [1, 2, 3], "neighbour_la_code": [N1, N2, N3]}
-    )
+    neighbours = pd.DataFrame({"la_code": [COUNCIL] * 3, "rank": [1, 2, 3], "neighbour_la_code": [N1, N2, N3]})
     rows = [
         # January 2024 caseloads: council 250; neighbours 100, 300, 200 -> median 200
         _series(COUNCIL, 2024, "january", "ehcp_total", 250),
@@ -151,9 +147,7 @@ def _one(p: pd.DataFrame, measure: str, comparator: str, period: str) -> pd.Seri
 
 
 def test_suppress_small_keeps_zero_hides_one_to_nine_shows_ten() -> None:
-    df = pd.DataFrame(
-        {"value": [0.0, 1.0, 9.0, 9.6, 10.0, 5.0], "unit": ["plans"] * 5 + ["percent"]}
-    )
+    df = pd.DataFrame({"value": [0.0, 1.0, 9.0, 9.6, 10.0, 5.0], "unit": ["plans"] * 5 + ["percent"]})
     out = prof.suppress_small(df)
     assert out["value"].iloc[0] == 0  # zero stays zero
     assert out["value"].iloc[1:4].isna().all()  # 1, 9 and 9.6 suppressed
@@ -182,9 +176,7 @@ def test_small_counts_suppressed_in_profile_and_their_shares(tiny: Store) -> Non
     assert _one(p, "mainstream", "council", "2024")["value"] == 245
     wide = prof.profile_wide(p, "january")
     # the council's row is the one that names the measure
-    assert (
-        wide.loc[wide["measure"] == "plans in alternative provision / PRU", "2024"].item() == "<10"
-    )
+    assert wide.loc[wide["measure"] == "plans in alternative provision / PRU", "2024"].item() == "<10"
     assert wide.loc[wide["measure"] == "plans in post-16 further education", "2024"].item() == "0"
     page = prof.profile_html(tiny, COUNCIL, p)
     assert "<td>&lt;10</td>" in page
@@ -196,13 +188,9 @@ def test_small_counts_suppressed_in_profile_and_their_shares(tiny: Store) -> Non
 def test_rate_per_10000_by_hand(tiny: Store) -> None:
     p = prof.profile_table(tiny, COUNCIL)
     # 250 plans / 26,000 aged 0-25 x 10,000 = 96.15...
-    assert _one(p, "ehcp_per_10k_0_25", "council", "2024")["value"] == pytest.approx(
-        96.1538, abs=1e-3
-    )
+    assert _one(p, "ehcp_per_10k_0_25", "council", "2024")["value"] == pytest.approx(96.1538, abs=1e-3)
     # England: 5,000 / 26,000 x 10,000 = 1,923.08
-    assert _one(p, "ehcp_per_10k_0_25", "england", "2024")["value"] == pytest.approx(
-        1923.077, abs=1e-2
-    )
+    assert _one(p, "ehcp_per_10k_0_25", "england", "2024")["value"] == pytest.approx(1923.077, abs=1e-2)
 
 
 def test_neighbour_median_by_hand(tiny: Store) -> None:
@@ -244,21 +232,15 @@ def test_norfolk_rate_and_neighbour_median_by_hand(store: Store, norfolk: pd.Dat
         "AND age BETWEEN 0 AND 25"
     )["p"].iloc[0]
     # 10,736 plans / 250,190 aged 0-25 (mid-2024) x 10,000 = 429.11
-    assert _one(norfolk, "ehcp_per_10k_0_25", "council", "2024")["value"] == pytest.approx(
-        10736 / pop * 1e4
-    )
-    assert _one(norfolk, "ehcp_per_10k_0_25", "council", "2024")["value"] == pytest.approx(
-        429.1, abs=0.1
-    )
+    assert _one(norfolk, "ehcp_per_10k_0_25", "council", "2024")["value"] == pytest.approx(10736 / pop * 1e4)
+    assert _one(norfolk, "ehcp_per_10k_0_25", "council", "2024")["value"] == pytest.approx(429.1, abs=0.1)
     nb = store.query("SELECT neighbour_la_code FROM neighbours_current WHERE la_code = 'E10000020'")
     vals = store.query(
         "SELECT value FROM series WHERE measure = 'ehcp_total' AND period_type = 'january' "
         f"AND year = 2024 AND la_code IN ({','.join(repr(c) for c in nb['neighbour_la_code'])})"
     )["value"]
     assert len(vals) == 10
-    assert _one(norfolk, "ehcp_total", "neighbour_median", "2024")["value"] == statistics.median(
-        vals
-    )
+    assert _one(norfolk, "ehcp_total", "neighbour_median", "2024")["value"] == statistics.median(vals)
 
 
 def test_norfolk_html_is_self_contained(store: Store, norfolk: pd.DataFrame) -> None:

@@ -50,9 +50,7 @@ def test_running_costs_add_exactly_to_spend_and_deficit(ctx: Context, money: dic
     assert np.allclose(d.loc[[2023, 2024, 2025, 2026], "p10"], [-5.5e6, -11e6, -16.5e6, -16.5e6])
     assert np.allclose(d["p10"], d["p90"])  # no demand lever: the same in every draw
     s = cmp.savings.iloc[0]
-    assert s.programme_costs == pytest.approx(16.5e6) and s.net_savings_mean == pytest.approx(
-        -16.5e6
-    )
+    assert s.programme_costs == pytest.approx(16.5e6) and s.net_savings_mean == pytest.approx(-16.5e6)
 
 
 def test_unit_cost_and_funding_levers(ctx: Context, money: dict) -> None:
@@ -120,10 +118,7 @@ def test_norfolk_examples_run_end_to_end(ctx: Context, money: dict) -> None:
     from sendcast.scenarios.schema import load_scenario
 
     folder = AGREEMENT.parent / "scenarios"
-    scs = [
-        load_scenario(folder / f"{n}.yaml")
-        for n in ("baseline", "local_first_inclusion", "realistic")
-    ]
+    scs = [load_scenario(folder / f"{n}.yaml") for n in ("baseline", "local_first_inclusion", "realistic")]
     cmp = compare(ctx, scs, draws=100, seed=1, **money)
     assert len(cmp.savings) == 2 and (cmp.savings["capital_not_in_dsg"] == 120e6).all()
     plans = {s.name: level(cmp, s.name, "ehcp_total").iloc[-1] for s in scs}

@@ -58,9 +58,7 @@ def test_zero_lever_returns_the_same_arrays() -> None:
     class Fit:
         origin, la_code = 2023, "X"
 
-    out = ScenarioLevers(ZERO).apply(
-        inp, year=2023, fit=Fit(), stock=np.zeros((2, 26, 7), np.int64)
-    )
+    out = ScenarioLevers(ZERO).apply(inp, year=2023, fit=Fit(), stock=np.zeros((2, 26, 7), np.int64))
     assert out is inp
 
 
@@ -82,9 +80,7 @@ def test_ten_percent_cut_from_year_three_cuts_expected_joiners_by_exactly_ten_pe
 
 def test_incidence_by_age_and_ramp_on_step_inputs() -> None:
     # joiners 10 at every age; -20% at ages 0-4, ramp 2 from 2024: 2024 -> -10%, 2025 -> -20%
-    lv = scenario(
-        {"kind": "incidence", "change_percent": -20, "ages": [0, 4], "start": 2024, "ramp": 2}
-    )
+    lv = scenario({"kind": "incidence", "change_percent": -20, "ages": [0, 4], "start": 2024, "ramp": 2})
     inp = StepInputs(
         hazard=np.zeros((1, 26)),
         joiners=np.full((1, 26), 10.0),

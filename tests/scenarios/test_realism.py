@@ -41,9 +41,7 @@ def metrics() -> pd.DataFrame:
             rows.append((c, f"Council {c}", y, "january", "independent_special", INDEP[c][i]))
             if i < 3:
                 rows.append((c, f"Council {c}", y, "calendar_year", "new_plans", NEW[c][i]))
-    series = pd.DataFrame(
-        rows, columns=["la_code", "la_name", "year", "period_type", "measure", "value"]
-    )
+    series = pd.DataFrame(rows, columns=["la_code", "la_name", "year", "period_type", "measure", "value"])
     pop = pd.DataFrame(
         [(c, y, 10, 10_000.0) for c in TOTALS for y in range(2015, 2020)],
         columns=["la_code", "year", "age", "population"],

@@ -27,9 +27,7 @@ def write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
 def test_good_file_loads_and_strength_ramps(tmp_path: Path) -> None:
     s = load_scenario(write(tmp_path, GOOD))
     assert s.name == "test" and s.levers[0].change_percent == -10
-    lv = load_scenario(
-        write(tmp_path, GOOD.replace("start: 2026", "start: 2025, ramp: 2, end: 2027"))
-    ).levers[0]
+    lv = load_scenario(write(tmp_path, GOOD.replace("start: 2026", "start: 2025, ramp: 2, end: 2027"))).levers[0]
     # start 2025, ramp 2: 2024 none, 2025 half, 2026-2027 full, 2028 ended
     assert [lv.strength(y) for y in range(2024, 2029)] == [0.0, 0.5, 1.0, 1.0, 0.0]
 
@@ -122,7 +120,6 @@ def test_norfolk_examples_load_with_sources() -> None:
     real = load_scenario(EXAMPLES / "realistic.yaml")
     by_id = {lv.id: lv for lv in real.levers}
     assert (
-        by_id["early_support"].change_percent
-        > next(lv for lv in lfi.levers if lv.id == "early_support").change_percent
+        by_id["early_support"].change_percent > next(lv for lv in lfi.levers if lv.id == "early_support").change_percent
     )
     assert by_id["capital_programme"].gbp == 120_000_000  # inherited from the base

@@ -31,7 +31,9 @@ def register(app: typer.Typer) -> None:
         horizons: str = typer.Option("1-5", help="Years ahead to score."),
         draws: int = typer.Option(1000, help="Monte Carlo draws per forecast."),
         seed: int = typer.Option(20240101),
-        models: str = typer.Option("sendcast,last_value,drift,avg_growth_3y,pooled_growth,auto_ets", help="Comma-separated."),
+        models: str = typer.Option(
+            "sendcast,last_value,drift,avg_growth_3y,pooled_growth,auto_ets", help="Comma-separated."
+        ),
         workers: int = typer.Option(2, help="Parallel processes (origins run in parallel)."),
         out: Path = typer.Option(Path("out/backtest"), help="Folder for scores, metrics and the report."),
         save_accuracy: bool = typer.Option(False, help="Also update the accuracy notes shipped with the package."),
@@ -52,7 +54,9 @@ def register(app: typer.Typer) -> None:
         hz = _range(horizons)
         bad = [o for o in org if not data.first_origin <= o < data.last_origin]
         if bad or not org:
-            console.print(f"[red]error:[/red] origins must lie in {data.first_origin}-{data.last_origin - 1} (got {bad or origins})")
+            console.print(
+                f"[red]error:[/red] origins must lie in {data.first_origin}-{data.last_origin - 1} (got {bad or origins})"  # noqa: E501
+            )
             raise typer.Exit(2)
         if not hz or min(hz) < 1 or max(hz) > 10:
             console.print("[red]error:[/red] horizons must be between 1 and 10")
@@ -67,8 +71,16 @@ def register(app: typer.Typer) -> None:
         with Progress(console=console, transient=True) as prog:
             task = prog.add_task("backtesting origins", total=len(org))
             scores = run_backtest(
-                data.series, data.population, origins=org, horizons=hz, models=models.split(","), draws=draws,
-                seed=seed, neighbours=data.neighbours, la_codes=codes, workers=workers,
+                data.series,
+                data.population,
+                origins=org,
+                horizons=hz,
+                models=models.split(","),
+                draws=draws,
+                seed=seed,
+                neighbours=data.neighbours,
+                la_codes=codes,
+                workers=workers,
                 progress=lambda n: prog.advance(task, n),
             )
         out.mkdir(parents=True, exist_ok=True)
@@ -76,14 +88,27 @@ def register(app: typer.Typer) -> None:
         write_frame(scores, out / "scores.csv", "csv")
         write_frame(metrics(scores), out / "metrics.csv", "csv")
         write_atomic(out / "report.html", html_report(scores, data.series))
-        write_json(run_metadata("backtest", {"origins": org, "horizons": hz, "draws": draws, "seed": seed, "models": models}, open_store()), out / "run.meta.json")
+        write_json(
+            run_metadata(
+                "backtest",
+                {"origins": org, "horizons": hz, "draws": draws, "seed": seed, "models": models},
+                open_store(),
+            ),
+            out / "run.meta.json",
+        )
         if save_accuracy:
             write_frame(accuracy_by_council(scores), ACCURACY_FILE, "parquet")
         hl = headline(scores, "ehcp_total", tuple(h for h in (1, 3) if h in hz) or (hz[0],))
         t = Table("horizon", "model", "n", "MdAPE", "80% coverage", "vs best baseline", title="ehcp_total")
         for _, r in hl.iterrows():
             imp = r["improvement_vs_best_baseline"]
-            t.add_row(str(r["horizon"]), str(r["model"]), str(r["n"]), f"{r['mdape']:.2%}", f"{r['coverage80']:.0%}",
-                      "" if imp != imp else f"{imp:+.0%} MdAPE vs {r['best_baseline']}")
+            t.add_row(
+                str(r["horizon"]),
+                str(r["model"]),
+                str(r["n"]),
+                f"{r['mdape']:.2%}",
+                f"{r['coverage80']:.0%}",
+                "" if imp != imp else f"{imp:+.0%} MdAPE vs {r['best_baseline']}",
+            )
         Console().print(t)
         console.print(f"wrote {out}/scores.csv, metrics.csv, report.html")

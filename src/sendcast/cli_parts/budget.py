@@ -17,9 +17,7 @@ def register(app: typer.Typer) -> None:
     def budget(
         la: Annotated[str, typer.Argument(help="Council name or code (ONS or DfE 3-digit).")],
         params: Annotated[Path | None, typer.Option("--params", help="Parameter folder.")] = None,
-        agreement: Annotated[
-            Path | None, typer.Option("--agreement", help="Agreement YAML.")
-        ] = None,
+        agreement: Annotated[Path | None, typer.Option("--agreement", help="Agreement YAML.")] = None,
         origin: Annotated[int | None, typer.Option(help="Last January observed.")] = None,
         horizon: Annotated[int, typer.Option(help="Years ahead.")] = 6,
         draws: Annotated[int, typer.Option(help="Monte Carlo draws.")] = 500,
@@ -31,9 +29,8 @@ def register(app: typer.Typer) -> None:
         import pandas as pd
 
         from sendcast.model.api import placement_draws, published_placement_draws
-        from sendcast.money.budget import backcast
         from sendcast.money.agreements import assess_agreement, load_agreement
-        from sendcast.money.budget import compute_budget
+        from sendcast.money.budget import backcast, compute_budget
         from sendcast.money.report import (
             budget_table,
             write_csv,
@@ -67,9 +64,7 @@ def register(app: typer.Typer) -> None:
             if str(obs[c].dtype) == "string":
                 obs[c] = obs[c].astype(object)
         result = compute_budget(pdraws, obs, pars, agreement=agr)
-        writers: dict[str, Any] = {
-            "csv": write_csv, "json": write_json, "html": write_html, "xlsx": write_xlsx
-        }
+        writers: dict[str, Any] = {"csv": write_csv, "json": write_json, "html": write_html, "xlsx": write_xlsx}
         if out is not None and fmt != "table":
             typer.echo(f"wrote {writers[fmt](result, out)}")
         elif fmt == "csv":
@@ -78,9 +73,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(budget_table(result).to_json(orient="records", indent=1))
         else:
             t = budget_table(result)
-            keep = t["line"].isin(
-                ["spend_total", "income_total", "in_year_balance", "cumulative_balance"]
-            )
+            keep = t["line"].isin(["spend_total", "income_total", "in_year_balance", "cumulative_balance"])
             typer.echo(t[keep].to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
         if agr is not None:
             a = assess_agreement(result.line("cumulative_balance"), agr)
@@ -89,9 +82,15 @@ def register(app: typer.Typer) -> None:
             years_done = set(result.lines["financial_year"])
             for pb in agr.published_balances:
                 if pb.in_year_balance is not None and pb.financial_year in years_done:
-                    bc = backcast(result, financial_year=pb.financial_year, published_in_year=pb.in_year_balance,
-                                  published_source=pb.source.title)
-                    typer.echo(f"\nback-cast of {pb.financial_year}-{(pb.financial_year + 1) % 100:02d} beside the published figure:")
+                    bc = backcast(
+                        result,
+                        financial_year=pb.financial_year,
+                        published_in_year=pb.in_year_balance,
+                        published_source=pb.source.title,
+                    )
+                    typer.echo(
+                        f"\nback-cast of {pb.financial_year}-{(pb.financial_year + 1) % 100:02d} beside the published figure:"  # noqa: E501
+                    )
                     typer.echo(bc.to_string(index=False, float_format=lambda v: f"{v:,.0f}", na_rep=""))
         for n in result.notes:
             typer.echo(f"note: {n}", err=True)

@@ -12,9 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console(stderr=True)
-OutOption = Annotated[
-    Path | None, typer.Option("--out", help="Write to this file (default: stdout).")
-]
+OutOption = Annotated[Path | None, typer.Option("--out", help="Write to this file (default: stdout).")]
 
 PERIOD_TITLES = {
     "january": "at January",
@@ -46,9 +44,7 @@ def _emit(payload: bytes, out: Path | None) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def profile(
-        council: Annotated[
-            str, typer.Argument(help="Council name or code (Norfolk, 926, E10000020).")
-        ],
+        council: Annotated[str, typer.Argument(help="Council name or code (Norfolk, 926, E10000020).")],
         fmt: Annotated[str, typer.Option("--format", help="table|csv|json|html")] = "table",
         out: OutOption = None,
         last: Annotated[int, typer.Option(help="Years shown by --format table.")] = 6,
@@ -61,9 +57,7 @@ def register(app: typer.Typer) -> None:
         from sendcast.store import StoreError, open_store
 
         if fmt not in ("table", "csv", "json", "html"):
-            console.print(
-                f"[red]error:[/red] unknown format {fmt!r}: choose table, csv, json or html"
-            )
+            console.print(f"[red]error:[/red] unknown format {fmt!r}: choose table, csv, json or html")
             raise typer.Exit(2)
         try:
             store = open_store()
@@ -86,10 +80,7 @@ def register(app: typer.Typer) -> None:
                 wide = prof.profile_wide(table, period_type, last=last)
                 if not wide.empty:
                     _print_frame(wide, f"{row['la_name']} ({la_code}): {title}")
-            Console().print(
-                "<10: a count of 1 to 9, suppressed; c: a rate or share built on one. "
-                "-: not published."
-            )
+            Console().print("<10: a count of 1 to 9, suppressed; c: a rate or share built on one. -: not published.")
 
     @app.command()
     def las(

@@ -56,6 +56,13 @@ def register(app: typer.Typer) -> None:
         out.print(f"{st['rows']:,} observations; tables: {', '.join(st['tables'])}")
         t = Table("source", "release", "period type", "first", "last", "rows")
         for p in st["periods"] or []:
-            t.add_row(str(p["source"]), str(p["release"]), str(p["period_type"]), str(p["first"]), str(p["last"]), f"{p['rows']:,}")
+            t.add_row(
+                str(p["source"]),
+                str(p["release"]),
+                str(p["period_type"]),
+                str(p["first"]),
+                str(p["last"]),
+                f"{p['rows']:,}",
+            )
         out.print(t)
         out.print(f"figures covered by two releases where the later one won: {st['supersessions']:,} groups")

@@ -15,7 +15,9 @@ console = Console(stderr=True)
 def register(app: typer.Typer) -> None:
     @app.command()
     def forecast(
-        council: str | None = typer.Argument(None, help="Council name or code (e.g. Norfolk, 926, E10000020) or England."),
+        council: str | None = typer.Argument(
+            None, help="Council name or code (e.g. Norfolk, 926, E10000020) or England."
+        ),
         all_councils: bool = typer.Option(False, "--all", help="Every council, plus England."),
         origin: int | None = typer.Option(None, help="Forecast from January ORIGIN (default: latest in the store)."),
         horizon: int = typer.Option(5, help="Years ahead (1-30)."),
@@ -39,7 +41,12 @@ def register(app: typer.Typer) -> None:
             with Progress(console=console, transient=True) as prog:
                 task = prog.add_task("simulating", total=None)
                 res = forecast_report.run(
-                    council, all_councils=all_councils, origin=origin, horizon=horizon, draws=draws, seed=seed,
+                    council,
+                    all_councils=all_councils,
+                    origin=origin,
+                    horizon=horizon,
+                    draws=draws,
+                    seed=seed,
                     progress=lambda i, n: prog.update(task, completed=i, total=n),
                 )
         except (ForecastInputError, UnknownCouncilError) as exc:
@@ -70,7 +77,11 @@ def register(app: typer.Typer) -> None:
                 cells = []
                 for y in years:
                     r = mg.loc[y]
-                    cells.append(f"{r['p50']:,.0f}" if r["p10"] == r["p90"] else f"{r['p50']:,.0f} ({r['p10']:,.0f}-{r['p90']:,.0f})")
+                    cells.append(
+                        f"{r['p50']:,.0f}"
+                        if r["p10"] == r["p90"]
+                        else f"{r['p50']:,.0f} ({r['p10']:,.0f}-{r['p90']:,.0f})"
+                    )
                 t.add_row(str(m), *cells)
             out.print(t)
         out.print("median (80% interval). England is the sum of councils draw by draw.")

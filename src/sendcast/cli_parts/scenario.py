@@ -129,9 +129,7 @@ def register(app: typer.Typer) -> None:
             origin = origins.pop()
         ctx = _context(la, origin, horizon, draws)
         obs, pars, agr = _money(agreement)
-        cmp = compare(
-            ctx, scenarios, draws=draws, seed=seed, observations=obs, params=pars, agreement=agr
-        )
+        cmp = compare(ctx, scenarios, draws=draws, seed=seed, observations=obs, params=pars, agreement=agr)
         table = cmp.table
         if fmt == "table":
             keep = table["measure"].isin(["ehcp_total", "spend_total", "cumulative_balance"])

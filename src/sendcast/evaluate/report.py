@@ -47,7 +47,9 @@ def headline(scores: pd.DataFrame, measure: str = "ehcp_total", horizons: tuple[
                     "bias_pct": r["bias_pct"],
                     "crps": r["crps"],
                     "best_baseline": best["model"] if best is not None else None,
-                    "improvement_vs_best_baseline": (1 - r["mdape"] / best["mdape"]) if best is not None and r["model"] == "sendcast" else np.nan,
+                    "improvement_vs_best_baseline": (1 - r["mdape"] / best["mdape"])
+                    if best is not None and r["model"] == "sendcast"
+                    else np.nan,
                 }
             )
     return pd.DataFrame(rows)
@@ -58,7 +60,9 @@ def likely_reason(row: pd.Series, series: pd.DataFrame | None) -> str:
     if series is None:
         return ""
     s = series[(series["la_code"] == row["la_code"])]
-    np_ = s[(s["measure"] == "new_plans") & (s["period_type"] == "calendar_year")].set_index("year")["value"].sort_index()
+    np_ = (
+        s[(s["measure"] == "new_plans") & (s["period_type"] == "calendar_year")].set_index("year")["value"].sort_index()
+    )
     tot = s[(s["measure"] == "ehcp_total") & (s["period_type"] == "january")].set_index("year")["value"].sort_index()
     reasons = []
     o, y = int(row["origin"]), int(row["year"])
@@ -87,27 +91,40 @@ def html_report(scores: pd.DataFrame, series: pd.DataFrame | None = None) -> str
             continue
         sm = hl[hl["model"] == "sendcast"]
         words = "; ".join(
-            f"{int(r['horizon'])} year{'s' if r['horizon'] > 1 else ''} ahead: {calibration_words(r['coverage80'], r['n'])}"
+            f"{int(r['horizon'])} year{'s' if r['horizon'] > 1 else ''} ahead: {calibration_words(r['coverage80'], r['n'])}"  # noqa: E501
             for _, r in sm.iterrows()
         )
         show = hl.copy()
         for c in ("mdape", "mape", "coverage80", "bias_pct", "improvement_vs_best_baseline"):
             show[c] = show[c].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
         show["crps"] = show["crps"].map(lambda v: f"{v:,.1f}")
-        sections.append((f"{measure}: accuracy by horizon", f"<p>sendcast's intervals are {words}.</p>" + table_html(show)))
+        sections.append(
+            (f"{measure}: accuracy by horizon", f"<p>sendcast's intervals are {words}.</p>" + table_html(show))
+        )
     m = metrics(scores[scores["measure"] == "ehcp_total"])
     fig = go.Figure()
     for model, g in m.groupby("model"):
         fig.add_trace(go.Scatter(x=g["horizon"], y=g["coverage80"], name=str(model), mode="lines+markers"))
     fig.add_hrect(y0=0.75, y1=0.85, fillcolor="green", opacity=0.1, line_width=0)
-    fig.update_layout(title="Share of outcomes inside the 80% interval (ehcp_total); green = 75-85%",
-                      xaxis_title="years ahead", yaxis_title="coverage", template="plotly_white", height=380)
+    fig.update_layout(
+        title="Share of outcomes inside the 80% interval (ehcp_total); green = 75-85%",
+        xaxis_title="years ahead",
+        yaxis_title="coverage",
+        template="plotly_white",
+        height=380,
+    )
     sections.append(("Calibration", fig))
     fig2 = go.Figure()
     for model, g in m.groupby("model"):
         fig2.add_trace(go.Scatter(x=g["horizon"], y=g["mdape"], name=str(model), mode="lines+markers"))
-    fig2.update_layout(title="Median absolute percentage error (ehcp_total)", xaxis_title="years ahead",
-                       yaxis_title="MdAPE", yaxis_tickformat=".0%", template="plotly_white", height=380)
+    fig2.update_layout(
+        title="Median absolute percentage error (ehcp_total)",
+        xaxis_title="years ahead",
+        yaxis_title="MdAPE",
+        yaxis_tickformat=".0%",
+        template="plotly_white",
+        height=380,
+    )
     sections.append(("Accuracy by horizon", fig2))
     sc = scores[(scores["model"] == "sendcast") & (scores["measure"] == "ehcp_total")]
     if not sc.empty:
@@ -129,12 +146,16 @@ def accuracy_by_council(scores: pd.DataFrame) -> pd.DataFrame:
     """Per council (and 'ALL'), measure and horizon: n, MAPE, MdAPE, 80% coverage, for the
     'how accurate is this?' note shown beside each forecast (sendcast model only)."""
     sc = scores[scores["model"] == "sendcast"]
-    per = sc.groupby(["la_code", "la_name", "measure", "horizon"]).agg(
-        n=("ape", "size"), mape=("ape", "mean"), mdape=("ape", "median"), coverage80=("in80", "mean")
-    ).reset_index()
-    allc = sc.groupby(["measure", "horizon"]).agg(
-        n=("ape", "size"), mape=("ape", "mean"), mdape=("ape", "median"), coverage80=("in80", "mean")
-    ).reset_index()
+    per = (
+        sc.groupby(["la_code", "la_name", "measure", "horizon"])
+        .agg(n=("ape", "size"), mape=("ape", "mean"), mdape=("ape", "median"), coverage80=("in80", "mean"))
+        .reset_index()
+    )
+    allc = (
+        sc.groupby(["measure", "horizon"])
+        .agg(n=("ape", "size"), mape=("ape", "mean"), mdape=("ape", "median"), coverage80=("in80", "mean"))
+        .reset_index()
+    )
     allc["la_code"] = "ALL"
     allc["la_name"] = "all councils"
     return pd.concat([per, allc[per.columns]], ignore_index=True)

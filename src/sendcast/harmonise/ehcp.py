@@ -144,22 +144,16 @@ def _placement_groups(obs: pd.DataFrame, total: pd.DataFrame) -> pd.DataFrame:
             # a group with no published rows that year (e.g. FE before 2015) is 0
             base = est[KEYS].drop_duplicates()
             s = base.merge(s, on=KEYS, how="left")
-            s["value"] = (
-                s["value"].fillna(0.0).where(s["measure"].isna() | s["value"].notna(), np.nan)
-            )
+            s["value"] = s["value"].fillna(0.0).where(s["measure"].isna() | s["value"].notna(), np.nan)
             s["measure"] = group
             s["source_release"] = s["source_release"].fillna(_src(est).iloc[0])
             frames.append(s)
     groups = pd.concat(frames, ignore_index=True)
-    wide = groups.pivot_table(
-        index=KEYS, columns="measure", values="value", aggfunc="first", dropna=False
-    )
+    wide = groups.pivot_table(index=KEYS, columns="measure", values="value", aggfunc="first", dropna=False)
     wide = wide.reindex(columns=list(PLACEMENT_GROUPS))  # a group with no rows at all is missing
     t = total.set_index(KEYS)["value"]
     wide = wide.reindex(t.index.intersection(wide.index))
-    other = t.reindex(wide.index) - wide[list(PLACEMENT_GROUPS)].sum(
-        axis=1, min_count=len(PLACEMENT_GROUPS)
-    )
+    other = t.reindex(wide.index) - wide[list(PLACEMENT_GROUPS)].sum(axis=1, min_count=len(PLACEMENT_GROUPS))
     oth = other.to_frame("value").reset_index()
     oth["measure"] = "other"
     oth = oth.merge(total[[*KEYS, "source_release"]], on=KEYS, how="left")
@@ -183,9 +177,7 @@ def _ages(obs: pd.DataFrame, measure: str, topic: str, prefix: str) -> pd.DataFr
                 frames.append(_sum_strict(part, prefix + band))
     bands = _pick(obs, measure, "age_band")
     if len(bands):
-        b = bands.assign(
-            measure=prefix + bands["breakdown"].map(BAND_2022), source_release=_src(bands)
-        )
+        b = bands.assign(measure=prefix + bands["breakdown"].map(BAND_2022), source_release=_src(bands))
         frames.append(b[[*KEYS, "measure", "value", "source_release"]])
     if not frames:
         return pd.DataFrame(columns=SERIES_COLUMNS)
@@ -197,9 +189,7 @@ def _ages(obs: pd.DataFrame, measure: str, topic: str, prefix: str) -> pd.DataFr
 def _total(obs: pd.DataFrame, measure: str, name: str) -> pd.DataFrame:
     t = _pick(obs, measure, "total")
     t = t[t["breakdown"] == "total"]
-    return t.assign(measure=name, source_release=_src(t))[
-        [*KEYS, "measure", "value", "source_release"]
-    ]
+    return t.assign(measure=name, source_release=_src(t))[[*KEYS, "measure", "value", "source_release"]]
 
 
 def ehcp_series(obs: pd.DataFrame) -> pd.DataFrame:
@@ -217,9 +207,7 @@ def ehcp_series(obs: pd.DataFrame) -> pd.DataFrame:
     parts.append(_ages(obs, "new_plans", "age_started", "new_plans_"))
     parts.append(_total(obs, "new_plans", "new_plans"))
     ceased = _total(obs, "ceased_plans", "ceased_plans")
-    reasons = pd.concat(
-        [_pick(obs, "ceased_plans", "reason"), _pick(obs, "ceased_statements", "reason")]
-    )
+    reasons = pd.concat([_pick(obs, "ceased_plans", "reason"), _pick(obs, "ceased_statements", "reason")])
     if len(reasons):
         derived = _sum_strict(reasons, "ceased_plans")  # 2014-2021: sum of published reasons
         derived = derived.merge(ceased[KEYS], on=KEYS, how="left", indicator=True)
@@ -243,11 +231,7 @@ def reconcile(obs: pd.DataFrame, la_region: pd.DataFrame | None = None) -> pd.Da
     ``sum_of_las``, ``difference`` and ``las_missing`` (LA rows with no number). Regional
     checks need ``la_region`` (la_code -> region_code, from the importers' tables).
     """
-    t = obs[
-        (obs["breakdown_topic"] == "total")
-        & (obs["breakdown"] == "total")
-        & (obs["unit"] != "percent")
-    ]
+    t = obs[(obs["breakdown_topic"] == "total") & (obs["breakdown"] == "total") & (obs["unit"] != "percent")]
     keys = ["measure", "period_type", "year"]
     la = t[t["geographic_level"] == "la"]
     rows = []
@@ -261,9 +245,7 @@ def reconcile(obs: pd.DataFrame, la_region: pd.DataFrame | None = None) -> pd.Da
         lr = la_region.drop_duplicates("la_code")
         la2 = la.merge(lr, on="la_code", how="left")
         g2 = la2.groupby([*keys, "region_code"])["value"]
-        s2 = pd.DataFrame(
-            {"sum_of_las": g2.sum(), "las_missing": g2.apply(lambda v: int(v.isna().sum()))}
-        )
+        s2 = pd.DataFrame({"sum_of_las": g2.sum(), "las_missing": g2.apply(lambda v: int(v.isna().sum()))})
         reg = t[t["geographic_level"] == "regional"].rename(columns={"la_code": "region_code"})
         s2["published"] = reg.set_index([*keys, "region_code"])["value"].reindex(s2.index)
         s2 = s2.reset_index().rename(columns={"region_code": "area"})

@@ -25,9 +25,7 @@ AGES = range(0, 26)
 LEVEL_BREAKS: tuple[int, ...] = (2021,)
 
 
-def _population_shares(
-    shares: pd.DataFrame, obs: pd.DataFrame, changes: pd.DataFrame | None
-) -> pd.DataFrame:
+def _population_shares(shares: pd.DataFrame, obs: pd.DataFrame, changes: pd.DataFrame | None) -> pd.DataFrame:
     """Shares with split counties replaced by their districts (share 1) where all are published."""
     changes = boundary_changes() if changes is None else changes
     codes = set(obs["la_code"].unique())
@@ -59,9 +57,7 @@ def _interpolate_gaps(df: pd.DataFrame) -> pd.DataFrame:
     df = df.assign(interpolated=False)
     if not gaps:
         return df
-    wide = df.pivot_table(
-        index=["la_code", "age"], columns="year", values="population", dropna=False
-    )
+    wide = df.pivot_table(index=["la_code", "age"], columns="year", values="population", dropna=False)
     new = []
     for y in gaps:
         before = max(p for p in years if p < y)
@@ -97,9 +93,7 @@ def population_by_age(
         & (obs["breakdown_topic"] == "age")
         & obs["breakdown"].isin([str(a) for a in ages])
     ]
-    pop = pop[["la_code", "year", "breakdown", "value", "missing_reason"]].rename(
-        columns={"breakdown": "age"}
-    )
+    pop = pop[["la_code", "year", "breakdown", "value", "missing_reason"]].rename(columns={"breakdown": "age"})
     pop_shares = _population_shares(shares, pop, changes)
     keep = [*councils["la_code"].tolist(), ENGLAND]
     cur = to_current(pop, pop_shares, keep=keep)
@@ -127,20 +121,14 @@ def survival_ratios(pop_by_age: pd.DataFrame, last_year: int, *, window: int = 5
     ratio is net migration and survival together, the usual "cohort change ratio".
     """
     p = pop_by_age[
-        (pop_by_age["year"] <= last_year)
-        & (pop_by_age["year"] > last_year - window)
-        & ~pop_by_age["interpolated"]
+        (pop_by_age["year"] <= last_year) & (pop_by_age["year"] > last_year - window) & ~pop_by_age["interpolated"]
     ]
     wide = p.pivot_table(index=["la_code", "year"], columns="age", values="population")
     pairs = [
-        (t, t + 1)
-        for t in sorted(p["year"].unique())
-        if (t + 1) in set(p["year"]) and (t + 1) not in LEVEL_BREAKS
+        (t, t + 1) for t in sorted(p["year"].unique()) if (t + 1) in set(p["year"]) and (t + 1) not in LEVEL_BREAKS
     ]
     if not pairs:
-        raise ValueError(
-            f"no consecutive published mid-years up to {last_year} to estimate cohort ratios"
-        )
+        raise ValueError(f"no consecutive published mid-years up to {last_year} to estimate cohort ratios")
     ratios = []
     cols = [int(a) for a in wide.columns]
     ages = [a for a in cols if a - 1 in cols]
@@ -156,9 +144,7 @@ def survival_ratios(pop_by_age: pd.DataFrame, last_year: int, *, window: int = 5
     return out
 
 
-def project_population(
-    pop_by_age: pd.DataFrame, last_year: int, horizon: int, *, window: int = 5
-) -> pd.DataFrame:
+def project_population(pop_by_age: pd.DataFrame, last_year: int, horizon: int, *, window: int = 5) -> pd.DataFrame:
     """Return a simple cohort projection: la_code, year, age, population, method.
 
     For each projected year, age ``a`` = age ``a-1`` a year earlier times the council's average
@@ -166,15 +152,11 @@ def project_population(
     held at the mean of the last three years' age-0 population. Use only when no ONS projection
     is supplied (:func:`from_snpp`); it ignores fertility trends and migration shocks.
     """
-    ratios = survival_ratios(pop_by_age, last_year, window=window).set_index(["la_code", "age"])[
-        "ratio"
-    ]
+    ratios = survival_ratios(pop_by_age, last_year, window=window).set_index(["la_code", "age"])["ratio"]
     base = pop_by_age[pop_by_age["year"] == last_year].set_index(["la_code", "age"])["population"]
     if base.empty:
         raise ValueError(f"no population for mid-{last_year}")
-    recent0 = pop_by_age[
-        (pop_by_age["age"] == 0) & pop_by_age["year"].between(last_year - 2, last_year)
-    ]
+    recent0 = pop_by_age[(pop_by_age["age"] == 0) & pop_by_age["year"].between(last_year - 2, last_year)]
     births = recent0.groupby("la_code")["population"].mean()
     ages = sorted(base.index.get_level_values("age").unique())
     cur = base.unstack("age")
@@ -219,9 +201,7 @@ def from_snpp(
         & (projection_obs["breakdown_topic"] == "age")
         & projection_obs["breakdown"].isin([str(a) for a in ages])
     ]
-    p = p[["la_code", "year", "breakdown", "value", "missing_reason"]].rename(
-        columns={"breakdown": "age"}
-    )
+    p = p[["la_code", "year", "breakdown", "value", "missing_reason"]].rename(columns={"breakdown": "age"})
     cur = to_current(p, shares, keep=[*councils["la_code"].tolist(), ENGLAND])
     cur = cur.rename(columns={"value": "population"})
     cur["age"] = cur["age"].astype(int)

@@ -52,7 +52,7 @@ def fill_new_plans(series: pd.DataFrame, obs: pd.DataFrame, flagged: pd.DataFram
     if targets.empty:
         return series, pd.DataFrame()
     dash = obs[(obs["measure"] == "dashboard_new_plans") & (obs["geographic_level"] == "la")]
-    dash = dash.set_index(["la_code", "year"])["value"]
+    dash_value = dash.set_index(["la_code", "year"])["value"]
     ages = series[series["measure"].str.match(r"^new_plans_age_\d+$") & (series["period_type"] == "calendar_year")]
     age_sum = ages.groupby(["la_code", "year"])["value"].sum(min_count=1)
     age_complete = ages.groupby(["la_code", "year"])["value"].apply(lambda s: s.notna().all())
@@ -61,15 +61,27 @@ def fill_new_plans(series: pd.DataFrame, obs: pd.DataFrame, flagged: pd.DataFram
     for _, t in targets.iterrows():
         k = (t["la_code"], int(t["year"]))
         value, how = np.nan, ""
-        if k in dash.index and np.isfinite(dash.loc[k]):
-            value, how = float(dash.loc[k]), "earlier release via SEND/AP dashboard (dashboard_new_plans)"
+        if k in dash_value.index and np.isfinite(dash_value.loc[k]):
+            value, how = float(dash_value.loc[k]), "earlier release via SEND/AP dashboard (dashboard_new_plans)"
         elif k in age_sum.index and bool(age_complete.get(k, False)):
             value, how = float(age_sum.loc[k]), "sum of new plans by age when started (same release)"
-        sel = (out["la_code"] == k[0]) & (out["year"] == k[1]) & (out["measure"] == "new_plans") & (
-            out["period_type"] == "calendar_year"
+        sel = (
+            (out["la_code"] == k[0])
+            & (out["year"] == k[1])
+            & (out["measure"] == "new_plans")
+            & (out["period_type"] == "calendar_year")
         )
         out.loc[sel, "value"] = value
         out.loc[sel, "continuity"] = "repaired" if np.isfinite(value) else "missing"
-        log.append({"la_code": k[0], "la_name": t["la_name"], "measure": "new_plans", "year": k[1],
-                    "published": t["value"], "used": value, "action": f"replaced by {how}" if how else "left missing"})
+        log.append(
+            {
+                "la_code": k[0],
+                "la_name": t["la_name"],
+                "measure": "new_plans",
+                "year": k[1],
+                "published": t["value"],
+                "used": value,
+                "action": f"replaced by {how}" if how else "left missing",
+            }
+        )
     return out, pd.DataFrame(log)

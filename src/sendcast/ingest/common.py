@@ -153,9 +153,7 @@ def parse_cell(raw: Any, *, file: str | Path, line: int, field: str) -> Cell:
     if raw is None:
         return Cell(math.nan, MARKERS[""])
     if isinstance(raw, bool):
-        raise IngestError(
-            file, f"boolean {raw!r} where a number was expected", line=line, field=field
-        )
+        raise IngestError(file, f"boolean {raw!r} where a number was expected", line=line, field=field)
     if isinstance(raw, int | float):
         if isinstance(raw, float) and math.isnan(raw):
             return Cell(math.nan, MARKERS[""])
@@ -167,14 +165,10 @@ def parse_cell(raw: Any, *, file: str | Path, line: int, field: str) -> Cell:
     cleaned = text.replace(",", "").replace("£", "").rstrip("%").strip()
     if _NUMBER.match(cleaned):
         return Cell(float(cleaned), None)
-    raise IngestError(
-        file, f"value {text[:40]!r} is neither a number nor a known marker", line=line, field=field
-    )
+    raise IngestError(file, f"value {text[:40]!r} is neither a number nor a known marker", line=line, field=field)
 
 
-def read_published_csv(
-    path: str | Path, *, required: Sequence[str], max_bytes: int = 200_000_000
-) -> pd.DataFrame:
+def read_published_csv(path: str | Path, *, required: Sequence[str], max_bytes: int = 200_000_000) -> pd.DataFrame:
     """Read a CSV as published (UTF-8 with or without BOM) as strings, with a ``_line`` column.
 
     Checks that the file exists, is not empty, is not larger than ``max_bytes``, that every
@@ -300,7 +294,8 @@ def finish(df: pd.DataFrame, *, source: str, release: str, file: str | Path) -> 
     df["line"] = df["line"].astype("int64")
     df["value"] = df["value"].astype("float64")
     for c in ("old_la_code", "missing_reason"):
-        df[c] = df[c].where(df[c].notna() & (df[c].astype(str) != ""), None)
+        keep = df[c].notna() & (df[c].astype(str) != "")
+        df[c] = df[c].astype(object).mask(~keep, None)
     validate_observations(df, file=file)
     return df.reset_index(drop=True)
 
@@ -359,9 +354,7 @@ def validate_observations(df: pd.DataFrame, *, file: str | Path) -> None:
             idx = failure["index"].iloc[0]
             if idx is not None and idx in df.index:
                 line = int(df.loc[idx, "line"])
-        raise IngestError(
-            file, f"schema check failed: {str(exc)[:300]}", line=line, field=field
-        ) from exc
+        raise IngestError(file, f"schema check failed: {str(exc)[:300]}", line=line, field=field) from exc
     dup = df.duplicated(KEY_COLUMNS, keep="first")
     if dup.any():
         first = df[dup].iloc[0]
@@ -400,6 +393,4 @@ def geographic_level(raw: str, *, file: str | Path, line: int) -> str:
     key = raw.strip()
     if key in GEO_LEVEL_MAP:
         return GEO_LEVEL_MAP[key]
-    raise IngestError(
-        file, f"unknown geographic_level {raw!r}", line=line, field="geographic_level"
-    )
+    raise IngestError(file, f"unknown geographic_level {raw!r}", line=line, field="geographic_level")

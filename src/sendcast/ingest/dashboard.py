@@ -80,9 +80,7 @@ def _snake(label: Any) -> str:
     return "_".join(s.split())
 
 
-def _geo(
-    df: pd.DataFrame, lookup: LaLookup, *, file: str, default_level: str = "la"
-) -> pd.DataFrame:
+def _geo(df: pd.DataFrame, lookup: LaLookup, *, file: str, default_level: str = "la") -> pd.DataFrame:
     """Resolve each row's area: ONS code, DfE code, name and level.
 
     Uses the published ``new_la_code`` where present, else the council name (``la_name``);
@@ -96,9 +94,7 @@ def _geo(
         if "geographic_level" in cols:
             raw = str(rec["geographic_level"]).strip()
             if raw not in GEO_LEVEL_MAP:
-                raise IngestError(
-                    file, f"unknown geographic_level {raw!r}", line=line, field="geographic_level"
-                )
+                raise IngestError(file, f"unknown geographic_level {raw!r}", line=line, field="geographic_level")
             level = GEO_LEVEL_MAP[raw]
         else:
             level = default_level
@@ -147,21 +143,14 @@ def _geo(
         else:
             m = lookup.la_by_name(name, file=file, line=line, field="la_name")
             ons, old = m.la_code, old or m.old_la_code
-        rows.append(
-            dict(
-                la_code=ons, old_la_code=old or None, la_name=name, geographic_level="la", keep=True
-            )
-        )
+        rows.append(dict(la_code=ons, old_la_code=old or None, la_name=name, geographic_level="la", keep=True))
     return pd.DataFrame(rows, index=df.index)
 
 
 def _academic_year(raw: pd.Series, lines: pd.Series, *, file: str, field: str) -> pd.Series:
     """Start year of an academic year published as '2022/23' or 202223(.0)."""
     return pd.Series(
-        [
-            financial_year_start(v, file=file, line=int(ln), field=field)
-            for v, ln in zip(raw, lines, strict=True)
-        ],
+        [financial_year_start(v, file=file, line=int(ln), field=field) for v, ln in zip(raw, lines, strict=True)],
         index=raw.index,
         dtype="int64",
     )
@@ -173,9 +162,7 @@ def _calendar_year(raw: pd.Series, lines: pd.Series, *, file: str, field: str) -
     ok = text.str.fullmatch(r"(19|20)\d\d")
     if not ok.all():
         pos = int(np.flatnonzero(~ok.to_numpy())[0])
-        raise IngestError(
-            file, f"not a year: {raw.iloc[pos]!r}", line=int(lines.iloc[pos]), field=field
-        )
+        raise IngestError(file, f"not a year: {raw.iloc[pos]!r}", line=int(lines.iloc[pos]), field=field)
     return text.astype("int64")
 
 
@@ -280,9 +267,7 @@ def _dsg_deficit(folder: Path, lookup: LaLookup) -> pd.DataFrame:
 
 def _specialist_spend(folder: Path, lookup: LaLookup) -> pd.DataFrame:
     name = "specialist_spend.csv"
-    df = _read(
-        folder, name, ["la_name", "category", "year", "Spend per head", "pop_est", "total_spend"]
-    )
+    df = _read(folder, name, ["la_name", "category", "year", "Spend per head", "pop_est", "total_spend"])
     geo = _geo(df, lookup, file=name)
     year = pd.Series(
         [
@@ -543,9 +528,7 @@ def _discontinued(folder: Path, lookup: LaLookup) -> pd.DataFrame:
 
 def _tribunals(folder: Path, lookup: LaLookup) -> pd.DataFrame:
     name = "tribunals.csv"
-    df = _read(
-        folder, name, ["la_name", "metric", "year", "value", "geographic_level", "region_name"]
-    )
+    df = _read(folder, name, ["la_name", "metric", "year", "value", "geographic_level", "region_name"])
     bad = df["metric"].str.strip() != "appealrate"
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
@@ -647,9 +630,7 @@ def read_ofsted(path: Path, lookup: LaLookup) -> pd.DataFrame:
         if published and published in lookup.by_ons:
             m = lookup.by_ons[published]
         else:
-            m = lookup.la_by_name(
-                rec["la_name"], file=name, line=int(rec["_line"]), field="la_name"
-            )
+            m = lookup.la_by_name(rec["la_name"], file=name, line=int(rec["_line"]), field="la_name")
         codes.append(published or m.la_code)
         olds.append(m.old_la_code)
     renames = {
@@ -703,6 +684,4 @@ def load(folder: Path, *, lookup_file: Path | None = None) -> ImportResult:
         "Inner/Outer London rows in KS2/KS4 dropped (no ONS region code)",
         "names-only files: 'Dorset' mapped to the 2019 unitary (E06000059)",
     ]
-    return ImportResult(
-        SOURCE, RELEASE, concat_observations(frames), tables, [*files, lookup.path], notes
-    )
+    return ImportResult(SOURCE, RELEASE, concat_observations(frames), tables, [*files, lookup.path], notes)

@@ -126,9 +126,7 @@ class LaLookup:
         self.by_ons: dict[str, LaMatch] = {}
         self.regions: dict[str, tuple[str, str]] = {}
         for rec in table.to_dict("records"):
-            m = LaMatch(
-                str(rec["new_la_code"]).strip(), str(rec["old"]), str(rec["la_name"]).strip()
-            )
+            m = LaMatch(str(rec["new_la_code"]).strip(), str(rec["old"]), str(rec["la_name"]).strip())
             self.by_code.setdefault(m.old_la_code, m)
             self.by_name.setdefault(normalise_name(m.la_name), m)
             self.by_ons.setdefault(m.la_code, m)
@@ -169,9 +167,7 @@ def lookup_path(folder: Path, lookup_file: Path | None = None) -> Path:
 _NUMERIC_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
-def parse_series(
-    raw: pd.Series, lines: pd.Series, *, file: str, field: str
-) -> tuple[np.ndarray, np.ndarray]:
+def parse_series(raw: pd.Series, lines: pd.Series, *, file: str, field: str) -> tuple[np.ndarray, np.ndarray]:
     """Parse a column of published cells at once (the vectorised form of ``parse_cell``).
 
     Returns ``(values, reasons)``: float values (NaN for markers) and an object array with the
@@ -227,9 +223,7 @@ def detect(folder: Path) -> bool:
     return folder.is_dir() and ((folder / ODS_NAME).is_file() or (folder / CSV_NAME).is_file())
 
 
-def _geography(
-    wide: pd.DataFrame, lookup: LaLookup, *, file: str, notes: list[str]
-) -> pd.DataFrame:
+def _geography(wide: pd.DataFrame, lookup: LaLookup, *, file: str, notes: list[str]) -> pd.DataFrame:
     """Add la_code/old_la_code/la_name/geographic_level to a wide frame with ``code`` and
     ``name`` columns; drop LA-type subtotals (and the ``LONDON`` subtotal that duplicates the
     London region row of the same year). Returns the frame with the geography columns."""
@@ -238,10 +232,7 @@ def _geography(
     # regions, identical figures): keep the last, the one in the regions block.
     is_london = wide["code"].astype(str).str.strip().str.lower() == "london"
     last_london = set(
-        wide.index[
-            is_london
-            & ~wide[is_london].duplicated("year", keep="last").reindex(wide.index, fill_value=False)
-        ]
+        wide.index[is_london & ~wide[is_london].duplicated("year", keep="last").reindex(wide.index, fill_value=False)]
     )
     dropped: set[str] = set()
     for idx, rec in zip(wide.index, wide.to_dict("records"), strict=True):
@@ -353,9 +344,7 @@ def read_summary_ods(path: Path, lookup: LaLookup, notes: list[str]) -> pd.DataF
         for i, (word, cell) in enumerate(zip(_ODS_HEADER_WORDS, header, strict=True)):
             if word.replace(" ", "") not in cell.replace(" ", ""):
                 col = chr(ord("C") + i)
-                raise IngestError(
-                    where, f"header {cell[:60]!r} does not mention {word!r}", line=2, field=col
-                )
+                raise IngestError(where, f"header {cell[:60]!r} does not mention {word!r}", line=2, field=col)
         scale = 1e6 if all("million" in h for h in header) else 1.0
         if scale == 1.0 and any("million" in h for h in header):
             raise IngestError(where, "some columns in £ million and some in £", line=2)
@@ -363,21 +352,15 @@ def read_summary_ods(path: Path, lookup: LaLookup, notes: list[str]) -> pd.DataF
         m = re.search(r"(\d{4})(?: to |-)(\d{2,4})", title)
         if not m:
             raise IngestError(where, f"title {title[:60]!r} names no financial year", line=1)
-        year = financial_year_start(
-            f"{m.group(1)}-{m.group(2)[-2:]}", file=where, line=1, field="A"
-        )
+        year = financial_year_start(f"{m.group(1)}-{m.group(2)[-2:]}", file=where, line=1, field="A")
         if f"{year % 100:02d}{(year + 1) % 100:02d}" != str(sheet)[-4:]:
-            raise IngestError(
-                where, f"title says {year_label(year)} but the sheet name does not", line=1
-            )
+            raise IngestError(where, f"title says {year_label(year)} but the sheet name does not", line=1)
         body = d.iloc[4:, :12].copy()
         body["_line"] = np.arange(5, 5 + len(body))
         body = body[body[0].notna() & (body[0].astype(str).str.strip() != "")]
         wide = pd.DataFrame(
             {
-                "code": body[0].map(
-                    lambda v: str(int(v)) if isinstance(v, int | float) else str(v)
-                ),
+                "code": body[0].map(lambda v: str(int(v)) if isinstance(v, int | float) else str(v)),
                 "name": body[1].map(lambda v: "" if pd.isna(v) else str(v)),
                 "_line": body["_line"],
                 "year": year,
@@ -385,9 +368,7 @@ def read_summary_ods(path: Path, lookup: LaLookup, notes: list[str]) -> pd.DataF
             }
         )
         for j, col in enumerate(CSV_COLUMNS):
-            wide[col] = body[2 + j].map(
-                lambda v: "" if pd.isna(v) else repr(v) if isinstance(v, float) else str(v)
-            )
+            wide[col] = body[2 + j].map(lambda v: "" if pd.isna(v) else repr(v) if isinstance(v, float) else str(v))
         wide = _geography(wide.reset_index(drop=True), lookup, file=where, notes=notes)
         frames.append(_tidy(wide, file=where))
     tidy = concat_observations(frames)

@@ -266,9 +266,7 @@ def _breakdowns(df: pd.DataFrame, kind: str, *, file: str) -> pd.DataFrame:
     return out
 
 
-def load_file(
-    path: Path, *, lookup: pd.DataFrame | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load_file(path: Path, *, lookup: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Import one 2022-layout file. Returns ``(observations, la_region_pairs)``.
 
     Raises :class:`IngestError` naming file, line and field on a missing column, an unknown
@@ -276,9 +274,7 @@ def load_file(
     """
     name = path.name
     if name not in FILES:
-        raise IngestError(
-            path, f"not a known file of the EHCP 2022 release (known: {sorted(FILES)})"
-        )
+        raise IngestError(path, f"not a known file of the EHCP 2022 release (known: {sorted(FILES)})")
     january, key_col, kind, spec = FILES[name]
     extra = {
         "age": ["characteristic_age"],
@@ -299,9 +295,7 @@ def load(folder: Path) -> ImportResult:
     observations and table ``la_region`` (la_code -> region_code)."""
     folder = Path(folder)
     if not detect(folder):
-        raise IngestError(
-            folder, "not an EHCP 2022-layout release (sen2_age_caseload.csv / sen2_mi.csv missing)"
-        )
+        raise IngestError(folder, "not an EHCP 2022-layout release (sen2_age_caseload.csv / sen2_mi.csv missing)")
     d = _data_dir(folder)
     lookup = load_la_lookup(folder)
     frames, regions, files, notes = [], [], [], []
@@ -314,18 +308,12 @@ def load(folder: Path) -> ImportResult:
         frames.append(obs)
         regions.append(reg)
         files.append(p)
-    notes.append(
-        "sen2_wbp_residential_dmo.csv: DMO/DCO Yes/No/Recruiting columns are text, not imported"
-    )
+    notes.append("sen2_wbp_residential_dmo.csv: DMO/DCO Yes/No/Recruiting columns are text, not imported")
     return ImportResult(
         source=SOURCE,
         release=RELEASE,
         observations=concat_observations(frames),
-        tables={
-            "la_region": pd.concat(regions, ignore_index=True)
-            .drop_duplicates()
-            .reset_index(drop=True)
-        },
+        tables={"la_region": pd.concat(regions, ignore_index=True).drop_duplicates().reset_index(drop=True)},
         files=files,
         notes=notes,
     )

@@ -65,9 +65,7 @@ def snake(label: str) -> str:
     return s.strip("_") or "blank"
 
 
-def parse_values(
-    raw: pd.Series, *, file: str, lines: pd.Series, field: str
-) -> tuple[np.ndarray, np.ndarray]:
+def parse_values(raw: pd.Series, *, file: str, lines: pd.Series, field: str) -> tuple[np.ndarray, np.ndarray]:
     """Parse a column of published cells; vectorised equivalent of ``common.parse_cell``.
 
     Returns ``(values, missing_reasons)``: floats (NaN for markers) and an object array of
@@ -78,12 +76,7 @@ def parse_values(
     # parse each distinct published string once: published columns repeat values a lot
     text = pd.Series(uniques, dtype=object).str.strip().str.strip('"').str.strip()
     reason = text.str.lower().map(MARKERS)
-    cleaned = (
-        text.str.replace(",", "", regex=False)
-        .str.replace("£", "", regex=False)
-        .str.rstrip("%")
-        .str.strip()
-    )
+    cleaned = text.str.replace(",", "", regex=False).str.replace("£", "", regex=False).str.rstrip("%").str.strip()
     is_num = cleaned.str.match(_NUMBER.pattern).fillna(False).astype(bool)
     bad = (reason.isna() & ~is_num).to_numpy()
     if bad.any():
@@ -94,9 +87,7 @@ def parse_values(
             line=int(lines.iloc[pos]),
             field=field,
         )
-    values = pd.to_numeric(cleaned.where(is_num & reason.isna()), errors="coerce").to_numpy(
-        dtype="float64"
-    )
+    values = pd.to_numeric(cleaned.where(is_num & reason.isna()), errors="coerce").to_numpy(dtype="float64")
     reasons = reason.astype(object).to_numpy(dtype=object)
     reasons[pd.isna(reasons)] = None
     return values[codes], reasons[codes]
@@ -118,9 +109,7 @@ def melt_wide(df: pd.DataFrame, *, file: str, spec: Spec) -> pd.DataFrame:
         values, reasons = parse_values(df[col], file=file, lines=df["_line"], field=col)
         out = df[ids].copy()
         out["measure"] = measure
-        row_topic = (
-            df["breakdown_topic"] if "breakdown_topic" in df else pd.Series("total", index=df.index)
-        )
+        row_topic = df["breakdown_topic"] if "breakdown_topic" in df else pd.Series("total", index=df.index)
         row_bd = df["breakdown"] if "breakdown" in df else pd.Series("total", index=df.index)
         if topic == "*":
             out["breakdown_topic"], out["breakdown"] = row_topic, row_bd
@@ -205,9 +194,7 @@ def area_ids(df: pd.DataFrame, *, file: str, lookup: pd.DataFrame | None = None)
     empty = out["la_code"] == ""
     if empty.any():
         pos = int(np.flatnonzero(empty.to_numpy())[0])
-        raise IngestError(
-            file, "row has no area code", line=int(df["_line"].iloc[pos]), field="region_code"
-        )
+        raise IngestError(file, "row has no area code", line=int(df["_line"].iloc[pos]), field="region_code")
     return out
 
 
@@ -248,9 +235,7 @@ def periods_2025(df: pd.DataFrame, *, file: str) -> pd.DataFrame:
             line=int(out["_line"].iloc[pos]),
             field="time_period",
         )
-    year = np.where(
-        acad, tp.str[:4].where(acad, "0").astype(int) + 1, tp.where(cal, "0").str[:4].astype(int)
-    )
+    year = np.where(acad, tp.str[:4].where(acad, "0").astype(int) + 1, tp.where(cal, "0").str[:4].astype(int))
     out["year"] = year.astype("int64")
     out["period_type"] = np.where(acad, "january", "calendar_year")
     out["period"] = np.where(
@@ -574,9 +559,7 @@ def load_file(
     """
     name = path.name
     if name not in FILES:
-        raise IngestError(
-            path, f"not a known file of the EHCP 2025 release (known: {sorted(FILES)})"
-        )
+        raise IngestError(path, f"not a known file of the EHCP 2025 release (known: {sorted(FILES)})")
     key_col, builder = FILES[name]
     raw = read_published_csv(path, required=[*GEO_COLUMNS, *ROW_BREAKDOWN, key_col])
     if not len(raw):
@@ -594,9 +577,7 @@ def load(folder: Path) -> ImportResult:
     with the tidy observations, table ``la_region`` (la_code -> region_code) and the files read."""
     folder = Path(folder)
     if not detect(folder):
-        raise IngestError(
-            folder, "not an EHCP 2025-layout release (caseload.csv with ehcplans missing)"
-        )
+        raise IngestError(folder, "not an EHCP 2025-layout release (caseload.csv with ehcplans missing)")
     d = _data_dir(folder)
     lookup = load_la_lookup(folder)
     frames: list[pd.DataFrame] = []
@@ -613,9 +594,7 @@ def load(folder: Path) -> ImportResult:
         files.append(p)
         if not len(obs):
             notes.append(f"{p.name}: header only, no rows")
-    la_region = (
-        pd.concat(regions, ignore_index=True).drop_duplicates() if regions else pd.DataFrame()
-    )
+    la_region = pd.concat(regions, ignore_index=True).drop_duplicates() if regions else pd.DataFrame()
     return ImportResult(
         source=SOURCE,
         release=RELEASE,

@@ -85,10 +85,7 @@ COLUMNS: dict[str, tuple[str, str, str, str, str, str]] = {
         f"mid-{YEAR}",
     ),
     "ehcp_0_25_total": ("ehcp_placed", "total", "total", "plans", "january", f"{YEAR}-01"),
-    **{
-        f"ehcp_placed_{p}": ("ehcp_placed", "placement", p, "plans", "january", f"{YEAR}-01")
-        for p in PLACEMENTS
-    },
+    **{f"ehcp_placed_{p}": ("ehcp_placed", "placement", p, "plans", "january", f"{YEAR}-01") for p in PLACEMENTS},
     **{
         f"s251_{kind}_{line}": (
             f"s251_{kind}",

@@ -125,9 +125,7 @@ def read_measures(folder: Path) -> pd.DataFrame:
     lk = read_published_csv(folder / LOOKUP_FILE, required=["measure_code", "measure", "topic"])
     dd = pd.DataFrame(columns=["Measure_short", "y_axis_name", "Year_Type"])
     if (folder / DICTIONARY_FILE).is_file():
-        dd = read_published_csv(
-            folder / DICTIONARY_FILE, required=["Measure_short", "y_axis_name", "Year_Type"]
-        )
+        dd = read_published_csv(folder / DICTIONARY_FILE, required=["Measure_short", "y_axis_name", "Year_Type"])
     dd = dd.drop_duplicates("Measure_short").set_index("Measure_short")
     rows = []
     for rec in lk.to_dict("records"):
@@ -158,9 +156,7 @@ def parse_year(label: str, year_type: str, *, file: Path, line: int) -> tuple[st
         assert m is not None
         start = int(m.group(1))
         if int(m.group(2)) != (start + 1) % 100:
-            raise IngestError(
-                file, f"year label {label!r} does not span two years", line=line, field="year_label"
-            )
+            raise IngestError(file, f"year label {label!r} does not span two years", line=line, field="year_label")
         kind = "financial_year" if (m_fy and year_type != "Academic Year") else "academic_year"
         return kind, start, f"{start}-{(start + 1) % 100:02d}"
     if m_y:
@@ -266,9 +262,7 @@ def load(folder: Path) -> ImportResult:
     measures = read_measures(folder)
     lookup_dir = folder.parent / "la-lookups"
     la_codes = code_map(read_la_lookup(lookup_dir)) if lookups_detect(lookup_dir) else {}
-    obs = finish(
-        read_lait(folder, measures, la_codes), source=SOURCE, release="2026-04", file=folder / FILE
-    )
+    obs = finish(read_lait(folder, measures, la_codes), source=SOURCE, release="2026-04", file=folder / FILE)
     notes = [f"{obs['measure'].nunique()} measures with data, {len(measures)} in the lookup"]
     placeholders = sorted(obs.loc[obs["la_code"].str.startswith("DFE_"), "old_la_code"].unique())
     if placeholders:

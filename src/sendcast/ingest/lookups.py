@@ -53,9 +53,7 @@ def _academic_start(raw: str, *, file: Path, line: int, field: str) -> int:
     """``201819`` -> 2018 (the academic year starting September 2018)."""
     text = str(raw).strip()
     if len(text) != 6 or not text.isdigit() or int(text[4:]) != (int(text[:4]) + 1) % 100:
-        raise IngestError(
-            file, f"{raw!r} is not an academic year like 201819", line=line, field=field
-        )
+        raise IngestError(file, f"{raw!r} is not an academic year like 201819", line=line, field=field)
     return int(text[:4])
 
 
@@ -90,18 +88,14 @@ def read_la_lookup(folder: Path) -> pd.DataFrame:
         rows.append(
             {
                 "la_code": code,
-                "old_la_code": old_code(
-                    rec["old_la_code"], file=path, line=line, field="old_la_code"
-                ),
+                "old_la_code": old_code(rec["old_la_code"], file=path, line=line, field="old_la_code"),
                 "la_name": rec["la_name"].strip(),
                 "region_code": rec["region_code"].strip(),
                 "region_name": rec["region_name"].strip(),
                 "first_year": _academic_start(
                     rec["first_time_period"], file=path, line=line, field="first_time_period"
                 ),
-                "last_year": _academic_start(
-                    rec["last_time_period"], file=path, line=line, field="last_time_period"
-                ),
+                "last_year": _academic_start(rec["last_time_period"], file=path, line=line, field="last_time_period"),
             }
         )
     out = pd.DataFrame(rows)
@@ -109,9 +103,7 @@ def read_la_lookup(folder: Path) -> pd.DataFrame:
     out["ons_alias_code"] = None
     alias_path = folder / ALIASES_FILE
     if alias_path.is_file():
-        al = read_published_csv(
-            alias_path, required=["old_la_code", "dfe_new_la_code", "ons_code_current"]
-        )
+        al = read_published_csv(alias_path, required=["old_la_code", "dfe_new_la_code", "ons_code_current"])
         for rec in al.to_dict("records"):
             mask = out["la_code"] == rec["dfe_new_la_code"].strip()
             if not mask.any():
@@ -127,9 +119,7 @@ def read_la_lookup(folder: Path) -> pd.DataFrame:
     if lait_path.is_file():
         lt = read_published_csv(lait_path, required=["LA Number", "Type"])
         types = {
-            old_code(r["LA Number"], file=lait_path, line=int(r["_line"]), field="LA Number"): r[
-                "Type"
-            ].strip()
+            old_code(r["LA Number"], file=lait_path, line=int(r["_line"]), field="LA Number"): r["Type"].strip()
             for r in lt.to_dict("records")
             if re.fullmatch(r"\d{3}(\.0)?", str(r["LA Number"]).strip())
         }
@@ -141,9 +131,7 @@ def load(folder: Path) -> ImportResult:
     """Return an :class:`ImportResult` with no observations and the ``la_lookup`` table."""
     folder = Path(folder)
     table = read_la_lookup(folder)
-    files = [
-        folder / f for f in (DFE_CODES_FILE, ALIASES_FILE, LAIT_LIST_FILE) if (folder / f).is_file()
-    ]
+    files = [folder / f for f in (DFE_CODES_FILE, ALIASES_FILE, LAIT_LIST_FILE) if (folder / f).is_file()]
     return ImportResult(
         source=SOURCE,
         release=RELEASE,

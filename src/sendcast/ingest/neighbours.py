@@ -75,9 +75,7 @@ def read_neighbours(path: Path, la_lookup: pd.DataFrame | None = None) -> pd.Dat
     dup = out.duplicated(["edition", "old_la_code", "rank"])
     if dup.any():
         r = df[dup.to_numpy()].iloc[0]
-        raise IngestError(
-            path, "rank repeated for the same LA and edition", line=int(r["_line"]), field="rank"
-        )
+        raise IngestError(path, "rank repeated for the same LA and edition", line=int(r["_line"]), field="rank")
     cmap = code_map(la_lookup) if la_lookup is not None else {}
     out["la_code"] = out["old_la_code"].map(cmap)
     out["neighbour_la_code"] = out["neighbour_old_la_code"].map(cmap)
@@ -97,9 +95,7 @@ def load(folder: Path) -> ImportResult:
     if la_lookup is None:
         notes.append("no la-lookups folder next to this one: ONS codes left empty")
     else:
-        unmapped = sorted(
-            set(table.loc[table["neighbour_la_code"].isna(), "neighbour_old_la_code"])
-        )
+        unmapped = sorted(set(table.loc[table["neighbour_la_code"].isna(), "neighbour_old_la_code"]))
         if unmapped:
             notes.append(f"DfE codes with no ONS code in the lookup: {unmapped}")
     return ImportResult(

@@ -52,9 +52,7 @@ def read_file(path: Path) -> pd.DataFrame:
         line = int(rec["_line"])
         year = rec["time_period"].strip()
         if not year.isdigit() or len(year) != 4:
-            raise IngestError(
-                path, f"time_period {year!r} is not a year", line=line, field="time_period"
-            )
+            raise IngestError(path, f"time_period {year!r} is not a year", line=line, field="time_period")
         level = geographic_level(rec["geographic_level"], file=path, line=line)
         if level == "national":
             code, name, old = rec["country_code"], "England", None

@@ -40,9 +40,7 @@ def detect(folder: Path) -> bool:
     return (Path(folder) / FILE).is_file()
 
 
-def parse_values(
-    df: pd.DataFrame, column: str, *, file: str | Path
-) -> tuple[np.ndarray, np.ndarray]:
+def parse_values(df: pd.DataFrame, column: str, *, file: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised :func:`~sendcast.ingest.common.parse_cell` for one column of strings.
 
     Returns ``(values, missing_reasons)``. Plain numbers are converted in bulk; every other cell
@@ -79,9 +77,7 @@ def read_mye(path: Path) -> pd.DataFrame:
     bad_year = ~df["year"].str.strip().str.fullmatch(r"\d{4}")
     if bad_year.any():
         r = df[bad_year].iloc[0]
-        raise IngestError(
-            path, f"year {r['year']!r} is not a year", line=int(r["_line"]), field="year"
-        )
+        raise IngestError(path, f"year {r['year']!r} is not a year", line=int(r["_line"]), field="year")
     df = df[df["code"].str.strip().str.startswith("E")].copy()
     df["code"] = df["code"].str.strip()
     df["name"] = df["name"].str.strip()
@@ -106,9 +102,7 @@ def read_mye(path: Path) -> pd.DataFrame:
     neg = out["value"] < 0
     if neg.any():
         r = out[neg].iloc[0]
-        raise IngestError(
-            path, "negative population", line=int(r["line"]), field=f"age {r['breakdown']}"
-        )
+        raise IngestError(path, "negative population", line=int(r["line"]), field=f"age {r['breakdown']}")
     out["geographic_level"] = [level_of(c) for c in out["la_code"]]
     out["old_la_code"] = None
     out["measure"] = "population"
@@ -129,9 +123,7 @@ def load(folder: Path) -> ImportResult:
     raw = read_mye(path)
     parts = []
     for release, part in raw.groupby("release", sort=True):
-        parts.append(
-            finish(part.drop(columns="release"), source=SOURCE, release=str(release), file=path)
-        )
+        parts.append(finish(part.drop(columns="release"), source=SOURCE, release=str(release), file=path))
     obs = pd.concat(parts, ignore_index=True)
     years = sorted(obs["year"].unique().tolist())
     gaps = [y for y in range(years[0], years[-1] + 1) if y not in years]
@@ -141,6 +133,4 @@ def load(folder: Path) -> ImportResult:
         "each year is on the geography of its own release (successor codes appear from the "
         "release that first used them)",
     ]
-    return ImportResult(
-        source=SOURCE, release=str(years[-1]), observations=obs, files=[path], notes=notes
-    )
+    return ImportResult(source=SOURCE, release=str(years[-1]), observations=obs, files=[path], notes=notes)

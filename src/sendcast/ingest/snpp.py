@@ -78,9 +78,7 @@ def read_snpp(path: Path) -> pd.DataFrame:
         r = df[unknown].iloc[0]
         raise IngestError(path, f"unknown SEX {r['SEX']!r}", line=int(r["_line"]), field="SEX")
     df["sex"] = sex.map(SEXES)
-    df["age"] = [
-        _age(a, path=path, line=int(n)) for a, n in zip(df["AGE_GROUP"], df["_line"], strict=True)
-    ]
+    df["age"] = [_age(a, path=path, line=int(n)) for a, n in zip(df["AGE_GROUP"], df["_line"], strict=True)]
     df["AREA_CODE"] = df["AREA_CODE"].str.strip()
     frames = []
     for y in years:
@@ -112,9 +110,7 @@ def read_snpp(path: Path) -> pd.DataFrame:
             n=("sex", "nunique"),
         )
         short = sexes["n"] != 2
-        sexes.loc[short & sexes["missing_reason"].isna(), "missing_reason"] = (
-            "only one sex supplied"
-        )
+        sexes.loc[short & sexes["missing_reason"].isna(), "missing_reason"] = "only one sex supplied"
         sexes = sexes.drop(columns="n")
     out = pd.concat([persons.drop(columns="sex"), sexes], ignore_index=True)
     out["geographic_level"] = [level_of(c) for c in out["la_code"]]
@@ -136,23 +132,16 @@ def load(folder: Path) -> ImportResult:
     """Return ``population_projection`` observations (source ``ons-snpp``) from every SNPP CSV."""
     files = _files(folder)
     if not files:
-        raise IngestError(
-            folder, "no CSV with header AREA_CODE, AREA_NAME, COMPONENT, SEX, AGE_GROUP"
-        )
+        raise IngestError(folder, "no CSV with header AREA_CODE, AREA_NAME, COMPONENT, SEX, AGE_GROUP")
     parts = []
     for path in files:
         df = read_snpp(path)
-        parts.append(
-            finish(df, source=SOURCE, release=_release(path, df["year"].tolist()), file=path)
-        )
+        parts.append(finish(df, source=SOURCE, release=_release(path, df["year"].tolist()), file=path))
     obs = pd.concat(parts, ignore_index=True)
     return ImportResult(
         source=SOURCE,
         release=str(obs["release"].max()),
         observations=obs,
         files=files,
-        notes=[
-            f"{obs['la_code'].nunique()} areas, projection years "
-            f"{obs['year'].min()}-{obs['year'].max()}"
-        ],
+        notes=[f"{obs['la_code'].nunique()} areas, projection years {obs['year'].min()}-{obs['year'].max()}"],
     )

@@ -66,13 +66,9 @@ def read_table(path: Path, lookup: pd.DataFrame) -> pd.DataFrame:
     name = path.name
     text = path.read_bytes().decode("utf-8-sig", errors="strict")
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    hdr = next(
-        (i for i, r in enumerate(rows) if r and r[0].strip().lower() == "local authority"), None
-    )
+    hdr = next((i for i, r in enumerate(rows) if r and r[0].strip().lower() == "local authority"), None)
     if hdr is None or hdr + 1 >= len(rows):
-        raise IngestError(
-            name, "no 'Local Authority' header row found: not the appeal-rate table", line=1
-        )
+        raise IngestError(name, "no 'Local Authority' header row found: not the appeal-rate table", line=1)
     years_row, meas_row = rows[hdr], rows[hdr + 1]
     columns: list[tuple[int, int, str, str]] = []  # (col index, year, measure, unit)
     year: int | None = None
@@ -87,17 +83,12 @@ def read_table(path: Path, lookup: pd.DataFrame) -> pd.DataFrame:
         raise IngestError(name, "no year/measure columns recognised", line=hdr + 2)
     keys = {
         normalise_name(n): (n, c, o)
-        for n, c, o in zip(
-            lookup["la_name"], lookup["new_la_code"], lookup["old_la_code"], strict=True
-        )
+        for n, c, o in zip(lookup["la_name"], lookup["new_la_code"], lookup["old_la_code"], strict=True)
     }
     # names published differently from DfE's, checked by hand
     keys.setdefault("durham", keys.get("county durham", ("", "", "")))
     by_old = {
-        o: (n, c)
-        for n, c, o in zip(
-            lookup["la_name"], lookup["new_la_code"], lookup["old_la_code"], strict=True
-        )
+        o: (n, c) for n, c, o in zip(lookup["la_name"], lookup["new_la_code"], lookup["old_la_code"], strict=True)
     }
     records: list[dict[str, object]] = []
     for i in range(hdr + 2, len(rows)):
@@ -106,9 +97,7 @@ def read_table(path: Path, lookup: pd.DataFrame) -> pd.DataFrame:
             continue
         label = r[0].strip()
         low = label.lower()
-        if low.startswith(("sources", "notes", ".. not", "~ suppressed")) or re.match(
-            r"^\d+\.", label
-        ):
+        if low.startswith(("sources", "notes", ".. not", "~ suppressed")) or re.match(r"^\d+\.", label):
             continue
         if low.startswith("england total excluding"):
             continue
@@ -162,9 +151,7 @@ def read_table(path: Path, lookup: pd.DataFrame) -> pd.DataFrame:
     df["breakdown"] = "total"
     df["period_type"] = "calendar_year"
     df["period"] = df["year"].astype(str)
-    return finish(
-        df.drop(columns=["raw", "field"]), source=SOURCE, release=str(df["year"].max()), file=name
-    )
+    return finish(df.drop(columns=["raw", "field"]), source=SOURCE, release=str(df["year"].max()), file=name)
 
 
 def load(folder: Path) -> ImportResult:
@@ -175,9 +162,7 @@ def load(folder: Path) -> ImportResult:
         raise IngestError(folder, f"no file matching {FILE_GLOB!r}")
     lookup = load_la_lookup(path.parent)
     if lookup is None:
-        raise IngestError(
-            path, "la-lookups/dfe_la_codes_from_ehcp_2025.csv not found: cannot map LA names"
-        )
+        raise IngestError(path, "la-lookups/dfe_la_codes_from_ehcp_2025.csv not found: cannot map LA names")
     obs = read_table(path, lookup)
     release = str(obs["release"].iloc[0]) if len(obs) else ""
     return ImportResult(source=SOURCE, release=release, observations=obs, files=[path])

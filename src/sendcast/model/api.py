@@ -92,9 +92,7 @@ def check_request(data: ModelData, origin: int | None, horizon: int, draws: int)
     if origin is None:
         return last
     if not first <= origin <= last:
-        raise ForecastInputError(
-            f"origin {origin} is outside the data: choose a January between {first} and {last}"
-        )
+        raise ForecastInputError(f"origin {origin} is outside the data: choose a January between {first} and {last}")
     return int(origin)
 
 
@@ -152,12 +150,20 @@ def forecast(
 
 
 def placement_draws(
-    la: str, *, origin: int | None = None, horizon: int = 5, draws: int = 1000, seed: int = DEFAULT_SEED,
-    levers: object | None = None, store: Store | None = None,
+    la: str,
+    *,
+    origin: int | None = None,
+    horizon: int = 5,
+    draws: int = 1000,
+    seed: int = DEFAULT_SEED,
+    levers: object | None = None,
+    store: Store | None = None,
 ) -> pd.DataFrame:
     """Simulated plans by placement group for one council: columns la_code, la_name, year,
     draw, placement, plans (year = the January counted; the origin year is the published stock)."""
-    res = forecast(la, origin=origin, horizon=horizon, draws=draws, seed=seed, keep_draws=True, levers=levers, store=store)
+    res = forecast(
+        la, origin=origin, horizon=horizon, draws=draws, seed=seed, keep_draws=True, levers=levers, store=store
+    )
     if res.placement_draws is None:
         raise ForecastInputError(f"{la}: placement draws are only available for a single council")
     return res.placement_draws
@@ -177,10 +183,14 @@ def published_placement_draws(la_code: str, years: list[int], draws: int, store:
 
     data = model_data(store)
     s = data.series
-    rows = s[(s["la_code"] == la_code) & (s["period_type"] == "january") & s["year"].isin(years) & s["measure"].isin(GROUPS)]
+    rows = s[
+        (s["la_code"] == la_code) & (s["period_type"] == "january") & s["year"].isin(years) & s["measure"].isin(GROUPS)
+    ]
     if rows.empty:
         return pd.DataFrame(columns=["la_code", "la_name", "year", "draw", "placement", "plans"])
-    base = rows.rename(columns={"measure": "placement", "value": "plans"})[["la_code", "la_name", "year", "placement", "plans"]]
+    base = rows.rename(columns={"measure": "placement", "value": "plans"})[
+        ["la_code", "la_name", "year", "placement", "plans"]
+    ]
     base = base.assign(plans=base["plans"].fillna(0.0))
     reps = pd.concat([base.assign(draw=d) for d in range(draws)], ignore_index=True)
     return reps[["la_code", "la_name", "year", "draw", "placement", "plans"]]

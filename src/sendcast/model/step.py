@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sendcast.model.structure import BAND_OF_AGE, G, N_AGES, N_GROUPS
+from sendcast.model.structure import BAND_OF_AGE, N_AGES, N_GROUPS, G
 
 TRANSFER_AGES = (5, 11, 16, 19)
 MAINSTREAM = G["mainstream"]
@@ -87,9 +87,7 @@ def _multinomial(rng: np.random.Generator | None, n: np.ndarray, pvals: np.ndarr
     return rng.multinomial(n.astype(np.int64), pvals).astype(n.dtype)
 
 
-def step(
-    stock: np.ndarray, inp: StepInputs, rng: np.random.Generator | None
-) -> tuple[np.ndarray, Flows]:
+def step(stock: np.ndarray, inp: StepInputs, rng: np.random.Generator | None) -> tuple[np.ndarray, Flows]:
     """Advance ``stock`` (D, 26, 7) by one year; return the new stock and the flows.
 
     With ``rng`` the flows are random draws (integers); with ``rng=None`` they are their

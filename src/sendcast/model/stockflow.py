@@ -470,9 +470,9 @@ def sample_paths(
     log_rho = fit.log_rho_level + np.cumsum(d * damp, axis=1) + shock
     lvl = fit.log_lambda + scale * fit.log_lambda_se * rng.standard_normal((draws, 1))
     log_lambda = lvl + scale * fit.sd_lambda * rng.standard_normal((draws, horizon))
-    mover = fit.mover_rate[None, :] + scale * cfg.get("mover_sd_scale", 1.0) * fit.mover_sd[None, :] * rng.standard_normal(
-        (draws, N_GROUPS)
-    )
+    mover = fit.mover_rate[None, :] + scale * cfg.get("mover_sd_scale", 1.0) * fit.mover_sd[
+        None, :
+    ] * rng.standard_normal((draws, N_GROUPS))
     return Paths(log_rho=log_rho, log_lambda=log_lambda, mover_rate=mover)
 
 

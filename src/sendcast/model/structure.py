@@ -39,9 +39,7 @@ AGE_BANDS: dict[str, tuple[int, int]] = {
     "age_16_19": (16, 19),
     "age_20_25": (20, 25),
 }
-BAND_OF_AGE = np.array(
-    [next(i for i, (lo, hi) in enumerate(AGE_BANDS.values()) if lo <= a <= hi) for a in AGES]
-)
+BAND_OF_AGE = np.array([next(i for i, (lo, hi) in enumerate(AGE_BANDS.values()) if lo <= a <= hi) for a in AGES])
 N_BANDS = len(AGE_BANDS)
 
 PARAM_DIR = Path(__file__).resolve().parents[1] / "parameters" / "model"

@@ -98,7 +98,9 @@ def synthetic_tables(histories: dict[str, CouncilHistory]) -> tuple[pd.DataFrame
                 rows.append((h.la_code, h.la_name, int(y), "january", gname, h.placement[i, g]))
             for b, bname in enumerate(AGE_BANDS):
                 rows.append((h.la_code, h.la_name, int(y), "january", bname, h.age_bands[i, b]))
-                rows.append((h.la_code, h.la_name, int(y), "calendar_year", f"new_plans_{bname}", h.new_plans_bands[i, b]))
+                rows.append(
+                    (h.la_code, h.la_name, int(y), "calendar_year", f"new_plans_{bname}", h.new_plans_bands[i, b])
+                )
             for a in range(N_AGES):
                 if np.isfinite(h.single_age[i, a]):
                     rows.append((h.la_code, h.la_name, int(y), "january", f"age_{a}", h.single_age[i, a]))

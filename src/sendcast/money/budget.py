@@ -56,10 +56,7 @@ from sendcast.parameters import (
 FY_WEIGHTS: tuple[float, float] = (5 / 12, 7 / 12)  # (January Y, January Y+1) -> FY Y
 DRAW_COLUMNS = ["la_code", "year", "draw", "placement", "plans"]
 LINE_COLUMNS = ["financial_year", "draw", "line", "value"]
-NOTE_TRANSPORT = (
-    "SEN transport is not included: it is paid from the council's general fund, not the high "
-    "needs block."
-)
+NOTE_TRANSPORT = "SEN transport is not included: it is paid from the council's general fund, not the high needs block."
 
 
 @dataclass
@@ -91,9 +88,7 @@ class BudgetResult:
         return sel[["draw", "financial_year", "value"]].reset_index(drop=True)
 
 
-def caseload_by_financial_year(
-    draws: pd.DataFrame, weights: tuple[float, float] = FY_WEIGHTS
-) -> pd.DataFrame:
+def caseload_by_financial_year(draws: pd.DataFrame, weights: tuple[float, float] = FY_WEIGHTS) -> pd.DataFrame:
     """Return plans per financial year: index (draw, financial_year), a column per group.
 
     ``plans(FY Y) = weights[0] x January Y + weights[1] x January Y+1`` (default 5/12, 7/12;
@@ -143,9 +138,7 @@ def _allocation(
         ]
     out = []
     if len(rows) == 0:
-        return pd.DataFrame(
-            {"financial_year": years, "value": np.nan, "basis": "absent", "trace": ""}
-        )
+        return pd.DataFrame({"financial_year": years, "value": np.nan, "basis": "absent", "trace": ""})
     by_year = rows.groupby("year")["value"].sum()
     last = int(by_year.index.max())
     for y in years:
@@ -156,8 +149,12 @@ def _allocation(
             rates = [growth.value_for_financial_year(t) for t in range(last + 1, y + 1)]
             g = float(np.prod([1 + r for r in rates]))
             out.append(
-                (y, float(by_year[last]) * g, f"{financial_year_label(last)} x growth",
-                 f"{growth.name}.yaml; " + _trace(rows[rows["year"] == last]))
+                (
+                    y,
+                    float(by_year[last]) * g,
+                    f"{financial_year_label(last)} x growth",
+                    f"{growth.name}.yaml; " + _trace(rows[rows["year"] == last]),
+                )
             )
         else:
             out.append((y, np.nan, "absent", ""))
@@ -197,12 +194,8 @@ def compute_budget(
         f"High needs block income: DSG allocation {hnb_stage.replace('_', ' ')}.",
     ]
     data_code = agreement.old_la_code if agreement and agreement.old_la_code else la_code
-    uc = unit_costs if unit_costs is not None else calibrate_unit_costs(
-        observations, data_code, params
-    )
-    npl = non_placement if non_placement is not None else calibrate_non_placement(
-        observations, data_code, params, uc
-    )
+    uc = unit_costs if unit_costs is not None else calibrate_unit_costs(observations, data_code, params)
+    npl = non_placement if non_placement is not None else calibrate_non_placement(observations, data_code, params, uc)
     plans = caseload_by_financial_year(draws)
     if agreement is not None:
         first_year = agreement.opening_financial_year if first_year is None else first_year
@@ -239,9 +232,7 @@ def compute_budget(
             "Non-placement line(s) without council data use national £ per plan x mean plans "
             f"in {financial_year_label(years[0])}."
         )
-    spend_cols = [f"spend:{g}" for g in PLACEMENT_GROUPS] + [
-        f"spend:{ln}" for ln in NON_PLACEMENT_LINES
-    ]
+    spend_cols = [f"spend:{g}" for g in PLACEMENT_GROUPS] + [f"spend:{ln}" for ln in NON_PLACEMENT_LINES]
     out["spend_total"] = out[spend_cols].sum(axis=1)
 
     hnb_param = require(params, "funding/high_needs_block/growth")
@@ -257,27 +248,31 @@ def compute_budget(
     transfer_pct = agreement.by_year("block_transfer") if agreement else {}
     sb = _allocation(observations, data_code, "schools_block", "before_recoupment", years, sb_param)
     bt = sb.copy()
-    bt["value"] = [
-        transfer_pct.get(y, 0.0) / 100 * v
-        for y, v in zip(sb.financial_year, sb.value, strict=True)
-    ]
+    bt["value"] = [transfer_pct.get(y, 0.0) / 100 * v for y, v in zip(sb.financial_year, sb.value, strict=True)]
     if transfer_pct and sb["value"].isna().any():
         notes.append("Block transfer left out for years without a schools block figure.")
     bt["value"] = bt["value"].fillna(0.0)
-    bt["basis"] = [f"{transfer_pct.get(y, 0.0)}% x schools block ({b})" for y, b in
-                   zip(sb.financial_year, sb.basis, strict=True)]
+    bt["basis"] = [
+        f"{transfer_pct.get(y, 0.0)}% x schools block ({b})" for y, b in zip(sb.financial_year, sb.basis, strict=True)
+    ]
     bt["line"] = "income:block_transfer"
     income.append(bt)
-    for which, line in (("council_contributions", "income:council_contribution"),
-                        ("safety_valve_payments", "income:safety_valve")):
+    for which, line in (
+        ("council_contributions", "income:council_contribution"),
+        ("safety_valve_payments", "income:safety_valve"),
+    ):
         amounts = agreement.by_year(which) if agreement else {}
-        income.append(pd.DataFrame({
-            "financial_year": years,
-            "value": [amounts.get(y, 0.0) for y in years],
-            "basis": "agreement" if agreement else "none",
-            "trace": f"{agreement.file}: {which}" if agreement else "",
-            "line": line,
-        }))
+        income.append(
+            pd.DataFrame(
+                {
+                    "financial_year": years,
+                    "value": [amounts.get(y, 0.0) for y in years],
+                    "basis": "agreement" if agreement else "none",
+                    "trace": f"{agreement.file}: {which}" if agreement else "",
+                    "line": line,
+                }
+            )
+        )
     income_df = pd.concat(income, ignore_index=True)
     inc_wide = income_df.pivot(index="financial_year", columns="line", values="value")
     for line in inc_wide.columns:
@@ -289,9 +284,7 @@ def compute_budget(
     out = out.sort_index()
     out["cumulative_balance"] = opening + out.groupby(level="draw")["in_year_balance"].cumsum()
 
-    long = out.reset_index().melt(
-        id_vars=["draw", "financial_year"], var_name="line", value_name="value"
-    )
+    long = out.reset_index().melt(id_vars=["draw", "financial_year"], var_name="line", value_name="value")
     used = [p for k, p in sorted(params.items()) if k.startswith(("costs/", "funding/", "calib"))]
     return BudgetResult(
         la_code=la_code,
@@ -345,8 +338,11 @@ def backcast(
         ("modelled in-year balance p50", p50, "income incl. agreement, less spend"),
         ("modelled in-year balance p10", q("in_year_balance", 0.1), ""),
         ("modelled in-year balance p90", q("in_year_balance", 0.9), ""),
-        ("modelled in-year balance before agreement p50",
-         q("in_year_balance_before_agreement", 0.5), "high needs block less spend only"),
+        (
+            "modelled in-year balance before agreement p50",
+            q("in_year_balance_before_agreement", 0.5),
+            "high needs block less spend only",
+        ),
         ("published in-year balance", published_in_year, published_source),
         ("gap (modelled p50 - published)", p50 - published_in_year, "not tuned away"),
     ]

@@ -69,17 +69,32 @@ def assumptions_table(result: BudgetResult) -> pd.DataFrame:
         entries = p.dated or []
         for v in entries:
             src = p.source_for(v)
-            rows.append({
-                "parameter": f"{p.name}.yaml", "key": "values", "from": v.start.isoformat(),
-                "value": v.value, "unit": p.unit, "price_year": p.price_year or p.period,
-                "source": src.title, "url_or_document": src.url or src.document,
-                "reference": src.reference or src.table or "",
-            })
-    rows.append({
-        "parameter": result.opening_source, "key": "opening_balance", "from": "",
-        "value": result.opening_balance, "unit": "gbp", "price_year": "cash",
-        "source": result.opening_source, "url_or_document": "", "reference": "",
-    })
+            rows.append(
+                {
+                    "parameter": f"{p.name}.yaml",
+                    "key": "values",
+                    "from": v.start.isoformat(),
+                    "value": v.value,
+                    "unit": p.unit,
+                    "price_year": p.price_year or p.period,
+                    "source": src.title,
+                    "url_or_document": src.url or src.document,
+                    "reference": src.reference or src.table or "",
+                }
+            )
+    rows.append(
+        {
+            "parameter": result.opening_source,
+            "key": "opening_balance",
+            "from": "",
+            "value": result.opening_balance,
+            "unit": "gbp",
+            "price_year": "cash",
+            "source": result.opening_source,
+            "url_or_document": "",
+            "reference": "",
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -91,12 +106,10 @@ def _plan_sheet(result: BudgetResult) -> pd.DataFrame:
     order = (
         [f"plans:{g}" for g in PLACEMENT_GROUPS]
         + [f"spend:{g}" for g in PLACEMENT_GROUPS]
-        + [ln for ln in wide.index if ln.startswith("spend:") and
-           ln.split(":", 1)[1] not in PLACEMENT_GROUPS]
+        + [ln for ln in wide.index if ln.startswith("spend:") and ln.split(":", 1)[1] not in PLACEMENT_GROUPS]
         + ["spend_total"]
         + sorted(ln for ln in wide.index if ln.startswith("income:"))
-        + ["income_total", "in_year_balance_before_agreement", "in_year_balance",
-           "cumulative_balance"]
+        + ["income_total", "in_year_balance_before_agreement", "in_year_balance", "cumulative_balance"]
     )
     return wide.reindex([ln for ln in order if ln in wide.index])
 
@@ -116,8 +129,7 @@ def write_xlsx(result: BudgetResult, path: Path | str) -> Path:
         "Ranges": budget_table(result),
         "Unit costs": result.unit_costs,
         "Non-placement": result.non_placement,
-        "Income": result.income.assign(
-            financial_year=result.income["financial_year"].map(financial_year_label)),
+        "Income": result.income.assign(financial_year=result.income["financial_year"].map(financial_year_label)),
         "Assumptions": assumptions_table(result),
         "Notes": pd.DataFrame({"note": result.notes}),
     }
@@ -129,8 +141,10 @@ def write_xlsx(result: BudgetResult, path: Path | str) -> Path:
             ws = xw.sheets["Plan"]
             ws["A1"] = title
             ws["A1"].font = Font(bold=True)
-            ws["A2"] = (f"Mean of draws. Opening balance {result.opening_balance:,.0f} "
-                        f"({result.opening_source}). Negative balance = deficit.")
+            ws["A2"] = (
+                f"Mean of draws. Opening balance {result.opening_balance:,.0f} "
+                f"({result.opening_source}). Negative balance = deficit."
+            )
             ws.column_dimensions["A"].width = 44
             for name, df in sheets.items():
                 df.to_excel(xw, sheet_name=name, index=False)
@@ -149,8 +163,7 @@ def write_html(result: BudgetResult, path: Path | str) -> Path:
     x = [financial_year_label(int(y)) for y in cum["financial_year"]]
     fan = go.Figure()
     fan.add_trace(go.Scatter(x=x, y=cum["p90"], line={"width": 0}, name="p90", showlegend=False))
-    fan.add_trace(go.Scatter(x=x, y=cum["p10"], fill="tonexty", line={"width": 0},
-                             name="p10-p90"))
+    fan.add_trace(go.Scatter(x=x, y=cum["p10"], fill="tonexty", line={"width": 0}, name="p10-p90"))
     fan.add_trace(go.Scatter(x=x, y=cum["p50"], name="median", line={"color": "black"}))
     fan.update_layout(title="Cumulative DSG balance at 31 March (£; negative = deficit)")
     spend = go.Figure()
@@ -166,6 +179,7 @@ def write_html(result: BudgetResult, path: Path | str) -> Path:
         + to_html(spend, include_plotlyjs=False, full_html=False)
         + f"<h2>Notes</h2><ul>{notes}</ul></body></html>"
     )
+
     def write(p: Path) -> None:
         p.write_text(html, encoding="utf-8")
 

@@ -140,9 +140,7 @@ def _trace(rows: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
-def council_finance_data(
-    observations: pd.DataFrame, la_code: str
-) -> tuple[int | None, pd.DataFrame, pd.DataFrame]:
+def council_finance_data(observations: pd.DataFrame, la_code: str) -> tuple[int | None, pd.DataFrame, pd.DataFrame]:
     """Return (financial year, s251 outturn rows, ehcp_placed rows) for a council.
 
     The outturn is the latest financial year present; placements are the January at the start
@@ -189,11 +187,7 @@ def calibrate_unit_costs(
     k = require(params, "calibration/shrinkage").value_for_financial_year(fy)
     p_rp = require(params, "funding/place_funding/resourced_provision").value_for_financial_year(fy)
     nat = {g: national_unit_cost(params, g, fy) for g in PLACEMENT_GROUPS}
-    plans = (
-        placed.groupby("breakdown")["value"].sum(min_count=1)
-        if len(placed)
-        else pd.Series(dtype=float)
-    )
+    plans = placed.groupby("breakdown")["value"].sum(min_count=1) if len(placed) else pd.Series(dtype=float)
 
     def n_of(keys: list[str]) -> float:
         vals = [plans.get(key, np.nan) for key in keys]

@@ -39,10 +39,16 @@ def fan_chart(
                 hoverinfo="skip",
             )
         )
-    fig.add_trace(go.Scatter(x=f["year"], y=f["p50"], name="forecast (median)", line={"color": BAND_COLOUR.format(a=1), "dash": "dash"}))
+    fig.add_trace(
+        go.Scatter(
+            x=f["year"], y=f["p50"], name="forecast (median)", line={"color": BAND_COLOUR.format(a=1), "dash": "dash"}
+        )
+    )
     if history is not None and not history.empty:
         h = history.sort_values("year")
-        fig.add_trace(go.Scatter(x=h["year"], y=h["value"], name="published", mode="lines+markers", line={"color": "black"}))
+        fig.add_trace(
+            go.Scatter(x=h["year"], y=h["value"], name="published", mode="lines+markers", line={"color": "black"})
+        )
     fig.update_layout(
         title=title,
         xaxis_title="January",
@@ -60,8 +66,14 @@ def line_chart(df: pd.DataFrame, *, x: str, y: str, colour: str, title: str, y_t
     fig = go.Figure()
     for key, g in df.sort_values(x).groupby(colour, sort=False):
         fig.add_trace(go.Scatter(x=g[x], y=g[y], name=str(key), mode="lines+markers"))
-    fig.update_layout(title=title, yaxis_title=y_title, template="plotly_white", height=360,
-                      margin={"l": 60, "r": 20, "t": 50, "b": 40}, legend={"orientation": "h", "y": -0.2})
+    fig.update_layout(
+        title=title,
+        yaxis_title=y_title,
+        template="plotly_white",
+        height=360,
+        margin={"l": 60, "r": 20, "t": 50, "b": 40},
+        legend={"orientation": "h", "y": -0.2},
+    )
     return fig
 
 
@@ -82,14 +94,16 @@ def html_page(title: str, sections: Sequence[tuple[str, go.Figure | str]], *, in
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
-body {{ font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em; color: #222; }}
+body {{ font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 1000px;
+  margin: 2em auto; padding: 0 1em; color: #222; }}
 h1 {{ font-size: 1.6em; }} h2 {{ font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; }}
-table {{ border-collapse: collapse; font-size: 0.9em; }} td, th {{ border: 1px solid #ddd; padding: 3px 8px; text-align: right; }}
+table {{ border-collapse: collapse; font-size: 0.9em; }}
+td, th {{ border: 1px solid #ddd; padding: 3px 8px; text-align: right; }}
 th {{ background: #f4f4f4; }} .note {{ color: #555; font-size: 0.9em; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 {intro}
-{''.join(parts)}
+{"".join(parts)}
 <p class="note">{html.escape(ATTRIBUTION)} Produced by sendcast.</p>
 </body></html>
 """

@@ -46,7 +46,9 @@ def run(
     progress: Callable[[int, int], None] | None = None,
 ) -> ForecastResult:
     """Run the forecast the CLI asked for (see :func:`sendcast.model.api.forecast`)."""
-    return forecast(council, all_councils=all_councils, origin=origin, horizon=horizon, draws=draws, seed=seed, progress=progress)
+    return forecast(
+        council, all_councils=all_councils, origin=origin, horizon=horizon, draws=draws, seed=seed, progress=progress
+    )
 
 
 def accuracy_table() -> pd.DataFrame | None:
@@ -98,8 +100,8 @@ def history_long(la_code: str) -> pd.DataFrame:
     s = data.series[data.series["period_type"] == "january"]
     if la_code == ENGLAND[0]:
         cur = set(data.councils["la_code"])
-        s = s[s["la_code"].isin(cur)].groupby(["year", "measure"], as_index=False)["value"].sum(min_count=1)
-        return s
+        grouped = s[s["la_code"].isin(cur)].groupby(["year", "measure"])["value"].sum(min_count=1)
+        return grouped.reset_index()
     return s[s["la_code"] == la_code][["year", "measure", "value"]]
 
 
@@ -146,8 +148,13 @@ def write(res: ForecastResult, fmt: str, out: Path | None) -> Path | None:
     write_atomic(out, payload)
     meta = run_metadata(
         "forecast",
-        {"origin": res.origin, "horizon": res.horizon, "draws": res.draws, "seed": res.seed,
-         "councils": sorted(set(res.summary["la_code"]))[:200]},
+        {
+            "origin": res.origin,
+            "horizon": res.horizon,
+            "draws": res.draws,
+            "seed": res.seed,
+            "councils": sorted(set(res.summary["la_code"]))[:200],
+        },
         open_store(),
     )
     write_json(meta, Path(str(out) + ".meta.json"))

@@ -43,7 +43,9 @@ def file_hashes(paths: list[Path]) -> dict[str, str]:
     return out
 
 
-def run_metadata(command: str, settings: dict[str, Any], store: Any | None = None, extra_files: list[Path] | None = None) -> dict[str, Any]:
+def run_metadata(
+    command: str, settings: dict[str, Any], store: Any | None = None, extra_files: list[Path] | None = None
+) -> dict[str, Any]:
     """A JSON-ready record of a run."""
     params = sorted(PARAM_ROOT.rglob("*.yaml"))
     meta: dict[str, Any] = {

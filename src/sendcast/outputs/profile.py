@@ -113,9 +113,7 @@ def council_info(store: Store, la_code: str) -> Council:
         raise KeyError(f"{la_code} is not a current council in the store")
     nb = store.table("neighbours_current")
     nb = nb[nb["la_code"] == la_code].sort_values("rank")
-    return Council(
-        la_code, str(row["la_name"].iloc[0]), tuple(str(c) for c in nb["neighbour_la_code"])
-    )
+    return Council(la_code, str(row["la_name"].iloc[0]), tuple(str(c) for c in nb["neighbour_la_code"]))
 
 
 # --------------------------------------------------------------------------- suppression
@@ -151,9 +149,7 @@ def _mask_small(values: pd.Series) -> pd.Series:
 def _wide(long: pd.DataFrame, measures: Iterable[str]) -> pd.DataFrame:
     """A (la_code, year) x measure table of ``measures`` from a long table."""
     sub = long[long["measure"].isin(list(measures))]
-    return sub.pivot_table(
-        index=["la_code", "year"], columns="measure", values="value", aggfunc="first"
-    )
+    return sub.pivot_table(index=["la_code", "year"], columns="measure", values="value", aggfunc="first")
 
 
 def _rows(
@@ -171,14 +167,10 @@ def _rows(
     1 to 9 the row is marked suppressed too (it would give the count away).
     """
     if measure not in wide.columns:
-        return pd.DataFrame(
-            columns=["la_code", "year", "measure", "period_type", "value", "unit", "source"]
-        )
+        return pd.DataFrame(columns=["la_code", "year", "measure", "period_type", "value", "unit", "source"])
     s = wide[measure].rename("value").reset_index()
     src = source.reindex(wide.index).fillna("ehcp-statistics").astype(str).to_numpy()
-    out = s.assign(
-        measure=measure, period_type=period_type, unit=unit, source=[f"{x}{suffix}" for x in src]
-    )
+    out = s.assign(measure=measure, period_type=period_type, unit=unit, source=[f"{x}{suffix}" for x in src])
     if numerator is not None:
         small = wide[numerator].reset_index(drop=True)
         small = (small > 0) & (small < SMALL_COUNT_LIMIT)
@@ -200,8 +192,7 @@ def _figures(store: Store, codes: list[str]) -> pd.DataFrame:
     q = store.query
     ph = ",".join("?" for _ in codes)
     series = q(
-        "SELECT la_code, year, period_type, measure, value, source_release FROM series "
-        f"WHERE la_code IN ({ph})",
+        f"SELECT la_code, year, period_type, measure, value, source_release FROM series WHERE la_code IN ({ph})",
         codes,
     )
     pop = q(
@@ -216,9 +207,7 @@ def _figures(store: Store, codes: list[str]) -> pd.DataFrame:
         return r.set_index(["la_code", "year"])["source_release"]
 
     jan = _wide(series[series["period_type"] == "january"], ["ehcp_total", *PLACEMENTS])
-    cal = _wide(
-        series[series["period_type"] == "calendar_year"], [*FLOWS, "plans_within_20_weeks_pct"]
-    )
+    cal = _wide(series[series["period_type"] == "calendar_year"], [*FLOWS, "plans_within_20_weeks_pct"])
     parts: list[pd.DataFrame] = []
     with_pop = "; ons mid-year population"
 
@@ -314,9 +303,7 @@ def profile_table(store: Store, la_code: str) -> pd.DataFrame:
     out = pd.concat([council, med, england], ignore_index=True)
     out["la_code"] = la_code
     out["la_name"] = c.la_name
-    out["period"] = [
-        _period_label(int(y), str(p)) for y, p in zip(out["year"], out["period_type"], strict=True)
-    ]
+    out["period"] = [_period_label(int(y), str(p)) for y, p in zip(out["year"], out["period_type"], strict=True)]
     order = {m: i for i, m in enumerate(LABELS)}
     out["_m"] = out["measure"].map(order).fillna(len(order))
     out["_c"] = out["comparator"].map({k: i for i, k in enumerate(COMPARATORS)})
@@ -351,16 +338,11 @@ def profile_wide(profile: pd.DataFrame, period_type: str, last: int = 6) -> pd.D
     rows: list[dict[str, object]] = []
     short = {"council": "council", "neighbour_median": "neighbours", "england": "England"}
     for (measure, comp), g in sub.groupby(["measure", "comparator"], sort=False):
-        cells = {
-            p: format_value(v, u)
-            for p, v, u in zip(g["period"], g["value"], g["unit"], strict=True)
-        }
+        cells = {p: format_value(v, u) for p, v, u in zip(g["period"], g["value"], g["unit"], strict=True)}
         rows.append(
             {
                 # the measure is named once, on its first row, to keep the table narrow
-                "measure": LABELS.get(str(measure), str(measure))
-                if not rows or rows[-1]["_m"] != measure
-                else "",
+                "measure": LABELS.get(str(measure), str(measure)) if not rows or rows[-1]["_m"] != measure else "",
                 "figure for": short[str(comp)],
                 **{p: cells.get(p, "-") for p in periods},
                 "_m": measure,
@@ -374,9 +356,7 @@ def profile_wide(profile: pd.DataFrame, period_type: str, last: int = 6) -> pd.D
 
 def _value(profile: pd.DataFrame, measure: str, comparator: str, period: str) -> float:
     v = profile.loc[
-        (profile["measure"] == measure)
-        & (profile["comparator"] == comparator)
-        & (profile["period"] == period),
+        (profile["measure"] == measure) & (profile["comparator"] == comparator) & (profile["period"] == period),
         "value",
     ]
     return float(v.iloc[0]) if len(v) else float("nan")
@@ -385,9 +365,7 @@ def _value(profile: pd.DataFrame, measure: str, comparator: str, period: str) ->
 def summary_text(profile: pd.DataFrame) -> str:
     """A plain-language paragraph on the latest January caseload, its growth and its comparators."""
     name = str(profile["la_name"].iloc[0])
-    own = profile[
-        (profile["measure"] == "ehcp_total") & (profile["comparator"] == "council")
-    ].dropna(subset=["value"])
+    own = profile[(profile["measure"] == "ehcp_total") & (profile["comparator"] == "council")].dropna(subset=["value"])
     if own.empty:
         return f"No published EHC plan figures for {name}."
     latest = own.sort_values("period").iloc[-1]
@@ -445,9 +423,7 @@ def _comparison_chart(profile: pd.DataFrame, measure: str, y_title: str):  # typ
 
 
 def _council_chart(profile: pd.DataFrame, measures: Iterable[str], title: str, y_title: str):  # type: ignore[no-untyped-def]
-    sub = profile[
-        profile["measure"].isin(list(measures)) & (profile["comparator"] == "council")
-    ].copy()
+    sub = profile[profile["measure"].isin(list(measures)) & (profile["comparator"] == "council")].copy()
     sub["what"] = sub["measure"].map(lambda m: LABELS.get(str(m), str(m)))
     return line_chart(sub, x="period", y="value", colour="what", title=title, y_title=y_title)
 
@@ -538,9 +514,7 @@ def profile_html(store: Store, la_code: str, profile: pd.DataFrame | None = None
         ("Latest figures", _latest_table(p)),
         (
             "Sources",
-            "<ul>"
-            + "".join(f"<li>{html.escape(t)}</li>" for t in SOURCE_TITLES.values())
-            + "</ul>",
+            "<ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in SOURCE_TITLES.values()) + "</ul>",
         ),
     ]
     return html_page(f"{c.la_name} ({c.la_code}): SEND profile", sections, intro=intro)  # type: ignore[arg-type]

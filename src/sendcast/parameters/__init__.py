@@ -161,9 +161,7 @@ class Parameter(BaseModel):
         starts = [v.start for v in self.values]
         for i, (a, b) in enumerate(zip(starts, starts[1:], strict=False)):
             if b <= a:
-                raise ValueError(
-                    f"values.{i + 1}: dates overlap or are out of order: {b} does not follow {a}"
-                )
+                raise ValueError(f"values.{i + 1}: dates overlap or are out of order: {b} does not follow {a}")
         if self.unit.startswith("gbp"):
             for i, v in enumerate(self.values):
                 if v.value < 0:
@@ -207,7 +205,8 @@ def pydantic_error_key(err: Any) -> tuple[str, str]:
     """
     first = err.errors()[0]
     parts = [
-        str(p) for p in first["loc"]
+        str(p)
+        for p in first["loc"]
         if p not in ("function-after", "function-before") and not re.match(r"^\w+\[", str(p))
     ]
     msg = str(first["msg"])

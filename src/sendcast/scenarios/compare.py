@@ -93,9 +93,7 @@ def context_from_histories(
     )
 
 
-def context_from_store(
-    council: str, *, origin: int | None, horizon: int, store: Any = None, draws: int = 1
-) -> Context:
+def context_from_store(council: str, *, origin: int | None, horizon: int, store: Any = None, draws: int = 1) -> Context:
     """Return a :class:`Context` for a council in the store (name or code)."""
     from sendcast.model import api
 
@@ -165,9 +163,7 @@ def apply_money_levers(
     then totals, in-year and cumulative balances are recomputed. Capital levers are not in the
     DSG balance (see :func:`capital_table`).
     """
-    active = [
-        lv for lv in scenario.money_levers if not lv.is_zero and not isinstance(lv, CapitalLever)
-    ]
+    active = [lv for lv in scenario.money_levers if not lv.is_zero and not isinstance(lv, CapitalLever)]
     if not active:
         return result
     wide = result.lines.pivot(index=["draw", "financial_year"], columns="line", values="value")
@@ -199,9 +195,7 @@ def apply_money_levers(
                     require(params, "funding/schools_block/growth"),
                 )
                 if sb["value"].isna().any():
-                    notes.append(
-                        "Scenario block transfer left out for years without a schools block figure."
-                    )
+                    notes.append("Scenario block transfer left out for years without a schools block figure.")
                 sb_by = sb.set_index("financial_year")["value"].fillna(0.0)
                 add = lv.block_transfer_percent / 100.0 * s * sb_by.reindex(fy).to_numpy()
                 wide["income:block_transfer"] = wide["income:block_transfer"] + add
@@ -209,14 +203,8 @@ def apply_money_levers(
                 prev = wide[EXTRA_LINE] if EXTRA_LINE in wide.columns else 0.0
                 wide[EXTRA_LINE] = prev + lv.extra_high_needs_gbp * s
     wide = _recompute_totals(wide, result.opening_balance)
-    long = wide.reset_index().melt(
-        id_vars=["draw", "financial_year"], var_name="line", value_name="value"
-    )
-    notes.append(
-        f"Scenario '{scenario.name}' money levers applied: "
-        + "; ".join(lv.describe() for lv in active)
-        + "."
-    )
+    long = wide.reset_index().melt(id_vars=["draw", "financial_year"], var_name="line", value_name="value")
+    notes.append(f"Scenario '{scenario.name}' money levers applied: " + "; ".join(lv.describe() for lv in active) + ".")
     return BudgetResult(
         la_code=result.la_code,
         la_name=result.la_name,
@@ -302,9 +290,7 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
 
 
-def compare_runs(
-    ctx: Context, runs: list[ScenarioRun], *, agreement: Agreement | None = None
-) -> Comparison:
+def compare_runs(ctx: Context, runs: list[ScenarioRun], *, agreement: Agreement | None = None) -> Comparison:
     """Return the :class:`Comparison` of ``runs`` (the first is the reference, usually the
     baseline); money rows only where the runs have budgets."""
     years = np.arange(ctx.origin, ctx.origin + ctx.horizon + 1)
@@ -341,11 +327,7 @@ def compare_runs(
             if line == RUNNING_LINE and RUNNING_LINE not in set(run.budget.lines["line"]):
                 continue
             w = _money_wide(run, line)
-            rw = (
-                _money_wide(ref, line)
-                if (ref.budget is not None and line in set(ref.budget.lines["line"]))
-                else None
-            )
+            rw = _money_wide(ref, line) if (ref.budget is not None and line in set(ref.budget.lines["line"])) else None
             for fy in w.columns:
                 v = w[fy].to_numpy()
                 rows.append(
@@ -368,9 +350,7 @@ def compare_runs(
                             **_q(v - base_v),
                         }
                     )
-    table = pd.DataFrame(
-        rows, columns=["scenario", "kind", "measure", "year", "mean", "p10", "p50", "p90"]
-    )
+    table = pd.DataFrame(rows, columns=["scenario", "kind", "measure", "year", "mean", "p10", "p50", "p90"])
     target_rows = []
     savings_rows = []
     for run in runs:
@@ -381,9 +361,7 @@ def compare_runs(
         target_rows.append(
             {
                 "scenario": run.scenario.name,
-                "target_year": (
-                    financial_year_label(agreement.target.financial_year) if agreement else None
-                ),
+                "target_year": (financial_year_label(agreement.target.financial_year) if agreement else None),
                 "probability_meeting_target": p,
             }
         )
@@ -438,9 +416,7 @@ def compare(
     runs = [simulate(ctx, s, draws=draws, seed=seed) for s in scenarios]
     if observations is not None and params is not None:
         for r in runs:
-            add_budget(
-                r, observations, params, agreement=agreement, opening_balance=opening_balance
-            )
+            add_budget(r, observations, params, agreement=agreement, opening_balance=opening_balance)
     return compare_runs(ctx, runs, agreement=agreement)
 
 

@@ -28,9 +28,7 @@ LeverName = Literal["incidence", "independent_shift"]
 UPPER = {"incidence": 100.0, "independent_shift": 100.0}
 
 
-def make_lever(
-    which: LeverName, size: float, *, start: int, ramp: int = 0, to_group: str = "state_special"
-) -> Any:
+def make_lever(which: LeverName, size: float, *, start: int, ramp: int = 0, to_group: str = "state_special") -> Any:
     """Return the lever of ``size`` %: an incidence cut of ``size`` % (all ages), or a shift of
     ``size`` % of new placements from independent special to ``to_group``."""
     if which == "incidence":
@@ -136,18 +134,12 @@ def goal_seek(
             f"March {target_year} is beyond the forecast (origin {ctx.origin}, "
             f"horizon {ctx.horizon}): raise the horizon to {target_year - ctx.origin}"
         )
-    floor = (
-        at_least
-        if at_least is not None
-        else (agreement.target.cumulative_balance_at_least if agreement else 0.0)
-    )
+    floor = at_least if at_least is not None else (agreement.target.cumulative_balance_at_least if agreement else 0.0)
     first = start if start is not None else ctx.origin
     trials: list[tuple[float, float]] = []
 
     def p_at(size: float) -> float:
-        sc = base.with_levers(
-            [make_lever(lever, size, start=first, ramp=ramp)], name=f"{base.name} + goal-seek"
-        )
+        sc = base.with_levers([make_lever(lever, size, start=first, ramp=ramp)], name=f"{base.name} + goal-seek")
         p = probability_balanced(
             ctx,
             sc,
@@ -185,9 +177,7 @@ def goal_seek(
             value, p_val = hi, p_hi
     sc = None
     if value is not None:
-        sc = base.with_levers(
-            [make_lever(lever, value, start=first, ramp=ramp)], name=f"{base.name} + goal-seek"
-        )
+        sc = base.with_levers([make_lever(lever, value, start=first, ramp=ramp)], name=f"{base.name} + goal-seek")
     return GoalSeekResult(
         lever=lever,
         value=value,

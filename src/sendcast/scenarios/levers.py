@@ -91,18 +91,10 @@ class ScenarioLevers:
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
-        self.incidence = [
-            lv for lv in scenario.levers if isinstance(lv, IncidenceLever) and not lv.is_zero
-        ]
-        self.ceasing = [
-            lv for lv in scenario.levers if isinstance(lv, CeasingLever) and not lv.is_zero
-        ]
-        self.shifts = [
-            lv for lv in scenario.levers if isinstance(lv, PlacementShiftLever) and not lv.is_zero
-        ]
-        self.places = [
-            lv for lv in scenario.levers if isinstance(lv, NewPlacesLever) and not lv.is_zero
-        ]
+        self.incidence = [lv for lv in scenario.levers if isinstance(lv, IncidenceLever) and not lv.is_zero]
+        self.ceasing = [lv for lv in scenario.levers if isinstance(lv, CeasingLever) and not lv.is_zero]
+        self.shifts = [lv for lv in scenario.levers if isinstance(lv, PlacementShiftLever) and not lv.is_zero]
+        self.places = [lv for lv in scenario.levers if isinstance(lv, NewPlacesLever) and not lv.is_zero]
         self.new_plans: dict[tuple[str, int], float] = {}
         self._state: dict[str, _CouncilState] = {}
 
@@ -165,9 +157,7 @@ class ScenarioLevers:
                 state.capacity[g] = base
             state.capacity[g] = state.capacity[g] + lv.places
 
-    def after_step(
-        self, stock: np.ndarray, *, year: int, fit: Any, rng: np.random.Generator | None
-    ) -> np.ndarray:
+    def after_step(self, stock: np.ndarray, *, year: int, fit: Any, rng: np.random.Generator | None) -> np.ndarray:
         """Return ``stock`` with plans above each capacity in force moved to the spill group
         (the same array when no capacity binds). Uses no random numbers."""
         state = self._state.get(fit.la_code)

@@ -40,9 +40,7 @@ NOT_COUNCILS = ("E92", "E12", "E13")  # England, regions, inner/outer London agg
 How = Literal["max_in_window", "ratio", "diff"]
 
 
-def council_metrics(
-    series: pd.DataFrame, population: pd.DataFrame, *, since: int = SINCE
-) -> pd.DataFrame:
+def council_metrics(series: pd.DataFrame, population: pd.DataFrame, *, since: int = SINCE) -> pd.DataFrame:
     """Return one row per council and year (>= ``since``): ``la_code, la_name, year,
     ehcp_total, growth, independent_share, new_plans, pop_0_25, new_plans_per_10k, exit_rate``
     and ``<group>_per_10k`` for resourced_provision, state_special and independent_special.
@@ -76,9 +74,7 @@ def council_metrics(
     out["pop_0_25"] = pops
     g = out.groupby("la_code")
     out["growth"] = out["ehcp_total"] / g["ehcp_total"].shift(1) - 1
-    out["exit_rate"] = (out["ehcp_total"] + out["new_plans"] - g["ehcp_total"].shift(-1)) / out[
-        "ehcp_total"
-    ]
+    out["exit_rate"] = (out["ehcp_total"] + out["new_plans"] - g["ehcp_total"].shift(-1)) / out["ehcp_total"]
     # a year gap breaks the year-on-year figures
     gap_prev = out["year"] - g["year"].shift(1) != 1
     gap_next = g["year"].shift(-1) - out["year"] != 1
@@ -199,9 +195,7 @@ class Evidence:
         return len(self.achieved) / self.n_councils if self.n_councils else float("nan")
 
 
-def verdict_for(
-    n_achieved: int, n_councils: int, *, ambitious_share: float = AMBITIOUS_SHARE
-) -> str:
+def verdict_for(n_achieved: int, n_councils: int, *, ambitious_share: float = AMBITIOUS_SHARE) -> str:
     """Return ``unprecedented`` (none did it), ``ambitious`` (fewer than ``ambitious_share``)
     or ``within experience``. E.g. 6 of 150 -> 4% -> ambitious."""
     if n_councils == 0:
@@ -291,20 +285,16 @@ def assess_lever(
         best = best_by_council(metrics, "new_plans_per_10k", window=k, how="ratio", relative_to=eng)
         x = lever.change_percent / 100
         test = (
-            f"new plans per 10,000 aged 0-25 falling {-lever.change_percent:.0f}% relative "
-            f"to England within {k} years"
+            f"new plans per 10,000 aged 0-25 falling {-lever.change_percent:.0f}% relative to England within {k} years"
         )
         return judge(label, test, x, best, metrics, la_code=la_code, neighbours=neighbours)
     if isinstance(lever, CeasingLever) and lever.change_percent > 0:
         k = max(lever.ramp, 2)
         eng = england_index(metrics, "exit_rate")
-        best = best_by_council(
-            metrics, "exit_rate", window=k, how="ratio", relative_to=eng, lower_is_better=False
-        )
+        best = best_by_council(metrics, "exit_rate", window=k, how="ratio", relative_to=eng, lower_is_better=False)
         x = lever.change_percent / 100
         test = (
-            f"share of plans ceasing each year rising {lever.change_percent:.0f}% relative "
-            f"to England within {k} years"
+            f"share of plans ceasing each year rising {lever.change_percent:.0f}% relative to England within {k} years"
         )
         return judge(
             label,
@@ -444,8 +434,7 @@ def assess_scenario(
                     "achieved": np.nan,
                     "of": np.nan,
                     "neighbours": "",
-                    "evidence": "not judged against history (a money "
-                    "lever, or a change that does not ease demand)",
+                    "evidence": "not judged against history (a money lever, or a change that does not ease demand)",
                 }
             )
         else:
@@ -465,8 +454,6 @@ def evidence_row(ev: Evidence, *, kind: str = "path") -> dict[str, Any]:
         "verdict": ev.verdict,
         "achieved": len(ev.achieved),
         "of": ev.n_councils,
-        "neighbours": (
-            f"{len(ev.neighbours_achieved)} of {ev.neighbours_total}" if ev.neighbours_total else ""
-        ),
+        "neighbours": (f"{len(ev.neighbours_achieved)} of {ev.neighbours_total}" if ev.neighbours_total else ""),
         "evidence": ev.text,
     }
