@@ -77,7 +77,12 @@ def test_holding_growth_under_four_percent_for_three_years(metrics: pd.DataFrame
     assert assess_path(flat, {y: 10.0 for y in flat}, {}, metrics)[0].verdict == "unprecedented"
 
 
-def test_incidence_cut_against_england(metrics: pd.DataFrame) -> None:
+def test_incidence_cut_against_england(metrics: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    # single-year endpoints here (the fixture has three years of flows); the two-year
+    # averaging used by default is checked in test_one_year_dip_is_not_an_achievement
+    import sendcast.scenarios.realism as realism
+
+    monkeypatch.setattr(realism, "SUSTAINED", 1)
     # England new plans per 10k: 2015 400/4 = 100, 2017 (100+144+81+100)/4 = 106.25 -> x1.0625
     # C over 2015-2017: 0.81 / 1.0625 - 1 = -23.8%; A and D: 1 / 1.0625 - 1 = -5.9%; B +35.5%
     lv = scenario_from_dict(
@@ -126,3 +131,15 @@ def test_verdict_thresholds() -> None:
     assert verdict_for(6, 150) == "ambitious"  # 4% of councils
     assert verdict_for(0, 150) == "unprecedented"
     assert verdict_for(30, 150) == "within experience"  # 20%
+
+
+def test_one_year_dip_is_not_an_achievement() -> None:
+    # Council X: new plans per 10k 100, 100, 60 (a one-year dip), 100, 100 -> single-year
+    # endpoints see a 40% fall (2016 -> 2017); two-year averages see (100+60)/2 = 80 against
+    # (100+100)/2 = 100 at best -> a 20% fall, and 2017 -> 2019 rises back.
+    years = list(range(2015, 2020))
+    m = pd.DataFrame({"la_code": "X", "year": years, "v": [100.0, 100.0, 60.0, 100.0, 100.0]})
+    one = best_by_council(m, "v", window=1, how="ratio")
+    two = best_by_council(m, "v", window=1, how="ratio", smooth=2)
+    assert one["X"] == pytest.approx(-0.4)
+    assert two["X"] == pytest.approx(-0.2)

@@ -35,6 +35,9 @@ from sendcast.scenarios.schema import (
 
 SINCE = 2015
 AMBITIOUS_SHARE = 0.20  # fewer than 1 in 5 councils achieved it -> "ambitious"
+# changes in rates and shares are judged on two-year averages at both ends of the window, so
+# that a single year's dip (a cleared backlog, a publication error) is not counted as achieved
+SUSTAINED = 2
 MAX_NAMES = 12
 NOT_COUNCILS = ("E92", "E12", "E13")  # England, regions, inner/outer London aggregates
 How = Literal["max_in_window", "ratio", "diff"]
@@ -129,6 +132,7 @@ def best_by_council(
     how: How,
     lower_is_better: bool = True,
     relative_to: pd.Series | None = None,
+    smooth: int = 1,
 ) -> pd.Series:
     """Return each council's best value of a window statistic (index la_code).
 
@@ -139,8 +143,14 @@ def best_by_council(
     highest over all windows; councils with no complete window are left out.
     """
     out: dict[str, float] = {}
+    if smooth > 1 and relative_to is not None:
+        relative_to = relative_to.sort_index().rolling(smooth, min_periods=smooth).mean()
     for code, g in metrics.groupby("la_code"):
         x = g.set_index("year")[column].sort_index()
+        if smooth > 1 and how in ("ratio", "diff"):
+            # compare ``smooth``-year averages, so a one-year dip (a backlog, a data error)
+            # does not count as an achievement: x(t) is the mean of t-smooth+1 .. t
+            x = x.reindex(range(int(x.index.min()), int(x.index.max()) + 1)).rolling(smooth, min_periods=smooth).mean()
         years = x.index.to_numpy()
         vals: list[float] = []
         if how == "max_in_window":
@@ -282,7 +292,7 @@ def assess_lever(
     if isinstance(lever, IncidenceLever) and lever.change_percent < 0:
         k = max(lever.ramp, 2)
         eng = england_index(metrics, "new_plans_per_10k")
-        best = best_by_council(metrics, "new_plans_per_10k", window=k, how="ratio", relative_to=eng)
+        best = best_by_council(metrics, "new_plans_per_10k", window=k, how="ratio", relative_to=eng, smooth=SUSTAINED)
         x = lever.change_percent / 100
         test = (
             f"new plans per 10,000 aged 0-25 falling {-lever.change_percent:.0f}% relative to England within {k} years"
@@ -291,7 +301,9 @@ def assess_lever(
     if isinstance(lever, CeasingLever) and lever.change_percent > 0:
         k = max(lever.ramp, 2)
         eng = england_index(metrics, "exit_rate")
-        best = best_by_council(metrics, "exit_rate", window=k, how="ratio", relative_to=eng, lower_is_better=False)
+        best = best_by_council(
+            metrics, "exit_rate", window=k, how="ratio", relative_to=eng, lower_is_better=False, smooth=SUSTAINED
+        )
         x = lever.change_percent / 100
         test = (
             f"share of plans ceasing each year rising {lever.change_percent:.0f}% relative to England within {k} years"
@@ -308,7 +320,7 @@ def assess_lever(
         )
     if isinstance(lever, PlacementShiftLever) and lever.from_group == "independent_special":
         k = max(lever.ramp, 3)
-        best = best_by_council(metrics, "independent_share", window=k, how="ratio")
+        best = best_by_council(metrics, "independent_share", window=k, how="ratio", smooth=SUSTAINED)
         x = -lever.share_percent / 100
         test = (
             f"share of plans in independent special schools falling "
@@ -396,7 +408,7 @@ def assess_path(
     if len(ny) >= 2 and pop_0_25:
         k = ny[-1] - ny[0]
         r = new_plans[ny[-1]] / new_plans[ny[0]] - 1
-        best = best_by_council(metrics, "new_plans_per_10k", window=k, how="ratio")
+        best = best_by_council(metrics, "new_plans_per_10k", window=k, how="ratio", smooth=SUSTAINED)
         out.append(
             judge(
                 "implied path: new plans per 10,000 aged 0-25",
