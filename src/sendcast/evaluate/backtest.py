@@ -214,6 +214,8 @@ def metrics(scores: pd.DataFrame, by: Sequence[str] = ("model", "measure", "hori
         width80=("width80", "median"),
         crps=("crps", "mean"),
     ).reset_index()
-    pct = scores.assign(_sp=scores["error"] / scores["actual"]).groupby(list(by))["_sp"].mean()
-    out["bias_pct"] = pct.to_numpy()
+    # percentage bias over outcomes above zero (a council with no plans in a group has no %)
+    sp = (scores["error"] / scores["actual"]).where(scores["actual"] > 0)
+    pct = scores.assign(_sp=sp).groupby(list(by))["_sp"].mean()
+    out["bias_pct"] = pct.reindex(pd.MultiIndex.from_frame(out[list(by)]) if len(by) > 1 else out[by[0]]).to_numpy()
     return out
