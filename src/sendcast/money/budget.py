@@ -212,6 +212,23 @@ def compute_budget(
     years = sorted(set(plans.index.get_level_values("financial_year")))
     if not years:
         raise ValueError("no financial year has both Januaries in the draws")
+    if agreement is not None and first_year is not None and years[0] > first_year:
+        # the draws start after the opening balance's year: start from the council's latest
+        # published cumulative balance before the first modelled year, if the file has it
+        prior = {pb.financial_year: pb for pb in agreement.published_balances if pb.cumulative_balance is not None}
+        pb = prior.get(years[0] - 1)
+        if pb is None:
+            raise ValueError(
+                f"{agreement.file}: the budget starts in {financial_year_label(years[0])} but the opening "
+                f"balance is for the start of {financial_year_label(first_year)}: add published_balances "
+                f"with the cumulative balance for {financial_year_label(years[0] - 1)}, or forecast from "
+                "an earlier origin"
+            )
+        opening = float(pb.cumulative_balance)  # type: ignore[arg-type]
+        opening_source = f"{agreement.file}: published_balances {financial_year_label(pb.financial_year)} ({pb.source.title})"
+        notes.append(
+            f"Opening balance: the published cumulative balance at the end of {financial_year_label(pb.financial_year)}."
+        )
 
     price_fy = int(uc["financial_year"].iloc[0])
     index = pd.Series({y: inflation_index(params, price_fy, y) for y in years})
