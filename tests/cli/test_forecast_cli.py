@@ -57,8 +57,23 @@ def test_csv_has_the_agreed_columns_and_metadata(tmp_path: Path) -> None:
 
 def test_origin_in_the_past_forecasts_from_that_january(tmp_path: Path) -> None:
     out = tmp_path / "f.parquet"
-    r = runner.invoke(app, ["forecast", "Norfolk", "--origin", "2020", "--horizon", "3", "--draws", "50",
-                            "--format", "parquet", "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "forecast",
+            "Norfolk",
+            "--origin",
+            "2020",
+            "--horizon",
+            "3",
+            "--draws",
+            "50",
+            "--format",
+            "parquet",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     df = pd.read_parquet(out)
     assert sorted(df["year"].unique()) == [2020, 2021, 2022, 2023]
@@ -72,4 +87,4 @@ def test_html_is_a_self_contained_page(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     text = out.read_text()
     assert text.startswith("<!doctype html>") and "How accurate is this?" in text
-    assert "<script src=\"http" not in text  # plotly.js is inlined, no network needed
+    assert '<script src="http' not in text  # plotly.js is inlined, no network needed

@@ -25,9 +25,13 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(20240101, help="Random seed (same seed, same draws)."),
         fmt: str = typer.Option("table", "--format", help="table|csv|parquet|json|html"),
         out: Path | None = typer.Option(None, "--out", help="Write to this file (default: stdout for csv/json)."),
+        population: Path | None = typer.Option(
+            None, "--population", help="ONS subnational population projection CSV (published layout) to use."
+        ),
     ) -> None:
         """Forecast EHC plans by placement and age with uncertainty (mean and percentiles)."""
         from sendcast.geography import UnknownCouncilError
+        from sendcast.ingest.common import IngestError
         from sendcast.model.api import ForecastInputError
         from sendcast.outputs import forecast_report
 
@@ -48,8 +52,9 @@ def register(app: typer.Typer) -> None:
                     draws=draws,
                     seed=seed,
                     progress=lambda i, n: prog.update(task, completed=i, total=n),
+                    population_projection=population,
                 )
-        except (ForecastInputError, UnknownCouncilError) as exc:
+        except (ForecastInputError, UnknownCouncilError, IngestError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None
         if fmt == "table":

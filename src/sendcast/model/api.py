@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import pandas as pd
 
@@ -96,10 +97,22 @@ def check_request(data: ModelData, origin: int | None, horizon: int, draws: int)
     return int(origin)
 
 
-def histories(data: ModelData, origin: int) -> dict[str, CouncilHistory]:
+def load_projection(path: str | Path, store: Store | None = None) -> pd.DataFrame:
+    """Read a user-supplied ONS subnational population projection (published CSV layout) and
+    return it on current councils: la_code, year, age, population."""
+    from sendcast.harmonise.population import from_snpp
+    from sendcast.ingest.snpp import read_snpp
+
+    store = store or open_store()
+    obs = read_snpp(Path(path))
+    proj = from_snpp(obs, model_data(store).councils, store.table("apportionment"))
+    return proj[["la_code", "year", "age", "population"]].dropna()
+
+
+def histories(data: ModelData, origin: int, projection: pd.DataFrame | None = None) -> dict[str, CouncilHistory]:
     """Council histories cut at ``origin`` (no data after it)."""
     current = set(data.councils["la_code"])
-    h = histories_from_tables(data.series, data.population, origin)
+    h = histories_from_tables(data.series, data.population, origin, projection=projection)
     return {c: v for c, v in h.items() if c in current}
 
 
@@ -115,16 +128,19 @@ def forecast(
     levers: object | None = None,
     store: Store | None = None,
     progress: Callable[[int, int], None] | None = None,
+    population_projection: str | Path | None = None,
 ) -> ForecastResult:
     """Forecast one council (by name or code), England, or all councils (plus England).
 
     Every council is fitted (partial pooling uses them all); only the requested ones are
-    simulated. Returns a :class:`~sendcast.model.forecast.ForecastResult` whose ``summary`` has
+    simulated. ``population_projection``: an ONS SNPP file (published layout) to use for future
+    population instead of sendcast's cohort projection. Returns a :class:`~sendcast.model.forecast.ForecastResult` whose ``summary`` has
     columns la_code, la_name, year, measure, mean, p5, p10, p50, p90, p95.
     """
     data = model_data(store)
     origin = check_request(data, origin, horizon, draws)
-    hist = histories(data, origin)
+    projection = load_projection(population_projection, store) if population_projection else None
+    hist = histories(data, origin, projection)
     targets: list[str] | None
     if all_councils or council is None:
         targets = None

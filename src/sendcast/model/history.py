@@ -96,11 +96,15 @@ def histories_from_tables(
     *,
     la_codes: list[str] | None = None,
     first_year: int = 2010,
+    projection: pd.DataFrame | None = None,
 ) -> dict[str, CouncilHistory]:
     """Cut the harmonised tables at ``origin`` and return one :class:`CouncilHistory` per council.
 
     ``series`` columns: la_code, la_name, year, period_type, measure, value.
     ``population`` columns: la_code, year, age, population.
+    ``projection`` (optional, same columns): a population projection (e.g. ONS SNPP) used for
+    the years after the last estimate available at the origin, instead of sendcast's own cohort
+    projection.
     """
     years = np.arange(first_year, origin + 1)
     s = series[(series["year"] >= first_year)]
@@ -152,6 +156,12 @@ def histories_from_tables(
         pw = pw.dropna(how="any")
         if pw.empty:
             continue
+        if projection is not None and not projection.empty:
+            pj = projection[(projection["la_code"] == c) & (projection["year"] > pw.index.max())]
+            if not pj.empty:
+                pjw = pj.pivot_table(index="year", columns="age", values="population", aggfunc="sum")
+                pjw = pjw.reindex(columns=range(N_AGES)).dropna(how="any")
+                pw = pd.concat([pw, pjw])
         py, pv = _interpolate_gaps(pw.index.to_numpy(dtype=int), pw.to_numpy(dtype=float))
         out[c] = CouncilHistory(
             la_code=c,

@@ -225,7 +225,9 @@ def compute_budget(
                 "an earlier origin"
             )
         opening = float(pb.cumulative_balance)  # type: ignore[arg-type]
-        opening_source = f"{agreement.file}: published_balances {financial_year_label(pb.financial_year)} ({pb.source.title})"
+        opening_source = (
+            f"{agreement.file}: published_balances {financial_year_label(pb.financial_year)} ({pb.source.title})"
+        )
         notes.append(
             f"Opening balance: the published cumulative balance at the end of {financial_year_label(pb.financial_year)}."
         )

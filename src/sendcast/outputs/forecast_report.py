@@ -44,10 +44,18 @@ def run(
     draws: int,
     seed: int,
     progress: Callable[[int, int], None] | None = None,
+    population_projection: Path | None = None,
 ) -> ForecastResult:
     """Run the forecast the CLI asked for (see :func:`sendcast.model.api.forecast`)."""
     return forecast(
-        council, all_councils=all_councils, origin=origin, horizon=horizon, draws=draws, seed=seed, progress=progress
+        council,
+        all_councils=all_councils,
+        origin=origin,
+        horizon=horizon,
+        draws=draws,
+        seed=seed,
+        progress=progress,
+        population_projection=population_projection,
     )
 
 
