@@ -134,7 +134,8 @@ def forecast(
 
     Every council is fitted (partial pooling uses them all); only the requested ones are
     simulated. ``population_projection``: an ONS SNPP file (published layout) to use for future
-    population instead of sendcast's cohort projection. Returns a :class:`~sendcast.model.forecast.ForecastResult` whose ``summary`` has
+    population instead of sendcast's cohort projection.
+    Returns a :class:`~sendcast.model.forecast.ForecastResult` whose ``summary`` has
     columns la_code, la_name, year, measure, mean, p5, p10, p50, p90, p95.
     """
     data = model_data(store)

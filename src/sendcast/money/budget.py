@@ -229,7 +229,8 @@ def compute_budget(
             f"{agreement.file}: published_balances {financial_year_label(pb.financial_year)} ({pb.source.title})"
         )
         notes.append(
-            f"Opening balance: the published cumulative balance at the end of {financial_year_label(pb.financial_year)}."
+            "Opening balance: the published cumulative balance at the end of "
+            f"{financial_year_label(pb.financial_year)}."
         )
 
     price_fy = int(uc["financial_year"].iloc[0])
