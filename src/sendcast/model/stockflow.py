@@ -270,18 +270,7 @@ def estimate(h: CouncilHistory, national_pop: np.ndarray, horizon: int) -> dict[
             mover_ages=mask,
         )
         pred, _ = step(j0[None].astype(float), inp, None)
-        pred_g = pred[0].sum(0)
-        resid = p1 - pred_g
-        rate = np.zeros(N_GROUPS)
-        for gi in range(N_GROUPS):
-            if gi == MAINSTREAM_INDEX:
-                continue
-            if resid[gi] >= 0:
-                base = pred[0][mask[:, gi], MAINSTREAM_INDEX].sum()
-                rate[gi] = resid[gi] / base if base > 0 else 0.0
-            else:
-                base = pred[0][mask[:, gi], gi].sum()
-                rate[gi] = resid[gi] / base if base > 0 else 0.0
+        rate = _rates_from_residuals(pred[0], p1 - pred[0].sum(0), mask)
         mv_rates.append(np.clip(rate, -cfg["max_mover_rate"], cfg["max_mover_rate"]))
     if mv_rates:
         mv = np.mean(mv_rates, axis=0)
@@ -306,6 +295,60 @@ def estimate(h: CouncilHistory, national_pop: np.ndarray, horizon: int) -> dict[
         "rho": rho,
         "lambda": lam,
     }
+
+
+def _rates_from_residuals(pred: np.ndarray, resid: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Net mover rates that would close ``resid`` (plans by group, target - predicted): a
+    positive residual is a share of mainstream plans (at the ages both are open) moving into
+    the group, a negative one a share of the group's plans moving to mainstream."""
+    rate = np.zeros(N_GROUPS)
+    for gi in range(N_GROUPS):
+        if gi == MAINSTREAM_INDEX:
+            continue
+        src = MAINSTREAM_INDEX if resid[gi] >= 0 else gi
+        base = pred[mask[:, gi], src].sum()
+        rate[gi] = resid[gi] / base if base > 0 else 0.0
+    return rate
+
+
+def _group_growth(h: CouncilHistory, years: int = 3) -> np.ndarray:
+    """Average yearly log growth of each placement group over the last ``years`` years."""
+    p = h.placement[-(years + 1) :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lg = np.log(np.where(p > 0, p, np.nan))
+    d = np.diff(lg, axis=0)
+    out = np.full(N_GROUPS, np.nan)
+    ok = np.isfinite(d).all(0)
+    out[ok] = d[:, ok].mean(0)
+    return out
+
+
+def _anchor_movers(e: dict[str, Any], fit_level: float, drift: float, log_lambda: float, origin: int,
+                   h: CouncilHistory, target_growth: np.ndarray) -> np.ndarray | None:
+    """Mover rates at which the expected placements one year on grow at ``target_growth`` (log,
+    per group), scaled to the model's expected total."""
+    s0 = e["stock0"]
+    plc = s0.sum(0)
+    hz = ceasing_hazard_shape()
+    idx = int(np.clip(origin - e["pop_years"][0], 0, len(e["pop_years"]) - 1))
+    pop = e["pop"][idx]
+    inp = StepInputs(
+        hazard=np.clip(np.exp(log_lambda) * hz, 0, 1)[None, :],
+        joiners=(np.exp(fit_level + drift) * pop * e["g"])[None, :],
+        joiner_mix=e["joiner_mix"],
+        transfer_mix=e["joiner_mix"],
+        persistence=phase_transfer_persistence(),
+        mover_rate=np.zeros(N_GROUPS),
+        mover_ages=mover_ages(),
+    )
+    pred, _ = step(s0[None].astype(float), inp, None)
+    pred0 = pred[0]
+    g = np.where(np.isfinite(target_growth), target_growth, 0.0)
+    target = plc * np.exp(g)
+    if target.sum() <= 0:
+        return None
+    target = target * pred0.sum() / target.sum()
+    return _rates_from_residuals(pred0, target - pred0.sum(0), mover_ages())
 
 
 def _recent_growth(h: CouncilHistory, years: int = 3) -> float:
@@ -375,6 +418,9 @@ def fit_all(
     growth3 = {c: _recent_growth(histories[c]) for c in est}
     g_centre = float(np.nanmedian([g for g in growth3.values() if np.isfinite(g)] or [0.0]))
     anchor = float(cfg.get("growth_anchor", 0.0))
+    p_anchor = float(cfg.get("placement_anchor", 0.0))
+    ggrowth = {c: _group_growth(histories[c]) for c in est}
+    g_centres = np.nanmedian(np.array(list(ggrowth.values())), axis=0) if ggrowth else np.zeros(N_GROUPS)
     out: dict[str, CouncilFit] = {}
     for c, e in est.items():
         h = histories[c]
@@ -404,6 +450,14 @@ def fit_all(
             if np.isfinite(lvl_target):
                 # the first simulated year adds one year's drift to the level: take it off
                 level = anchor * (lvl_target - drift) + (1 - anchor) * level
+        mover_rate = e["mover_rate"]
+        if p_anchor > 0:
+            own = ggrowth[c]
+            tg = np.where(np.isfinite(own), 0.5 * own + 0.5 * g_centres, g_centres)
+            anchored = _anchor_movers(e, level, drift, log_lambda, h.origin, h, tg)
+            if anchored is not None:
+                anchored = np.clip(anchored, -cfg["max_mover_rate"], cfg["max_mover_rate"])
+                mover_rate = p_anchor * anchored + (1 - p_anchor) * mover_rate
         out[c] = CouncilFit(
             la_code=c,
             la_name=h.la_name,
@@ -420,7 +474,7 @@ def fit_all(
             pop_years=e["pop_years"],
             pop=e["pop"],
             joiner_mix=e["joiner_mix"],
-            mover_rate=e["mover_rate"],
+            mover_rate=mover_rate,
             mover_sd=e["mover_sd"],
             history_rho=e["rho"],
             history_lambda=e["lambda"],
