@@ -88,3 +88,20 @@ def test_html_is_a_self_contained_page(tmp_path: Path) -> None:
     text = out.read_text()
     assert text.startswith("<!doctype html>") and "How accurate is this?" in text
     assert '<script src="http' not in text  # plotly.js is inlined, no network needed
+
+
+def test_format_follows_the_out_extension(tmp_path: Path) -> None:
+    # the README's main command: `sendcast forecast --all --out out/forecast.csv` writes CSV
+    out = tmp_path / "f.csv"
+    r = runner.invoke(app, ["forecast", "Norfolk", "--draws", "20", "--horizon", "1", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert list(pd.read_csv(out).columns)[:4] == ["la_code", "la_name", "year", "measure"]
+
+
+def test_an_empty_setting_stays_near_empty() -> None:
+    # Hartlepool has no plans in AP/PRU at January 2024: no draw should conjure dozens there
+    from sendcast.model.api import forecast
+
+    s = forecast("Hartlepool", horizon=2, draws=200, seed=1).summary
+    ap = s[(s["measure"] == "ap_pru") & (s["year"] == 2025)]
+    assert ap["p90"].iloc[0] <= 15

@@ -23,7 +23,9 @@ def register(app: typer.Typer) -> None:
         horizon: int = typer.Option(5, help="Years ahead (1-30)."),
         draws: int = typer.Option(1000, help="Monte Carlo draws."),
         seed: int = typer.Option(20240101, help="Random seed (same seed, same draws)."),
-        fmt: str = typer.Option("table", "--format", help="table|csv|parquet|json|html"),
+        fmt: str | None = typer.Option(
+            None, "--format", help="table|csv|parquet|json|html (default: from --out's extension, else table)"
+        ),
         out: Path | None = typer.Option(None, "--out", help="Write to this file (default: stdout for csv/json)."),
         population: Path | None = typer.Option(
             None, "--population", help="ONS subnational population projection CSV (published layout) to use."
@@ -35,6 +37,9 @@ def register(app: typer.Typer) -> None:
         from sendcast.model.api import ForecastInputError
         from sendcast.outputs import forecast_report
 
+        if fmt is None:
+            suffix = out.suffix.lower().lstrip(".") if out is not None else ""
+            fmt = suffix if suffix in ("csv", "parquet", "json", "html") else ("csv" if out is not None else "table")
         if fmt not in ("table", "csv", "parquet", "json", "html"):
             console.print(f"[red]error:[/red] unknown format {fmt!r}: choose table, csv, parquet, json or html")
             raise typer.Exit(2)

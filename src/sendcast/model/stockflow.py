@@ -275,6 +275,9 @@ def estimate(h: CouncilHistory, national_pop: np.ndarray, horizon: int) -> dict[
     if mv_rates:
         mv = np.mean(mv_rates, axis=0)
         mv_sd = np.std(mv_rates, axis=0, ddof=1) if len(mv_rates) >= 2 else np.abs(mv) * 0.5
+        # a group with very few plans gives wildly varying rates; cap the spread so a draw
+        # cannot move a large share of mainstream plans into an all-but-empty setting
+        mv_sd = np.minimum(mv_sd, cfg.get("max_mover_sd", 0.03))
     else:
         mv = np.zeros(N_GROUPS)
         mv_sd = np.zeros(N_GROUPS)
