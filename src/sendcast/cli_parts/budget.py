@@ -66,7 +66,14 @@ def register(app: typer.Typer) -> None:
         result = compute_budget(pdraws, obs, pars, agreement=agr)
         writers: dict[str, Any] = {"csv": write_csv, "json": write_json, "html": write_html, "xlsx": write_xlsx}
         if out is not None and fmt != "table":
+            from sendcast.outputs.io import write_json as write_meta
+            from sendcast.outputs.metadata import run_metadata
+
             typer.echo(f"wrote {writers[fmt](result, out)}")
+            settings = {"la": la, "origin": origin, "horizon": horizon, "draws": draws, "seed": seed,
+                        "params": str(params) if params else None, "agreement": str(agreement) if agreement else None}
+            extra = [Path(agreement)] if agreement else []
+            write_meta(run_metadata("budget", settings, open_store(), extra), Path(f"{out}.meta.json"))
         elif fmt == "csv":
             typer.echo(budget_table(result).to_csv(index=False), nl=False)
         elif fmt == "json":

@@ -57,8 +57,8 @@ def run_metadata(
         "parameter_files": file_hashes(params + list(extra_files or [])),
         "attribution": ATTRIBUTION,
     }
-    if store is not None:
-        m = store.manifest
+    m = getattr(store, "manifest", None) if store is not None else None
+    if isinstance(m, dict):
         meta["store"] = {
             "path": str(store.path),
             "built_at": m.get("built_at"),
