@@ -60,7 +60,7 @@ def run_metadata(
     m = getattr(store, "manifest", None) if store is not None else None
     if isinstance(m, dict):
         meta["store"] = {
-            "path": str(store.path),
+            "path": str(getattr(store, "path", "")),
             "built_at": m.get("built_at"),
             "files": {f"{f['source']}/{f['release']}/{f['file']}": f["sha256"] for f in m.get("files", [])},
         }
