@@ -33,6 +33,7 @@ def fan_chart(
                 x=list(f["year"]) + list(f["year"])[::-1],
                 y=list(f[hi]) + list(f[lo])[::-1],
                 fill="toself",
+                mode="lines",
                 fillcolor=BAND_COLOUR.format(a=alpha),
                 line={"width": 0},
                 name=name,

@@ -103,14 +103,18 @@ def accuracy_note(res: ForecastResult, la_code: str | None = None) -> str:
 
 
 def history_long(la_code: str) -> pd.DataFrame:
-    """Published January values for one council (or England: the sum of councils)."""
+    """Published January values for one council (or England: the sum of councils), with
+    ``special_school`` (state + independent special) added as the forecast reports it."""
     data = model_data()
     s = data.series[data.series["period_type"] == "january"]
     if la_code == ENGLAND[0]:
         cur = set(data.councils["la_code"])
-        grouped = s[s["la_code"].isin(cur)].groupby(["year", "measure"])["value"].sum(min_count=1)
-        return grouped.reset_index()
-    return s[s["la_code"] == la_code][["year", "measure", "value"]]
+        h = s[s["la_code"].isin(cur)].groupby(["year", "measure"])["value"].sum(min_count=1).reset_index()
+    else:
+        h = s[s["la_code"] == la_code][["year", "measure", "value"]]
+    parts = h[h["measure"].isin(["state_special", "independent_special"])]
+    special = parts.groupby("year")["value"].sum(min_count=2).reset_index().assign(measure="special_school")
+    return pd.concat([h, special[["year", "measure", "value"]]], ignore_index=True)
 
 
 def html_report(res: ForecastResult, measures: list[str] | None = None) -> str:
@@ -124,7 +128,8 @@ def html_report(res: ForecastResult, measures: list[str] | None = None) -> str:
         s = res.summary[res.summary["la_code"] == code]
         name = s["la_name"].iloc[0]
         hist = history_long(code)
-        sections.append((f"How accurate is this? ({name})", f"<p>{accuracy_note(res, code)}</p>"))
+        note = accuracy_note(res, code).removeprefix("How accurate is this? ")
+        sections.append((f"How accurate is this? ({name})", f"<p>{note}</p>"))
         for m in measures:
             fm = s[s["measure"] == m]
             hm = hist[hist["measure"] == m]
