@@ -123,17 +123,19 @@ def step(stock: np.ndarray, inp: StepInputs, rng: np.random.Generator | None) ->
             continue
         ages = inp.mover_ages[:, g]
         # per draw: a positive rate moves that share of mainstream plans into the group, a
-        # negative rate that share of the group's plans into mainstream
-        for sign, src, dst in ((1.0, MAINSTREAM, g), (-1.0, g, MAINSTREAM)):
-            p = np.clip(sign * r, 0.0, 1.0)
-            if not p.any():
-                continue
-            n = aged[:, ages, src]
-            moved = _binomial(rng, n, np.broadcast_to(p[:, None], n.shape))
-            aged[:, ages, src] -= moved
-            aged[:, ages, dst] += moved
-            movers_out[:, ages, src] += moved
-            movers_in[:, ages, dst] += moved
+        # negative rate that share of the group's plans into mainstream (one binomial call:
+        # each draw's source is chosen by the sign of its rate)
+        into = (r > 0)[:, None]
+        n = np.where(into, aged[:, ages, MAINSTREAM], aged[:, ages, g])
+        moved = _binomial(rng, n, np.broadcast_to(np.clip(np.abs(r), 0.0, 1.0)[:, None], n.shape))
+        signed = np.where(into, moved, -moved)  # + : mainstream -> g ; - : g -> mainstream
+        aged[:, ages, MAINSTREAM] -= signed
+        aged[:, ages, g] += signed
+        out_ms, out_g = np.where(into, moved, 0), np.where(into, 0, moved)
+        movers_out[:, ages, MAINSTREAM] += out_ms
+        movers_in[:, ages, g] += out_ms
+        movers_out[:, ages, g] += out_g
+        movers_in[:, ages, MAINSTREAM] += out_g
     # 5. joiners by age at the end of the year, placed like their phase
     # Poisson joiners split multinomially over placements are independent Poissons per
     # placement (Poisson thinning), which is much cheaper to draw.
