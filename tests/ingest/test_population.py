@@ -151,23 +151,6 @@ def test_population_by_age_districts_and_interpolation(tmp_path: Path) -> None:
     assert tot.set_index(["la_code", "year"]).loc[("E06000062", 2019), "population"] == 20 * 26
 
 
-def test_project_population_hand_case() -> None:
-    pop = pd.DataFrame(
-        {
-            "la_code": "X",
-            "year": [2022] * 3 + [2023] * 3,
-            "age": [0, 1, 2] * 2,
-            "population": [100, 100, 100, 110, 99, 102],
-            "interpolated": False,
-        }
-    )
-    proj = hp.project_population(pop, 2023, 1).set_index("age")["population"]
-    # births: mean(100, 110) = 105; age 1: 110 * 99/100 = 108.9; age 2: 99 * 102/100 = 100.98
-    assert proj[0] == pytest.approx(105)
-    assert proj[1] == pytest.approx(108.9)
-    assert proj[2] == pytest.approx(100.98)
-
-
 def test_from_snpp_maps_alias_codes() -> None:
     obs = pd.DataFrame(
         {

@@ -100,3 +100,19 @@ def test_cohort_population_projection_hand_case() -> None:
     y, p = project_population(years, pop, 2025)
     assert list(y) == [2020, 2021, 2022, 2023, 2024, 2025]
     assert np.allclose(p, 100.0)
+
+
+def test_cohort_projection_by_hand_and_level_break_skipped() -> None:
+    # 2018 -> 2019: every cohort x1.02; 2020 -> 2021 (Census 2021 rebasing) x0.90 must be
+    # ignored; 2019 -> 2020 x1.02. Three ages shown: [100, 100, 100] in 2018.
+    years = np.array([2018, 2019, 2020, 2021])
+    base = np.full(26, 100.0)
+    p2019 = np.concatenate([[100.0], base[:-1] * 1.02])
+    p2020 = np.concatenate([[100.0], p2019[:-1] * 1.02])
+    p2021 = np.concatenate([[100.0], p2020[:-1] * 0.90])
+    y, p = project_population(years, np.vstack([base, p2019, p2020, p2021]), 2022)
+    # births: mean of the last three years' age 0 = 100; age 1 in 2022 = 100 (age 0, 2021) x 1.02
+    assert p[-1][0] == 100.0
+    assert p[-1][1] == 100.0 * 1.02
+    # age 5 in 2022 = age 4 in 2021 x 1.02 (the 0.90 rebasing pair is not used)
+    assert np.isclose(p[-1][5], p2021[4] * 1.02)

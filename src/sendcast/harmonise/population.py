@@ -7,13 +7,13 @@ by shares. Missing single years between published years (mid-2023 in the shipped
 linearly interpolated and flagged ``interpolated``.
 
 For the future, :func:`from_snpp` uses a supplied ONS projection; otherwise
-:func:`project_population` is a deliberately simple cohort projection (documented there).
+:func:`sendcast.model.history.project_population` is a deliberately simple cohort projection
+(documented there).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -110,74 +110,6 @@ def population_0_25(pop_by_age: pd.DataFrame) -> pd.DataFrame:
     return g.agg(
         population=("population", lambda s: s.sum() if s.notna().all() else np.nan),
         interpolated=("interpolated", "any"),
-    )
-
-
-def survival_ratios(pop_by_age: pd.DataFrame, last_year: int, *, window: int = 5) -> pd.DataFrame:
-    """Return la_code, age (1-25), ratio: mean of P(age, t+1) / P(age-1, t) over recent years.
-
-    Uses pairs of consecutive published (not interpolated) mid-years within ``window`` years up
-    to ``last_year``, leaving out pairs that cross a level break (:data:`LEVEL_BREAKS`). The
-    ratio is net migration and survival together, the usual "cohort change ratio".
-    """
-    p = pop_by_age[
-        (pop_by_age["year"] <= last_year) & (pop_by_age["year"] > last_year - window) & ~pop_by_age["interpolated"]
-    ]
-    wide = p.pivot_table(index=["la_code", "year"], columns="age", values="population")
-    pairs = [
-        (t, t + 1) for t in sorted(p["year"].unique()) if (t + 1) in set(p["year"]) and (t + 1) not in LEVEL_BREAKS
-    ]
-    if not pairs:
-        raise ValueError(f"no consecutive published mid-years up to {last_year} to estimate cohort ratios")
-    ratios = []
-    cols = [int(a) for a in wide.columns]
-    ages = [a for a in cols if a - 1 in cols]
-    for t0, t1 in pairs:
-        a0 = wide.xs(t0, level="year")
-        a1 = wide.xs(t1, level="year")
-        r = pd.DataFrame({a: a1[a] / a0[a - 1] for a in ages})
-        ratios.append(r)
-    mean = pd.concat(ratios).groupby(level=0).mean()
-    mean.index.name = "la_code"
-    out = mean.reset_index().melt(id_vars="la_code", var_name="age", value_name="ratio")
-    out["age"] = out["age"].astype(int)
-    return out
-
-
-def project_population(pop_by_age: pd.DataFrame, last_year: int, horizon: int, *, window: int = 5) -> pd.DataFrame:
-    """Return a simple cohort projection: la_code, year, age, population, method.
-
-    For each projected year, age ``a`` = age ``a-1`` a year earlier times the council's average
-    recent cohort change ratio (net migration and survival, :func:`survival_ratios`); age 0 is
-    held at the mean of the last three years' age-0 population. Use only when no ONS projection
-    is supplied (:func:`from_snpp`); it ignores fertility trends and migration shocks.
-    """
-    ratios = survival_ratios(pop_by_age, last_year, window=window).set_index(["la_code", "age"])["ratio"]
-    base = pop_by_age[pop_by_age["year"] == last_year].set_index(["la_code", "age"])["population"]
-    if base.empty:
-        raise ValueError(f"no population for mid-{last_year}")
-    recent0 = pop_by_age[(pop_by_age["age"] == 0) & pop_by_age["year"].between(last_year - 2, last_year)]
-    births = recent0.groupby("la_code")["population"].mean()
-    ages = sorted(base.index.get_level_values("age").unique())
-    cur = base.unstack("age")
-    r = ratios.unstack("age").reindex(index=cur.index, columns=ages)
-    out = []
-    for step in range(1, horizon + 1):
-        nxt = pd.DataFrame(index=cur.index, columns=pd.Index(ages, name="age"), dtype=float)
-        nxt[ages[0]] = births.reindex(cur.index)
-        for a in ages[1:]:
-            nxt[a] = cur[a - 1] * r[a]
-        stacked = cast(pd.Series, nxt.stack(future_stack=True))
-        part = stacked.rename("population").reset_index()
-        part["year"] = last_year + step
-        out.append(part)
-        cur = nxt
-    res = pd.concat(out, ignore_index=True)
-    res["method"] = "cohort change ratios (sendcast simple projection)"
-    return (
-        res[["la_code", "year", "age", "population", "method"]]
-        .sort_values(["la_code", "year", "age"])
-        .reset_index(drop=True)
     )
 
 

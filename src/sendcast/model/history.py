@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sendcast.harmonise.population import LEVEL_BREAKS
 from sendcast.model.structure import AGE_BANDS, GROUPS, N_AGES, N_BANDS, N_GROUPS
 
 POPULATION_LAG = 2  # years between a mid-year estimate's reference year and a January origin
@@ -51,9 +52,11 @@ class CouncilHistory:
 def project_population(pop_years: np.ndarray, pop: np.ndarray, until: int) -> tuple[np.ndarray, np.ndarray]:
     """Extend mid-year population by age (0-25) to ``until`` with a simple cohort projection.
 
-    Each cohort ages one year with the average ratio pop[a+1, t+1] / pop[a, t] over the last
-    three pairs of published years (survival plus net migration); age 0 is held at the average
-    of the last three years. Used only when no ONS projection is supplied. Returns
+    Each cohort ages one year with the average ratio pop[a+1, t+1] / pop[a, t] (the cohort
+    change ratio: survival plus net migration) over the last three pairs of consecutive years,
+    leaving out pairs that end at a level break in the estimates (mid-2021, the Census 2021
+    rebasing: :data:`sendcast.harmonise.population.LEVEL_BREAKS`); age 0 is held at the
+    average of the last three years. Used only when no ONS projection is supplied. Returns
     ``(years, pop)`` covering the published years and the projected ones.
     """
     years = list(pop_years.astype(int))
@@ -62,7 +65,7 @@ def project_population(pop_years: np.ndarray, pop: np.ndarray, until: int) -> tu
         raise ValueError("no population estimates to project from")
     ratios = []
     for i in range(1, len(years)):
-        if years[i] == years[i - 1] + 1:
+        if years[i] == years[i - 1] + 1 and years[i] not in LEVEL_BREAKS:
             prev, cur = rows[i - 1], rows[i]
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratios.append(np.where(prev[:-1] > 0, cur[1:] / prev[:-1], 1.0))
