@@ -326,6 +326,19 @@ def _group_growth(h: CouncilHistory, years: int = 3) -> np.ndarray:
     return out
 
 
+def _group_growth_sd(h: CouncilHistory, years: int = 6) -> np.ndarray:
+    """Standard deviation of each placement group's yearly log growth over recent years."""
+    p = h.placement[-(years + 1) :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.diff(np.log(np.where(p > 0, p, np.nan)), axis=0)
+    out = np.full(N_GROUPS, np.nan)
+    for gi in range(N_GROUPS):
+        v = d[:, gi][np.isfinite(d[:, gi])]
+        if len(v) >= 3:
+            out[gi] = float(np.std(v - v.mean(), ddof=1))
+    return out
+
+
 def _anchor_movers(e: dict[str, Any], fit_level: float, drift: float, log_lambda: float, origin: int,
                    h: CouncilHistory, target_growth: np.ndarray) -> np.ndarray | None:
     """Mover rates at which the expected placements one year on grow at ``target_growth`` (log,
@@ -423,6 +436,8 @@ def fit_all(
     anchor = float(cfg.get("growth_anchor", 0.0))
     p_anchor = float(cfg.get("placement_anchor", 0.0))
     ggrowth = {c: _group_growth(histories[c]) for c in est}
+    gsd = {c: _group_growth_sd(histories[c]) for c in est}
+    gsd_pool = np.nanmedian(np.array(list(gsd.values())), axis=0) if gsd else np.full(N_GROUPS, 0.1)
     g_centres = np.nanmedian(np.array(list(ggrowth.values())), axis=0) if ggrowth else np.zeros(N_GROUPS)
     out: dict[str, CouncilFit] = {}
     for c, e in est.items():
@@ -461,6 +476,18 @@ def fit_all(
             if anchored is not None:
                 anchored = np.clip(anchored, -cfg["max_mover_rate"], cfg["max_mover_rate"])
                 mover_rate = p_anchor * anchored + (1 - p_anchor) * mover_rate
+        mover_sd = e["mover_sd"]
+        if cfg.get("group_growth_sd", 0.0) > 0:
+            # a setting's yearly growth varies with sd s (the council's own, shrunk toward the
+            # median of all councils): as a movement rate that is s x plans in the setting /
+            # mainstream plans at the ages both are open, so an empty setting gets no spread
+            own_sd = gsd[c]
+            s = np.where(np.isfinite(own_sd), 0.5 * own_sd + 0.5 * gsd_pool, gsd_pool)
+            plc = e["stock0"].sum(0)
+            base = np.array([e["stock0"][mover_ages()[:, gi], MAINSTREAM_INDEX].sum() for gi in range(N_GROUPS)])
+            mover_sd = np.where(base > 0, s * plc / np.where(base > 0, base, 1.0), 0.0)
+            mover_sd[MAINSTREAM_INDEX] = 0.0
+            mover_sd = np.minimum(mover_sd, cfg["max_mover_rate"])
         out[c] = CouncilFit(
             la_code=c,
             la_name=h.la_name,
@@ -478,7 +505,7 @@ def fit_all(
             pop=e["pop"],
             joiner_mix=e["joiner_mix"],
             mover_rate=mover_rate,
-            mover_sd=e["mover_sd"],
+            mover_sd=mover_sd,
             history_rho=e["rho"],
             history_lambda=e["lambda"],
             fit_report={"drift_own": e["drift"], "drift_prior": prior, "pooling_weight": float(w)},
