@@ -83,13 +83,13 @@ class Store:
 
     def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         """Run SQL against the store's views and return a DataFrame."""
-        return self.con.execute(sql, params or []).df()
+        return _plain_strings(self.con.execute(sql, params or []).df())
 
     def table(self, name: str) -> pd.DataFrame:
         """A whole table, as a DataFrame (raises StoreError if absent)."""
         if name not in self.tables():
             raise StoreError(f"table {name!r} is not in the store at {self.path}")
-        return pd.read_parquet(self.path / f"{name}.parquet")
+        return _plain_strings(pd.read_parquet(self.path / f"{name}.parquet"))
 
     def observations(self, **filters: str | int | list[str] | list[int]) -> pd.DataFrame:
         """Observations filtered by equality (or membership, for lists) on any column."""
@@ -104,6 +104,15 @@ class Store:
                 params.append(val)
         sql = "SELECT * FROM observations" + (" WHERE " + " AND ".join(where) if where else "")
         return self.query(sql, params)
+
+
+def _plain_strings(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as ordinary object columns (None for missing), whatever the Parquet
+    reader chose, so every reader of the store sees the same types as the importers made."""
+    for c in df.columns:
+        if isinstance(df[c].dtype, pd.StringDtype):
+            df[c] = df[c].astype(object).mask(df[c].isna(), None)
+    return df
 
 
 def open_store(path: Path | None = None) -> Store:

@@ -60,9 +60,6 @@ def register(app: typer.Typer) -> None:
             hist = published_placement_draws(code, list(range(agr.opening_financial_year, first_jan)), draws)
             pdraws = pd.concat([hist, pdraws], ignore_index=True)
         obs = open_store().observations(source=["high-needs-benchmarking", "dsg-allocations", "send-ap-dashboard"])
-        for c in obs.columns:
-            if str(obs[c].dtype) == "string":
-                obs[c] = obs[c].astype(object)
         result = compute_budget(pdraws, obs, pars, agreement=agr)
         writers: dict[str, Any] = {"csv": write_csv, "json": write_json, "html": write_html, "xlsx": write_xlsx}
         if out is not None and fmt != "table":

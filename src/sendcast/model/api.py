@@ -50,7 +50,7 @@ class ModelData:
 
 @lru_cache(maxsize=4)
 def _load(path: str) -> ModelData:
-    store = Store(__import__("pathlib").Path(path))
+    store = Store(Path(path))
     series = store.table("series")
     population = store.table("population")
     councils = store.table("councils")
@@ -59,10 +59,6 @@ def _load(path: str) -> ModelData:
         nb = store.table("neighbours_current")
         for code, g in nb.sort_values("rank").groupby("la_code"):
             neighbours[str(code)] = [str(x) for x in g["neighbour_la_code"]]
-    for df in (series, population, councils):
-        for c in df.columns:
-            if str(df[c].dtype) == "string":
-                df[c] = df[c].astype(object)
     return ModelData(series=series, population=population, councils=councils, neighbours=neighbours)
 
 
