@@ -11,10 +11,10 @@ import pytest
 from sendcast.ingest.common import (
     IngestError,
     finish,
-    melt_measures,
     parse_cell,
     read_published_csv,
 )
+from sendcast.ingest.sen2 import melt_wide
 
 
 @pytest.mark.parametrize(
@@ -67,14 +67,19 @@ def test_empty_file(tmp_path: Path) -> None:
         read_published_csv(p, required=["time_period"])
 
 
-def _tiny(lines: list[int], years: list[str]) -> pd.DataFrame:
+CASELOAD = {"ehcplans": ("ehcp_caseload", "total", "total", "plans")}
+
+
+def _tiny(lines: list[int], years: list[int]) -> pd.DataFrame:
+    """Norfolk's published caseload on ``lines`` of caseload.csv: 10736, then suppressed."""
     return pd.DataFrame(
         {
-            "code": ["E10000020"] * len(lines),
-            "name": ["Norfolk"] * len(lines),
-            "lvl": ["la"] * len(lines),
+            "la_code": ["E10000020"] * len(lines),
+            "old_la_code": ["926"] * len(lines),
+            "la_name": ["Norfolk"] * len(lines),
+            "geographic_level": ["la"] * len(lines),
+            "period_type": ["january"] * len(lines),
             "year": years,
-            "ptype": ["january"] * len(lines),
             "period": [f"{y}-01" for y in years],
             "ehcplans": ["10736", "c"][: len(lines)],
             "_line": lines,
@@ -82,21 +87,8 @@ def _tiny(lines: list[int], years: list[str]) -> pd.DataFrame:
     )
 
 
-ID = {
-    "la_code": "code",
-    "la_name": "name",
-    "geographic_level": "lvl",
-    "year": "year",
-    "period_type": "ptype",
-    "period": "period",
-}
-
-
 def test_melt_and_finish_round_trip() -> None:
-    df = _tiny([2, 3], ["2024", "2023"])
-    tidy = melt_measures(
-        df, file="caseload.csv", columns={"ehcplans": ("ehcp_caseload", "total", "total", "plans")}, id_columns=ID
-    )
+    tidy = melt_wide(_tiny([2, 3], [2024, 2023]), file="caseload.csv", spec=CASELOAD)
     out = finish(tidy, source="ehcp-statistics", release="2025", file="caseload.csv")
     assert out.loc[0, "value"] == 10736.0
     assert math.isnan(out.loc[1, "value"]) and out.loc[1, "missing_reason"].startswith("confidential")
@@ -104,9 +96,6 @@ def test_melt_and_finish_round_trip() -> None:
 
 
 def test_duplicated_period_is_an_error() -> None:
-    df = _tiny([2, 3], ["2024", "2024"])
-    tidy = melt_measures(
-        df, file="caseload.csv", columns={"ehcplans": ("ehcp_caseload", "total", "total", "plans")}, id_columns=ID
-    )
+    tidy = melt_wide(_tiny([2, 3], [2024, 2024]), file="caseload.csv", spec=CASELOAD)
     with pytest.raises(IngestError, match="duplicated period"):
         finish(tidy, source="ehcp-statistics", release="2025", file="caseload.csv")

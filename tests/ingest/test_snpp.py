@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from ingest_fixtures import FIXTURES, copy_fixture, rewrite
 
 from sendcast.ingest import snpp
 from sendcast.ingest.common import IngestError
-
-FIXTURES = Path(__file__).parent / "fixtures" / "context"
-
-
-def copy_fixture(name: str, tmp_path: Path) -> Path:
-    """Copy fixture folder ``name`` and la-lookups into ``tmp_path``; return the copy."""
-    for sub in {name, "la-lookups"}:
-        shutil.copytree(FIXTURES / sub, tmp_path / sub)
-    return tmp_path / name
-
-
-def rewrite(path: Path, old: str, new: str) -> None:
-    """Replace text once in a copied fixture file (to make it malformed)."""
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path.name}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def test_sexes_summed_and_age_labels() -> None:

@@ -46,11 +46,12 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -132,6 +133,25 @@ class IngestError(ValueError):
         if field is not None:
             where += f", field '{field}'"
         super().__init__(f"{where}: {message}")
+
+
+def raise_at_first(
+    bad: pd.Series | np.ndarray,
+    df: pd.DataFrame,
+    *,
+    file: str | Path,
+    field: str,
+    message: Callable[[int], str],
+) -> None:
+    """Raise :class:`IngestError` at the first row of ``df`` flagged in ``bad``, if any.
+
+    The error names ``file``, the row's ``_line`` and ``field``; ``message(pos)`` says what is
+    wrong with the row at position ``pos``.
+    """
+    flags = np.asarray(bad, dtype=bool)
+    if flags.any():
+        pos = int(np.flatnonzero(flags)[0])
+        raise IngestError(file, message(pos), line=int(df["_line"].iloc[pos]), field=field)
 
 
 @dataclass(frozen=True)
@@ -238,43 +258,6 @@ def read_published_csv(path: str | Path, *, required: Sequence[str], max_bytes: 
     return df
 
 
-def melt_measures(
-    df: pd.DataFrame,
-    *,
-    file: str | Path,
-    columns: dict[str, tuple[str, str, str, str]],
-    id_columns: dict[str, str],
-) -> pd.DataFrame:
-    """Turn wide published measure columns into tidy rows, parsing every cell.
-
-    ``columns`` maps a published column name to ``(measure, breakdown_topic, breakdown, unit)``.
-    ``id_columns`` maps tidy id columns (la_code, old_la_code, la_name, geographic_level,
-    period_type, year, period, breakdown_topic?, ...) to columns already present in ``df``.
-    Returns rows with ``value``, ``missing_reason``, ``unit`` and ``line`` filled; the caller
-    adds ``source``, ``release`` and ``file`` with :func:`finish`.
-    """
-    out: list[dict[str, Any]] = []
-    name = Path(file).name
-    records = df.to_dict("records")
-    for col, (measure, topic, breakdown, unit) in columns.items():
-        if col not in df.columns:
-            continue
-        for rec in records:
-            cell = parse_cell(rec[col], file=name, line=int(rec["_line"]), field=col)
-            row = {k: rec[v] for k, v in id_columns.items()}
-            row.update(
-                measure=measure,
-                breakdown_topic=row.get("breakdown_topic", topic) if topic == "*" else topic,
-                breakdown=row.get("breakdown", breakdown) if breakdown == "*" else breakdown,
-                value=cell.value,
-                missing_reason=cell.missing_reason,
-                unit=unit,
-                line=int(rec["_line"]),
-            )
-            out.append(row)
-    return pd.DataFrame(out)
-
-
 def finish(df: pd.DataFrame, *, source: str, release: str, file: str | Path) -> pd.DataFrame:
     """Add provenance columns, order the columns and validate the tidy table.
 
@@ -298,6 +281,22 @@ def finish(df: pd.DataFrame, *, source: str, release: str, file: str | Path) -> 
         df[c] = df[c].astype(object).mask(~keep, None)
     validate_observations(df, file=file)
     return df.reset_index(drop=True)
+
+
+def finish_files(
+    files: Iterable[Path],
+    read: Callable[[Path], pd.DataFrame],
+    *,
+    source: str,
+    release: Callable[[Path, pd.DataFrame], str],
+) -> pd.DataFrame:
+    """Read each file with ``read`` and :func:`finish` its rows, the release being
+    ``release(path, rows)``; return the validated rows of all files, in file order."""
+    parts = []
+    for path in files:
+        df = read(path)
+        parts.append(finish(df, source=source, release=release(path, df), file=path))
+    return pd.concat(parts, ignore_index=True)
 
 
 KEY_COLUMNS = [

@@ -4,7 +4,8 @@ The dashboard's tables are re-publications of other releases (s251 outturn, DSG,
 England, SEN2, KS2/KS4, SEND Tribunal, Ofsted/CQC). Measures are prefixed ``dashboard_`` so
 they never collide with the measures of the original releases' importers; the s251-derived
 specialist spend keeps the names ``specialist_spend_per_head``, ``specialist_spend_total`` and
-``population_2_18``. All rows have source ``send-ap-dashboard``.
+``population_2_18``. All rows have source ``send-ap-dashboard``. Each table is described by one
+:class:`Table` spec in :data:`TABLES`, and :func:`read_table` reads any of them.
 
 Files and what they become (unit; period type):
 
@@ -42,7 +43,8 @@ Inner/Outer London sub-regional rows (KS2/KS4) have no ONS region code and are d
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,7 @@ from sendcast.ingest.common import (
     IngestError,
     concat_observations,
     finish,
+    raise_at_first,
     read_published_csv,
 )
 from sendcast.ingest.dsg import (
@@ -147,22 +150,22 @@ def _geo(df: pd.DataFrame, lookup: LaLookup, *, file: str, default_level: str = 
     return pd.DataFrame(rows, index=df.index)
 
 
-def _academic_year(raw: pd.Series, lines: pd.Series, *, file: str, field: str) -> pd.Series:
-    """Start year of an academic year published as '2022/23' or 202223(.0)."""
-    return pd.Series(
-        [financial_year_start(v, file=file, line=int(ln), field=field) for v, ln in zip(raw, lines, strict=True)],
-        index=raw.index,
-        dtype="int64",
-    )
+def _years(df: pd.DataFrame, field: str, *, period_type: str, file: str) -> pd.Series:
+    """The ``year`` of each row from the published column ``field``.
 
-
-def _calendar_year(raw: pd.Series, lines: pd.Series, *, file: str, field: str) -> pd.Series:
-    """A calendar year published as '2017' or '2017.0'."""
+    Financial and academic years ('2022-23', '2022/23' or 202223(.0)) give their start year;
+    other periods are calendar years published as '2017' or '2017.0'.
+    """
+    raw, lines = df[field], df["_line"]
+    if period_type in ("financial_year", "academic_year"):
+        return pd.Series(
+            [financial_year_start(v, file=file, line=int(ln), field=field) for v, ln in zip(raw, lines, strict=True)],
+            index=raw.index,
+            dtype="int64",
+        )
     text = raw.astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
-    ok = text.str.fullmatch(r"(19|20)\d\d")
-    if not ok.all():
-        pos = int(np.flatnonzero(~ok.to_numpy())[0])
-        raise IngestError(file, f"not a year: {raw.iloc[pos]!r}", line=int(lines.iloc[pos]), field=field)
+    bad = ~text.str.fullmatch(r"(19|20)\d\d")
+    raise_at_first(bad, df, file=file, field=field, message=lambda i: f"not a year: {raw.iloc[i]!r}")
     return text.astype("int64")
 
 
@@ -171,7 +174,7 @@ def _emit(
     geo: pd.DataFrame,
     *,
     file: str,
-    measures: dict[str, tuple[str, str]],
+    measures: Mapping[str, tuple[str, str]],
     topic: str,
     breakdown: pd.Series | str,
     period_type: str,
@@ -225,329 +228,73 @@ def _read(folder: Path, name: str, required: list[str]) -> pd.DataFrame:
     return df
 
 
-def _dsg_deficit(folder: Path, lookup: LaLookup) -> pd.DataFrame:
-    name = "dsg_deficit.csv"
-    pct_col = "DSG cumulative balance as a % of the total income"
-    df = _read(
-        folder,
-        name,
-        ["geographic_level", "region_name", "la_name", "deficit", pct_col, "financial_year"],
-    )
-    # the two published columns must be mirror images, else the sign convention is unclear
-    d, _ = parse_series(df["deficit"], df["_line"], file=name, field="deficit")
-    b, _ = parse_series(df[pct_col], df["_line"], file=name, field=pct_col)
+# --------------------------------------------------------------------------------------------
+# Table specs: what each published table holds and what it becomes
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    """Published columns of one table that become measures sharing one breakdown.
+
+    ``measures`` maps a published column to ``(measure, unit)``. Every row gets breakdown
+    ``topic`` / ``breakdown`` unless ``by`` names a published column whose label gives each row's
+    category: snake-cased, or mapped through ``labels`` (a label not in ``labels`` is an
+    IngestError naming the line). ``dedupe`` keeps one row per area/year/value, for a total the
+    published table repeats on every breakdown row.
+    """
+
+    measures: Mapping[str, tuple[str, str]]
+    topic: str = "total"
+    breakdown: str = "total"
+    by: str | None = None
+    labels: Mapping[str, str] | None = None
+    dedupe: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """One published dashboard table (``file``) and how it becomes tidy rows.
+
+    ``period_type`` says how ``year_column`` is read; ``columns`` are the published columns the
+    file must have besides the measure columns of ``parts`` (required too, after these, in this
+    order); ``check``, if given, validates the published frame before any area is resolved and
+    raises IngestError naming file, line and field.
+    """
+
+    file: str
+    period_type: str
+    columns: tuple[str, ...]
+    parts: tuple[Part, ...]
+    year_column: str = "time_period"
+    check: Callable[[pd.DataFrame, str], None] | None = None
+
+    @property
+    def required(self) -> list[str]:
+        """Every column the published file must have."""
+        cols = list(self.columns)
+        for part in self.parts:
+            cols += [c for c in part.measures if c not in cols]
+        return cols
+
+
+_BALANCE_PCT = "DSG cumulative balance as a % of the total income"
+
+
+def _deficit_is_minus_balance(df: pd.DataFrame, file: str) -> None:
+    """The two published columns must be mirror images, else the sign convention is unclear."""
+    d, _ = parse_series(df["deficit"], df["_line"], file=file, field="deficit")
+    b, _ = parse_series(df[_BALANCE_PCT], df["_line"], file=file, field=_BALANCE_PCT)
     bad = ~np.isclose(d, -b, atol=0.01, equal_nan=True)
-    if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        raise IngestError(
-            name,
-            "'deficit' is not minus the cumulative balance %",
-            line=int(df["_line"].iloc[pos]),
-            field="deficit",
-        )
-    year = pd.Series(
-        [
-            financial_year_start(v, file=name, line=int(ln), field="financial_year")
-            for v, ln in zip(df["financial_year"], df["_line"], strict=True)
-        ],
-        index=df.index,
-        dtype="int64",
-    )
-    return _emit(
-        df,
-        _geo(df, lookup, file=name),
-        file=name,
-        measures={"deficit": ("dsg_cumulative_balance_pct_income", "percent")},
-        topic="total",
-        breakdown="total",
-        period_type="financial_year",
-        year=year,
+    raise_at_first(
+        bad, df, file=file, field="deficit", message=lambda _: "'deficit' is not minus the cumulative balance %"
     )
 
 
-def _specialist_spend(folder: Path, lookup: LaLookup) -> pd.DataFrame:
-    name = "specialist_spend.csv"
-    df = _read(folder, name, ["la_name", "category", "year", "Spend per head", "pop_est", "total_spend"])
-    geo = _geo(df, lookup, file=name)
-    year = pd.Series(
-        [
-            financial_year_start(v, file=name, line=int(ln), field="year")
-            for v, ln in zip(df["year"], df["_line"], strict=True)
-        ],
-        index=df.index,
-        dtype="int64",
-    )
-    provider = df["category"].map(_snake)
-    spend = _emit(
-        df,
-        geo,
-        file=name,
-        measures={
-            "Spend per head": ("specialist_spend_per_head", "gbp_per_head"),
-            "total_spend": ("specialist_spend_total", "gbp"),
-        },
-        topic="provider",
-        breakdown=provider,
-        period_type="financial_year",
-        year=year,
-    )
-    pop = _emit(
-        df,
-        geo,
-        file=name,
-        measures={"pop_est": ("population_2_18", "persons")},
-        topic="total",
-        breakdown="total",
-        period_type="financial_year",
-        year=year,
-        dedupe=True,
-    )
-    return pd.concat([spend, pop], ignore_index=True)
-
-
-def _percent_pupils_ehcp(folder: Path, lookup: LaLookup) -> pd.DataFrame:
-    name = "percent_pupils_ehcp.csv"
-    df = _read(
-        folder,
-        name,
-        [
-            "time_period",
-            "geographic_level",
-            "region_name",
-            "la_name",
-            "SEN provision",
-            "% of pupils",
-        ],
-    )
-    return _emit(
-        df,
-        _geo(df, lookup, file=name),
-        file=name,
-        measures={"% of pupils": ("dashboard_pupils_pct", "percent")},
-        topic="sen_provision",
-        breakdown=df["SEN provision"].map(_snake),
-        period_type="academic_year",
-        year=_academic_year(df["time_period"], df["_line"], file=name, field="time_period"),
-    )
-
-
-def _mainstream_with_sen(folder: Path, lookup: LaLookup) -> pd.DataFrame:
-    name = "mainstream_with_sen.csv"
-    df = _read(
-        folder,
-        name,
-        [
-            "time_period",
-            "geographic_level",
-            "region_name",
-            "la_name",
-            "total_pupils",
-            "SEN provision",
-            "% of pupils",
-        ],
-    )
-    geo = _geo(df, lookup, file=name)
-    year = _academic_year(df["time_period"], df["_line"], file=name, field="time_period")
-    pct = _emit(
-        df,
-        geo,
-        file=name,
-        measures={"% of pupils": ("dashboard_mainstream_pupils_pct", "percent")},
-        topic="sen_provision",
-        breakdown=df["SEN provision"].map(_snake),
-        period_type="academic_year",
-        year=year,
-    )
-    total = _emit(
-        df,
-        geo,
-        file=name,
-        measures={"total_pupils": ("dashboard_mainstream_pupils", "pupils")},
-        topic="total",
-        breakdown="total",
-        period_type="academic_year",
-        year=year,
-        dedupe=True,
-    )
-    return pd.concat([pct, total], ignore_index=True)
-
-
-def _provider_types_grouped(folder: Path, lookup: LaLookup) -> pd.DataFrame:
-    name = "provider_types_grouped.csv"
-    col = "% in independent/AP/special"
-    df = _read(
-        folder,
-        name,
-        ["la_name", "academic_year", "Provision type", "geographic_level", "region_name", col],
-    )
-    return _emit(
-        df,
-        _geo(df, lookup, file=name),
-        file=name,
-        measures={col: ("dashboard_pupils_in_independent_ap_special_pct", "percent")},
-        topic="pupil_group",
-        breakdown=df["Provision type"].map(_snake),
-        period_type="academic_year",
-        year=_academic_year(df["academic_year"], df["_line"], file=name, field="academic_year"),
-    )
-
-
-def _ks2(folder: Path, lookup: LaLookup) -> pd.DataFrame:
-    name = "ks2_attainment.csv"
-    df = _read(
-        folder,
-        name,
-        [
-            "time_period",
-            "geographic_level",
-            "region_name",
-            "la_name",
-            "characteristic",
-            "pt_rwm_met_expected_standard",
-            "t_rwm_met_expected_standard",
-            "t_rwm_eligible_pupils",
-        ],
-    )
-    return _emit(
-        df,
-        _geo(df, lookup, file=name),
-        file=name,
-        measures={
-            "pt_rwm_met_expected_standard": ("dashboard_ks2_rwm_expected_pct", "percent"),
-            "t_rwm_met_expected_standard": ("dashboard_ks2_rwm_expected_pupils", "pupils"),
-            "t_rwm_eligible_pupils": ("dashboard_ks2_rwm_eligible_pupils", "pupils"),
-        },
-        topic="sen_status",
-        breakdown=df["characteristic"].map(_snake),
-        period_type="academic_year",
-        year=_academic_year(df["time_period"], df["_line"], file=name, field="time_period"),
-    )
-
-
-def _ks4(folder: Path, lookup: LaLookup) -> pd.DataFrame:
-    name = "ks4_attainment.csv"
-    df = _read(
-        folder,
-        name,
-        [
-            "time_period",
-            "geographic_level",
-            "region_name",
-            "la_name",
-            "characteristic_sen_description",
-            "t_pupils",
-            "t_schools",
-            "avg_att8",
-            "avg_p8score",
-            "p8score_ci_low",
-            "p8score_ci_upp",
-        ],
-    )
-    return _emit(
-        df,
-        _geo(df, lookup, file=name),
-        file=name,
-        measures={
-            "t_pupils": ("dashboard_ks4_pupils", "pupils"),
-            "t_schools": ("dashboard_ks4_schools", "schools"),
-            "avg_att8": ("dashboard_ks4_attainment8", "score"),
-            "avg_p8score": ("dashboard_ks4_progress8", "score"),
-            "p8score_ci_low": ("dashboard_ks4_progress8_ci_low", "score"),
-            "p8score_ci_upp": ("dashboard_ks4_progress8_ci_upp", "score"),
-        },
-        topic="sen_status",
-        breakdown=df["characteristic_sen_description"].map(_snake),
-        period_type="academic_year",
-        year=_academic_year(df["time_period"], df["_line"], file=name, field="time_period"),
-    )
-
-
-def _ehcp_timeliness(folder: Path, lookup: LaLookup) -> pd.DataFrame:
-    name = "ehcp_timeliness.csv"
-    pct = "% of EHCPs issued within 20 weeks"
-    df = _read(
-        folder,
-        name,
-        [
-            "time_period",
-            "geographic_level",
-            "region_name",
-            "new_la_code",
-            "la_name",
-            "new_all_ehc",
-            pct,
-        ],
-    )
-    return _emit(
-        df,
-        _geo(df, lookup, file=name),
-        file=name,
-        measures={
-            "new_all_ehc": ("dashboard_new_plans", "plans"),
-            pct: ("dashboard_ehcp_timeliness_pct", "percent"),
-        },
-        topic="total",
-        breakdown="total",
-        period_type="calendar_year",
-        year=_calendar_year(df["time_period"], df["_line"], file=name, field="time_period"),
-    )
-
-
-def _discontinued(folder: Path, lookup: LaLookup) -> pd.DataFrame:
-    name = "discontinued_plans.csv"
-    df = _read(
-        folder,
-        name,
-        [
-            "time_period",
-            "geographic_level",
-            "region_name",
-            "new_la_code",
-            "la_name",
-            "discontinued_schoolage",
-            "discontinued_older",
-        ],
-    )
-    geo = _geo(df, lookup, file=name)
-    year = _calendar_year(df["time_period"], df["_line"], file=name, field="time_period")
-    parts = [
-        _emit(
-            df,
-            geo,
-            file=name,
-            measures={col: ("dashboard_discontinued_plans", "plans")},
-            topic="age_group",
-            breakdown=band,
-            period_type="calendar_year",
-            year=year,
-        )
-        for col, band in (("discontinued_schoolage", "school_age"), ("discontinued_older", "older"))
-    ]
-    return pd.concat(parts, ignore_index=True)
-
-
-def _tribunals(folder: Path, lookup: LaLookup) -> pd.DataFrame:
-    name = "tribunals.csv"
-    df = _read(folder, name, ["la_name", "metric", "year", "value", "geographic_level", "region_name"])
+def _only_appeal_rates(df: pd.DataFrame, file: str) -> None:
+    """tribunals.csv must hold the appeal rate only (``metric`` = ``appealrate``)."""
     bad = df["metric"].str.strip() != "appealrate"
-    if bad.any():
-        pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise IngestError(
-            name,
-            f"unexpected metric {df['metric'].iloc[pos]!r}",
-            line=int(df["_line"].iloc[pos]),
-            field="metric",
-        )
-    return _emit(
-        df,
-        _geo(df, lookup, file=name),
-        file=name,
-        measures={"value": ("dashboard_tribunal_appeal_rate", "rate")},
-        topic="total",
-        breakdown="total",
-        period_type="calendar_year",
-        year=_calendar_year(df["year"], df["_line"], file=name, field="year"),
-    )
+    raise_at_first(bad, df, file=file, field="metric", message=lambda i: f"unexpected metric {df['metric'].iloc[i]!r}")
 
 
 _AGE_BANDS = {
@@ -558,14 +305,136 @@ _AGE_BANDS = {
     "Age 20 to 25": "20_25",
     "Total": "total",
 }
+_AREA = ("time_period", "geographic_level", "region_name", "la_name")
+_AREA_CODED = ("time_period", "geographic_level", "region_name", "new_la_code", "la_name")
 
-
-def _ageprofile(folder: Path, lookup: LaLookup) -> pd.DataFrame:
-    name = "ehcp_ageprofile.csv"
-    df = _read(
-        folder,
-        name,
-        [
+TABLES: tuple[Table, ...] = (
+    Table(
+        "dsg_deficit.csv",
+        "financial_year",
+        columns=("geographic_level", "region_name", "la_name", "deficit", _BALANCE_PCT, "financial_year"),
+        year_column="financial_year",
+        parts=(Part({"deficit": ("dsg_cumulative_balance_pct_income", "percent")}),),
+        check=_deficit_is_minus_balance,
+    ),
+    Table(
+        "specialist_spend.csv",
+        "financial_year",
+        columns=("la_name", "category", "year", "Spend per head", "pop_est", "total_spend"),
+        year_column="year",
+        parts=(
+            Part(
+                {
+                    "Spend per head": ("specialist_spend_per_head", "gbp_per_head"),
+                    "total_spend": ("specialist_spend_total", "gbp"),
+                },
+                topic="provider",
+                by="category",
+            ),
+            Part({"pop_est": ("population_2_18", "persons")}, dedupe=True),
+        ),
+    ),
+    Table(
+        "percent_pupils_ehcp.csv",
+        "academic_year",
+        columns=(*_AREA, "SEN provision"),
+        parts=(Part({"% of pupils": ("dashboard_pupils_pct", "percent")}, topic="sen_provision", by="SEN provision"),),
+    ),
+    Table(
+        "mainstream_with_sen.csv",
+        "academic_year",
+        columns=(*_AREA, "total_pupils", "SEN provision"),
+        parts=(
+            Part(
+                {"% of pupils": ("dashboard_mainstream_pupils_pct", "percent")},
+                topic="sen_provision",
+                by="SEN provision",
+            ),
+            Part({"total_pupils": ("dashboard_mainstream_pupils", "pupils")}, dedupe=True),
+        ),
+    ),
+    Table(
+        "provider_types_grouped.csv",
+        "academic_year",
+        columns=("la_name", "academic_year", "Provision type", "geographic_level", "region_name"),
+        year_column="academic_year",
+        parts=(
+            Part(
+                {"% in independent/AP/special": ("dashboard_pupils_in_independent_ap_special_pct", "percent")},
+                topic="pupil_group",
+                by="Provision type",
+            ),
+        ),
+    ),
+    Table(
+        "ks2_attainment.csv",
+        "academic_year",
+        columns=(*_AREA, "characteristic"),
+        parts=(
+            Part(
+                {
+                    "pt_rwm_met_expected_standard": ("dashboard_ks2_rwm_expected_pct", "percent"),
+                    "t_rwm_met_expected_standard": ("dashboard_ks2_rwm_expected_pupils", "pupils"),
+                    "t_rwm_eligible_pupils": ("dashboard_ks2_rwm_eligible_pupils", "pupils"),
+                },
+                topic="sen_status",
+                by="characteristic",
+            ),
+        ),
+    ),
+    Table(
+        "ks4_attainment.csv",
+        "academic_year",
+        columns=(*_AREA, "characteristic_sen_description"),
+        parts=(
+            Part(
+                {
+                    "t_pupils": ("dashboard_ks4_pupils", "pupils"),
+                    "t_schools": ("dashboard_ks4_schools", "schools"),
+                    "avg_att8": ("dashboard_ks4_attainment8", "score"),
+                    "avg_p8score": ("dashboard_ks4_progress8", "score"),
+                    "p8score_ci_low": ("dashboard_ks4_progress8_ci_low", "score"),
+                    "p8score_ci_upp": ("dashboard_ks4_progress8_ci_upp", "score"),
+                },
+                topic="sen_status",
+                by="characteristic_sen_description",
+            ),
+        ),
+    ),
+    Table(
+        "ehcp_timeliness.csv",
+        "calendar_year",
+        columns=_AREA_CODED,
+        parts=(
+            Part(
+                {
+                    "new_all_ehc": ("dashboard_new_plans", "plans"),
+                    "% of EHCPs issued within 20 weeks": ("dashboard_ehcp_timeliness_pct", "percent"),
+                }
+            ),
+        ),
+    ),
+    Table(
+        "discontinued_plans.csv",
+        "calendar_year",
+        columns=_AREA_CODED,
+        parts=tuple(
+            Part({col: ("dashboard_discontinued_plans", "plans")}, topic="age_group", breakdown=band)
+            for col, band in (("discontinued_schoolage", "school_age"), ("discontinued_older", "older"))
+        ),
+    ),
+    Table(
+        "tribunals.csv",
+        "calendar_year",
+        columns=("la_name", "metric", "year", "value", "geographic_level", "region_name"),
+        year_column="year",
+        parts=(Part({"value": ("dashboard_tribunal_appeal_rate", "rate")}),),
+        check=_only_appeal_rates,
+    ),
+    Table(
+        "ehcp_ageprofile.csv",
+        "january",
+        columns=(
             "time_period",
             "geographic_level",
             "region_name",
@@ -573,47 +442,65 @@ def _ageprofile(folder: Path, lookup: LaLookup) -> pd.DataFrame:
             "old_la_code",
             "la_name",
             "characteristic_age",
-            "num_caseload",
-            "pc_caseload",
-        ],
-    )
-    band = df["characteristic_age"].str.strip().map(_AGE_BANDS)
-    if band.isna().any():
-        pos = int(np.flatnonzero(band.isna().to_numpy())[0])
-        raise IngestError(
-            name,
-            f"unknown age band {df['characteristic_age'].iloc[pos]!r}",
-            line=int(df["_line"].iloc[pos]),
-            field="characteristic_age",
+        ),
+        parts=(
+            Part(
+                {
+                    "num_caseload": ("dashboard_ehcp_caseload", "plans"),
+                    "pc_caseload": ("dashboard_ehcp_caseload_pct", "percent"),
+                },
+                topic="age_band",
+                by="characteristic_age",
+                labels=_AGE_BANDS,
+            ),
+        ),
+    ),
+)
+
+OBSERVATION_FILES: dict[str, Table] = {t.file: t for t in TABLES}
+
+
+def _breakdown(df: pd.DataFrame, part: Part, *, file: str) -> pd.Series | str:
+    """Each row's category for ``part`` (a Series), or the part's fixed category."""
+    if part.by is None:
+        return part.breakdown
+    if part.labels is None:
+        return df[part.by].map(_snake)
+    raw = df[part.by]
+    label = raw.str.strip().map(part.labels)
+    topic = part.topic.replace("_", " ")
+    raise_at_first(label.isna(), df, file=file, field=part.by, message=lambda i: f"unknown {topic} {raw.iloc[i]!r}")
+    return label
+
+
+def read_table(folder: Path, table: Table, lookup: LaLookup) -> pd.DataFrame:
+    """The tidy rows (not yet validated) of one published dashboard ``table`` in ``folder``.
+
+    Raises IngestError naming file, line and field for a missing column, a failed check, an
+    unknown category or area, a bad period or a cell that is neither number nor marker.
+    """
+    name = table.file
+    df = _read(folder, name, table.required)
+    if table.check is not None:
+        table.check(df, name)
+    breakdowns = [_breakdown(df, part, file=name) for part in table.parts]
+    geo = _geo(df, lookup, file=name)
+    year = _years(df, table.year_column, period_type=table.period_type, file=name)
+    frames = [
+        _emit(
+            df,
+            geo,
+            file=name,
+            measures=part.measures,
+            topic=part.topic,
+            breakdown=breakdown,
+            period_type=table.period_type,
+            year=year,
+            dedupe=part.dedupe,
         )
-    return _emit(
-        df,
-        _geo(df, lookup, file=name),
-        file=name,
-        measures={
-            "num_caseload": ("dashboard_ehcp_caseload", "plans"),
-            "pc_caseload": ("dashboard_ehcp_caseload_pct", "percent"),
-        },
-        topic="age_band",
-        breakdown=band,
-        period_type="january",
-        year=_calendar_year(df["time_period"], df["_line"], file=name, field="time_period"),
-    )
-
-
-OBSERVATION_FILES: dict[str, Callable[[Path, LaLookup], pd.DataFrame]] = {
-    "dsg_deficit.csv": _dsg_deficit,
-    "specialist_spend.csv": _specialist_spend,
-    "percent_pupils_ehcp.csv": _percent_pupils_ehcp,
-    "mainstream_with_sen.csv": _mainstream_with_sen,
-    "provider_types_grouped.csv": _provider_types_grouped,
-    "ks2_attainment.csv": _ks2,
-    "ks4_attainment.csv": _ks4,
-    "ehcp_timeliness.csv": _ehcp_timeliness,
-    "discontinued_plans.csv": _discontinued,
-    "tribunals.csv": _tribunals,
-    "ehcp_ageprofile.csv": _ageprofile,
-}
+        for part, breakdown in zip(table.parts, breakdowns, strict=True)
+    ]
+    return pd.concat(frames, ignore_index=True)
 
 
 def read_ofsted(path: Path, lookup: LaLookup) -> pd.DataFrame:
@@ -668,12 +555,12 @@ def load(folder: Path, *, lookup_file: Path | None = None) -> ImportResult:
     folder = Path(folder)
     lookup = LaLookup(lookup_path(folder, lookup_file))
     frames, files, notes = [], [], []
-    for name, reader in OBSERVATION_FILES.items():
+    for name, table in OBSERVATION_FILES.items():
         path = folder / name
         if not path.is_file():
             notes.append(f"{name}: not present, skipped")
             continue
-        frames.append(finish(reader(folder, lookup), source=SOURCE, release=RELEASE, file=name))
+        frames.append(finish(read_table(folder, table, lookup), source=SOURCE, release=RELEASE, file=name))
         files.append(path)
     tables: dict[str, pd.DataFrame] = {}
     if (folder / "ofsted.csv").is_file():

@@ -24,20 +24,14 @@ Choices (see the release's data guidance):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from sendcast.ingest import ImportResult
-from sendcast.ingest.common import (
-    IngestError,
-    concat_observations,
-    empty_observations,
-    finish,
-    read_published_csv,
-)
-from sendcast.ingest.ehcp_2025 import Spec, area_ids, la_regions, load_la_lookup, melt_wide, snake
+from sendcast.ingest.common import IngestError, concat_observations, raise_at_first, read_published_csv
+from sendcast.ingest.sen2 import Spec, data_dir, la_region_table, load_la_lookup, simple_spec, snake, tidy_file
 
 SOURCE = "ehcp-statistics"
 RELEASE = "2022"
@@ -75,104 +69,115 @@ def _plan_type_spec(prefix: str, measure: str) -> Spec:
     }
 
 
-MI: dict[str, tuple[str, str, str, str]] = {
-    "InreqEHC": ("requests", "total", "total", "requests"),
-    "InreqryaEHC": ("requests_relevant_youth_accommodation", "total", "total", "requests"),
-    "AssRefusedEHC": ("requests_decided_not_to_assess", "total", "total", "requests"),
-    "AssRefusedEHC_pc": ("requests_decided_not_to_assess_pct", "total", "total", "percent"),
-    "AssRefused": ("requests_decided_not_to_assess_statements", "total", "total", "requests"),
-    "NewallEHC": ("assessments_issued", "total", "total", "assessments"),
-    "NewallEHC_pc": ("assessments_issued_pct", "total", "total", "percent"),
-    # decided assessments (issued + not issued); 2025's assess_in_year also counts
-    # withdrawn/outstanding ones, so expect a small step in 2022-23
-    "NewallEHC_AssnoneEHC_sum": ("assessments", "total", "total", "assessments"),
-    "AssnoneEHC": ("assessments_not_issued", "total", "total", "assessments"),
-    "AssnoneEHC_pc": ("assessments_not_issued_pct", "total", "total", "percent"),
-    "AssnodecisionEHC": ("assessments_decision_outstanding", "total", "total", "assessments"),
-    "Assnone": ("assessments_not_issued_statements", "total", "total", "assessments"),
-    "Assnodecision": (
-        "assessments_decision_outstanding_statements",
-        "total",
-        "total",
+def _totals(unit: str, columns: Mapping[str, str]) -> Spec:
+    """Columns each naming their own measure on a file with one row per area and period."""
+    return simple_spec(columns, unit, topic="total", breakdown="total")
+
+
+def _ceased_spec() -> Spec:
+    """Discontinued plans (``Dis*EHC``) and statements (``Dis*``) by reason."""
+    reasons = {
+        "lea": "transfer",
+        "met": "needs_met",
+        "left": "left_school_sen2_aggregate",
+        "oth": "other_sen2_aggregate",
+    }
+    return {
+        f"Dis{code}{suffix}": (measure, "reason", reason, "plans")
+        for suffix, measure in (("EHC", "ceased_plans"), ("", "ceased_statements"))
+        for code, reason in reasons.items()
+    }
+
+
+MI: Spec = {
+    **_totals(
+        "requests",
+        {
+            "InreqEHC": "requests",
+            "InreqryaEHC": "requests_relevant_youth_accommodation",
+            "AssRefusedEHC": "requests_decided_not_to_assess",
+            "AssRefusedEHC_pc": "requests_decided_not_to_assess_pct",
+            "AssRefused": "requests_decided_not_to_assess_statements",
+        },
+    ),
+    **_totals(
         "assessments",
+        {
+            "NewallEHC": "assessments_issued",
+            "NewallEHC_pc": "assessments_issued_pct",
+            # decided assessments (issued + not issued); 2025's assess_in_year also counts
+            # withdrawn/outstanding ones, so expect a small step in 2022-23
+            "NewallEHC_AssnoneEHC_sum": "assessments",
+            "AssnoneEHC": "assessments_not_issued",
+            "AssnoneEHC_pc": "assessments_not_issued_pct",
+            "AssnodecisionEHC": "assessments_decision_outstanding",
+            "Assnone": "assessments_not_issued_statements",
+            "Assnodecision": "assessments_decision_outstanding_statements",
+        },
     ),
-    "TotIncExcEHC": ("plans_issued_20wk_denominator", "total", "total", "plans"),
-    "IncExc20weekEHC": ("plans_issued_within_20_weeks", "total", "total", "plans"),
-    "IncExc20weekRate": ("plans_issued_within_20_weeks_pct", "total", "total", "percent"),
-    "TotNoExcEHC": ("plans_issued_20wk_denominator_ex", "total", "total", "plans"),
-    "NoExc20weekEHC": ("plans_issued_within_20_weeks_ex", "total", "total", "plans"),
-    "NoExc20weekRate": ("plans_issued_within_20_weeks_ex_pct", "total", "total", "percent"),
-    "TotIncExc": ("statements_issued_26wk_denominator", "total", "total", "plans"),
-    "IncExc26week": ("statements_issued_within_26_weeks", "total", "total", "plans"),
-    "TotNoExc": ("statements_issued_26wk_denominator_ex", "total", "total", "plans"),
-    "NoExc26week": ("statements_issued_within_26_weeks_ex", "total", "total", "plans"),
-    "DisleaEHC": ("ceased_plans", "reason", "transfer", "plans"),
-    "DismetEHC": ("ceased_plans", "reason", "needs_met", "plans"),
-    "DisleftEHC": ("ceased_plans", "reason", "left_school_sen2_aggregate", "plans"),
-    "DisothEHC": ("ceased_plans", "reason", "other_sen2_aggregate", "plans"),
-    "Dislea": ("ceased_statements", "reason", "transfer", "plans"),
-    "Dismet": ("ceased_statements", "reason", "needs_met", "plans"),
-    "Disleft": ("ceased_statements", "reason", "left_school_sen2_aggregate", "plans"),
-    "Disoth": ("ceased_statements", "reason", "other_sen2_aggregate", "plans"),
-    "MtosiEHC": ("transfers_mainstream_to_special", "total", "total", "plans"),
-    "SitomEHC": ("transfers_special_to_mainstream", "total", "total", "plans"),
-    "MtoParEHC": ("transfers_mainstream_to_home_education", "total", "total", "plans"),
-    "SitoParEHC": ("transfers_special_to_home_education", "total", "total", "plans"),
-    "Mtosi": ("transfers_mainstream_to_special_statements", "total", "total", "plans"),
-    "Sitom": ("transfers_special_to_mainstream_statements", "total", "total", "plans"),
-    "MtoPar": ("transfers_mainstream_to_home_education_statements", "total", "total", "plans"),
-    "SitoPar": ("transfers_special_to_home_education_statements", "total", "total", "plans"),
-    "StatementstoEHC": ("statements_transferred_to_ehcp", "total", "total", "plans"),
-    "StatementstoNoEHC": ("statements_transferred_not_to_ehcp", "total", "total", "plans"),
-    # personal budgets in the aggregate collection: kept apart from the 2025 January counts
-    "PersonalBudgets": ("personal_budgets_sen2_aggregate", "total", "total", "plans"),
-    "OrgArrangements": (
-        "personal_budgets_organised_arrangements_sen2_aggregate",
-        "total",
-        "total",
+    **_totals(
         "plans",
+        {
+            "TotIncExcEHC": "plans_issued_20wk_denominator",
+            "IncExc20weekEHC": "plans_issued_within_20_weeks",
+            "IncExc20weekRate": "plans_issued_within_20_weeks_pct",
+            "TotNoExcEHC": "plans_issued_20wk_denominator_ex",
+            "NoExc20weekEHC": "plans_issued_within_20_weeks_ex",
+            "NoExc20weekRate": "plans_issued_within_20_weeks_ex_pct",
+            "TotIncExc": "statements_issued_26wk_denominator",
+            "IncExc26week": "statements_issued_within_26_weeks",
+            "TotNoExc": "statements_issued_26wk_denominator_ex",
+            "NoExc26week": "statements_issued_within_26_weeks_ex",
+        },
     ),
-    "DirectPayEducation": ("direct_payments_education_sen2_aggregate", "total", "total", "plans"),
-    "DirectPayHealth": ("direct_payments_health_sen2_aggregate", "total", "total", "plans"),
-    "DirectPaySocialCare": (
-        "direct_payments_social_care_sen2_aggregate",
-        "total",
-        "total",
+    **_ceased_spec(),
+    **_totals(
         "plans",
+        {
+            "MtosiEHC": "transfers_mainstream_to_special",
+            "SitomEHC": "transfers_special_to_mainstream",
+            "MtoParEHC": "transfers_mainstream_to_home_education",
+            "SitoParEHC": "transfers_special_to_home_education",
+            "Mtosi": "transfers_mainstream_to_special_statements",
+            "Sitom": "transfers_special_to_mainstream_statements",
+            "MtoPar": "transfers_mainstream_to_home_education_statements",
+            "SitoPar": "transfers_special_to_home_education_statements",
+            "StatementstoEHC": "statements_transferred_to_ehcp",
+            "StatementstoNoEHC": "statements_transferred_not_to_ehcp",
+            # personal budgets in the aggregate collection: kept apart from the 2025 January counts
+            "PersonalBudgets": "personal_budgets_sen2_aggregate",
+            "OrgArrangements": "personal_budgets_organised_arrangements_sen2_aggregate",
+            "DirectPayEducation": "direct_payments_education_sen2_aggregate",
+            "DirectPayHealth": "direct_payments_health_sen2_aggregate",
+            "DirectPaySocialCare": "direct_payments_social_care_sen2_aggregate",
+            "DirectPayIntegrated": "direct_payments_integrated_sen2_aggregate",
+        },
     ),
-    "DirectPayIntegrated": ("direct_payments_integrated_sen2_aggregate", "total", "total", "plans"),
-    "NewEHCMediation": ("mediations", "total", "total", "cases"),
-    "NewEHCTribunal": ("mediations_followed_by_tribunal", "total", "total", "cases"),
-    "NewEHCTribunal_pc": ("mediations_followed_by_tribunal_pct", "total", "total", "percent"),
+    **_totals(
+        "cases",
+        {
+            "NewEHCMediation": "mediations",
+            "NewEHCTribunal": "mediations_followed_by_tribunal",
+            "NewEHCTribunal_pc": "mediations_followed_by_tribunal_pct",
+        },
+    ),
 }
 
 
 def _wbp_spec() -> Spec:
-    spec: Spec = {
-        "MApprenEHC": ("work_based_placements_apprenticeship", "total", "total", "placements"),
-        "MTrainEHC": ("work_based_placements_traineeship", "total", "total", "placements"),
-        "MSuppIntEHC": (
-            "work_based_placements_supported_internship",
-            "total",
-            "total",
-            "placements",
-        ),
-        "WorkbasedEHC": ("work_based_placements", "total", "total", "placements"),
-        "TotMres38weekEHC": ("residential_placements_38_51_weeks", "total", "total", "placements"),
-        "TotMres52weekEHC": ("residential_placements_52_weeks", "total", "total", "placements"),
-        "TotMres38week": (
-            "residential_placements_38_51_weeks_statements",
-            "total",
-            "total",
-            "placements",
-        ),
-        "TotMres52week": (
-            "residential_placements_52_weeks_statements",
-            "total",
-            "total",
-            "placements",
-        ),
-    }
+    spec = _totals(
+        "placements",
+        {
+            "MApprenEHC": "work_based_placements_apprenticeship",
+            "MTrainEHC": "work_based_placements_traineeship",
+            "MSuppIntEHC": "work_based_placements_supported_internship",
+            "WorkbasedEHC": "work_based_placements",
+            "TotMres38weekEHC": "residential_placements_38_51_weeks",
+            "TotMres52weekEHC": "residential_placements_52_weeks",
+            "TotMres38week": "residential_placements_38_51_weeks_statements",
+            "TotMres52week": "residential_placements_52_weeks_statements",
+        },
+    )
     bands = {"05": "under_5", "510": "5_10", "1115": "11_15", "1619": "16_19", "2025": "20_25"}
     for k, band in bands.items():
         for weeks, m in (
@@ -210,28 +215,22 @@ FILES: dict[str, tuple[bool, str, str, Spec]] = {
 }
 
 
-def _data_dir(folder: Path) -> Path:
-    return folder / "data" if (folder / "data").is_dir() else folder
-
-
 def detect(folder: Path) -> bool:
     """True when ``folder`` looks like the 2022-layout (aggregate SEN2) EHCP release."""
-    d = _data_dir(Path(folder))
+    d = data_dir(Path(folder))
     return (d / "sen2_age_caseload.csv").is_file() and (d / "sen2_mi.csv").is_file()
 
 
 def _periods(df: pd.DataFrame, *, january: bool, file: str) -> pd.DataFrame:
     out = df.copy()
     tp = out["time_period"].str.strip()
-    bad = ~tp.str.fullmatch(r"\d{4}")
-    if bad.any():
-        pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise IngestError(
-            file,
-            f"unexpected time_period {tp.iloc[pos]!r}",
-            line=int(out["_line"].iloc[pos]),
-            field="time_period",
-        )
+    raise_at_first(
+        ~tp.str.fullmatch(r"\d{4}"),
+        out,
+        file=file,
+        field="time_period",
+        message=lambda i: f"unexpected time_period {tp.iloc[i]!r}",
+    )
     out["year"] = tp.astype("int64")
     out["period_type"] = "january" if january else "calendar_year"
     out["period"] = tp + "-01" if january else tp
@@ -242,15 +241,13 @@ def _breakdowns(df: pd.DataFrame, kind: str, *, file: str) -> pd.DataFrame:
     out = df.copy()
     if kind == "age":
         key = out["characteristic_age"].str.strip().str.lower()
-        unknown = ~key.isin(list(AGE_BANDS))
-        if unknown.any():
-            pos = int(np.flatnonzero(unknown.to_numpy())[0])
-            raise IngestError(
-                file,
-                f"unknown age group {df['characteristic_age'].iloc[pos]!r}",
-                line=int(df["_line"].iloc[pos]),
-                field="characteristic_age",
-            )
+        raise_at_first(
+            ~key.isin(list(AGE_BANDS)),
+            df,
+            file=file,
+            field="characteristic_age",
+            message=lambda i: f"unknown age group {df['characteristic_age'].iloc[i]!r}",
+        )
         out["breakdown_topic"] = key.map(lambda k: AGE_BANDS[k][0])
         out["breakdown"] = key.map(lambda k: AGE_BANDS[k][1])
     elif kind == "estab":
@@ -281,13 +278,15 @@ def load_file(path: Path, *, lookup: pd.DataFrame | None = None) -> tuple[pd.Dat
         "estab": ["establishment_type", "establishment_group"],
     }.get(kind, [])
     raw = read_published_csv(path, required=[*GEO_COLUMNS, *extra, key_col])
-    if not len(raw):
-        return empty_observations(), pd.DataFrame(columns=["la_code", "region_code"])
-    df = area_ids(raw, file=name, lookup=lookup)
-    df = _periods(df, january=january, file=name)
-    df = _breakdowns(df, kind, file=name)
-    tidy = melt_wide(df, file=name, spec=spec)
-    return finish(tidy, source=SOURCE, release=RELEASE, file=name), la_regions(df)
+    return tidy_file(
+        raw,
+        file=name,
+        spec=spec,
+        rows=lambda df: _breakdowns(_periods(df, january=january, file=name), kind, file=name),
+        lookup=lookup,
+        source=SOURCE,
+        release=RELEASE,
+    )
 
 
 def load(folder: Path) -> ImportResult:
@@ -296,7 +295,7 @@ def load(folder: Path) -> ImportResult:
     folder = Path(folder)
     if not detect(folder):
         raise IngestError(folder, "not an EHCP 2022-layout release (sen2_age_caseload.csv / sen2_mi.csv missing)")
-    d = _data_dir(folder)
+    d = data_dir(folder)
     lookup = load_la_lookup(folder)
     frames, regions, files, notes = [], [], [], []
     for name in FILES:
@@ -313,7 +312,7 @@ def load(folder: Path) -> ImportResult:
         source=SOURCE,
         release=RELEASE,
         observations=concat_observations(frames),
-        tables={"la_region": pd.concat(regions, ignore_index=True).drop_duplicates().reset_index(drop=True)},
+        tables={"la_region": la_region_table(regions)},
         files=files,
         notes=notes,
     )

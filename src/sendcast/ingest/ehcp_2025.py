@@ -3,33 +3,22 @@
 Reads the release's ``data/*.csv`` files exactly as published and returns the tidy observation
 table of :mod:`sendcast.ingest.common`. Periods come from the files themselves (no hard-coded
 list), so the complete release (with ``202425`` / ``2024`` rows) imports like the partial copy;
-a header-only file yields zero rows.
-
-The module also holds the vectorised helpers shared by the other EHCP-family importers
-(:mod:`sendcast.ingest.ehcp_2022`, :mod:`sendcast.ingest.tribunals`): :func:`parse_values`,
-:func:`melt_wide`, :func:`area_ids`, :func:`snake`.
+a header-only file yields zero rows. The machinery shared with the 2022 release is in
+:mod:`sendcast.ingest.sen2`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sendcast.ingest import ImportResult
-from sendcast.ingest.common import (
-    _NUMBER,
-    GEO_LEVEL_MAP,
-    MARKERS,
-    IngestError,
-    concat_observations,
-    empty_observations,
-    finish,
-    read_published_csv,
-)
+from sendcast.ingest.common import IngestError, concat_observations, raise_at_first, read_published_csv
+from sendcast.ingest.sen2 import Spec, data_dir, la_region_table, load_la_lookup, simple_spec, snake, tidy_file
 
 SOURCE = "ehcp-statistics"
 RELEASE = "2025"
@@ -47,162 +36,6 @@ GEO_COLUMNS = [
 ]
 ROW_BREAKDOWN = ["breakdown_topic", "breakdown"]
 
-# A spec maps a published column to (measure, breakdown_topic, breakdown, unit). ``"*"`` in
-# topic/breakdown means "the row's own breakdown"; ``"*|placement"`` means a cross-tab of the
-# row's breakdown with the column's category (e.g. age x placement).
-Spec = dict[str, tuple[str, str, str, str]]
-
-
-# --------------------------------------------------------------------------------------------
-# Shared vectorised helpers
-# --------------------------------------------------------------------------------------------
-
-
-def snake(label: str) -> str:
-    """Return ``label`` in snake case (``'White - Irish'`` -> ``'white_irish'``)."""
-    s = label.strip().lower().replace("&", " and ").replace("+", " plus ")
-    s = re.sub(r"[^a-z0-9]+", "_", s)
-    return s.strip("_") or "blank"
-
-
-def parse_values(raw: pd.Series, *, file: str, lines: pd.Series, field: str) -> tuple[np.ndarray, np.ndarray]:
-    """Parse a column of published cells; vectorised equivalent of ``common.parse_cell``.
-
-    Returns ``(values, missing_reasons)``: floats (NaN for markers) and an object array of
-    reasons (None where a number was published). Raises :class:`IngestError` naming file, line
-    and field at the first cell that is neither a number nor a known marker.
-    """
-    codes, uniques = pd.factorize(raw.fillna("").astype(str), use_na_sentinel=False)
-    # parse each distinct published string once: published columns repeat values a lot
-    text = pd.Series(uniques, dtype=object).str.strip().str.strip('"').str.strip()
-    reason = text.str.lower().map(MARKERS)
-    cleaned = text.str.replace(",", "", regex=False).str.replace("£", "", regex=False).str.rstrip("%").str.strip()
-    is_num = cleaned.str.match(_NUMBER.pattern).fillna(False).astype(bool)
-    bad = (reason.isna() & ~is_num).to_numpy()
-    if bad.any():
-        pos = int(np.flatnonzero(bad[codes])[0])
-        raise IngestError(
-            file,
-            f"value {str(raw.iloc[pos]).strip()[:40]!r} is neither a number nor a known marker",
-            line=int(lines.iloc[pos]),
-            field=field,
-        )
-    values = pd.to_numeric(cleaned.where(is_num & reason.isna()), errors="coerce").to_numpy(dtype="float64")
-    reasons = reason.astype(object).to_numpy(dtype=object)
-    reasons[pd.isna(reasons)] = None
-    return values[codes], reasons[codes]
-
-
-def melt_wide(df: pd.DataFrame, *, file: str, spec: Spec) -> pd.DataFrame:
-    """Turn wide measure columns into tidy rows (vectorised ``common.melt_measures``).
-
-    ``df`` must already hold the tidy id columns (la_code, old_la_code, la_name,
-    geographic_level, period_type, year, period) plus ``breakdown_topic``/``breakdown`` (the
-    row's own breakdown, already normalised) and ``_line``. Returns the tidy rows without
-    provenance (add it with :func:`finish`).
-    """
-    ids = ["la_code", "old_la_code", "la_name", "geographic_level", "period_type", "year", "period"]
-    frames: list[pd.DataFrame] = []
-    for col, (measure, topic, breakdown, unit) in spec.items():
-        if col not in df.columns or not len(df):
-            continue
-        values, reasons = parse_values(df[col], file=file, lines=df["_line"], field=col)
-        out = df[ids].copy()
-        out["measure"] = measure
-        row_topic = df["breakdown_topic"] if "breakdown_topic" in df else pd.Series("total", index=df.index)
-        row_bd = df["breakdown"] if "breakdown" in df else pd.Series("total", index=df.index)
-        if topic == "*":
-            out["breakdown_topic"], out["breakdown"] = row_topic, row_bd
-        elif topic.startswith("*|"):
-            # cross-tab: on the total row the column's own category stands alone
-            own_topic = topic[2:]
-            total = row_topic == "total"
-            out["breakdown_topic"] = np.where(total, own_topic, row_topic + "|" + own_topic)
-            out["breakdown"] = np.where(total, breakdown, row_bd + "|" + breakdown)
-        else:
-            out["breakdown_topic"], out["breakdown"] = topic, breakdown
-        out["value"] = values
-        out["missing_reason"] = reasons
-        out["unit"] = unit
-        out["line"] = df["_line"].astype("int64").to_numpy()
-        frames.append(out)
-    if not frames:
-        return empty_observations()
-    return pd.concat(frames, ignore_index=True)
-
-
-def load_la_lookup(folder: Path) -> pd.DataFrame | None:
-    """Return the DfE LA code lookup (``la-lookups/dfe_la_codes_from_ehcp_2025.csv``) if found.
-
-    Looks next to the release folder (``<raw>/la-lookups``); returns None when absent.
-    """
-    for base in (folder, *folder.parents[:3]):
-        p = base / "la-lookups" / "dfe_la_codes_from_ehcp_2025.csv"
-        if p.is_file():
-            lk = pd.read_csv(p, dtype=str, keep_default_na=False)
-            lk["old_la_code"] = lk["old_la_code"].str.replace(r"\.0$", "", regex=True)
-            return lk
-    return None
-
-
-def area_ids(df: pd.DataFrame, *, file: str, lookup: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Add tidy area columns (la_code, old_la_code, la_name, geographic_level) to a published frame.
-
-    National rows become ``country_code``/England, regional rows ``region_code``/``region_name``,
-    LA rows ``new_la_code``/``old_la_code``/``la_name``. An LA row without ``new_la_code`` is
-    looked up by ``old_la_code`` in ``lookup``; if that fails an :class:`IngestError` names the
-    line. Returns a copy of ``df`` with the four columns set.
-    """
-    out = df.copy()
-    level = out["geographic_level"].str.strip().map(GEO_LEVEL_MAP)
-    if level.isna().any():
-        pos = int(np.flatnonzero(level.isna().to_numpy())[0])
-        raise IngestError(
-            file,
-            f"unknown geographic_level {df['geographic_level'].iloc[pos]!r}",
-            line=int(df["_line"].iloc[pos]),
-            field="geographic_level",
-        )
-    new_code = out["new_la_code"].fillna("").str.strip()
-    old_code = out["old_la_code"].fillna("").str.strip().str.replace(r"\.0$", "", regex=True)
-    is_la = level == "la"
-    if (is_la & (new_code == "")).any() and lookup is not None:
-        m = dict(zip(lookup["old_la_code"], lookup["new_la_code"], strict=False))
-        new_code = new_code.where(~(is_la & (new_code == "")), old_code.map(m).fillna(""))
-    gap = is_la & (new_code == "")
-    if gap.any():
-        pos = int(np.flatnonzero(gap.to_numpy())[0])
-        raise IngestError(
-            file,
-            f"LA {df['la_name'].iloc[pos]!r} (old code {old_code.iloc[pos]!r}) has no new_la_code "
-            "and none was found in la-lookups",
-            line=int(df["_line"].iloc[pos]),
-            field="new_la_code",
-        )
-    out["geographic_level"] = level
-    out["la_code"] = np.select(
-        [level == "national", level == "regional"],
-        [out["country_code"].str.strip(), out["region_code"].str.strip()],
-        new_code,
-    )
-    out["la_name"] = np.select(
-        [level == "national", level == "regional"],
-        ["England", out["region_name"].str.strip()],
-        out["la_name"].str.strip(),
-    )
-    out["old_la_code"] = old_code.astype(object).where(is_la & (old_code != ""), None)  # type: ignore[call-overload]
-    empty = out["la_code"] == ""
-    if empty.any():
-        pos = int(np.flatnonzero(empty.to_numpy())[0])
-        raise IngestError(file, "row has no area code", line=int(df["_line"].iloc[pos]), field="region_code")
-    return out
-
-
-def la_regions(df: pd.DataFrame) -> pd.DataFrame:
-    """Return the distinct ``la_code -> region_code`` pairs of the LA rows of an area frame."""
-    la = df[df["geographic_level"] == "la"]
-    return la[["la_code", "region_code"]].drop_duplicates().reset_index(drop=True)
-
 
 def periods_2025(df: pd.DataFrame, *, file: str) -> pd.DataFrame:
     """Add period_type/year/period from ``time_period``/``time_identifier`` (2025 release).
@@ -215,26 +48,22 @@ def periods_2025(df: pd.DataFrame, *, file: str) -> pd.DataFrame:
     ti = out["time_identifier"].str.strip()
     acad = (ti == "Academic year") & tp.str.fullmatch(r"\d{6}")
     cal = (ti == "Calendar year") & tp.str.fullmatch(r"\d{4}")
-    bad = ~(acad | cal)
-    if bad.any():
-        pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise IngestError(
-            file,
-            f"unexpected time_period {tp.iloc[pos]!r} / time_identifier {ti.iloc[pos]!r}",
-            line=int(out["_line"].iloc[pos]),
-            field="time_period",
-        )
+    raise_at_first(
+        ~(acad | cal),
+        out,
+        file=file,
+        field="time_period",
+        message=lambda i: f"unexpected time_period {tp.iloc[i]!r} / time_identifier {ti.iloc[i]!r}",
+    )
     first = pd.to_numeric(tp.str[2:4], errors="coerce")
     second = pd.to_numeric(tp.str[4:6], errors="coerce")
-    wrong = acad & ((first + 1) % 100 != second)
-    if wrong.any():
-        pos = int(np.flatnonzero(wrong.to_numpy())[0])
-        raise IngestError(
-            file,
-            f"academic year {tp.iloc[pos]!r} is not two consecutive years",
-            line=int(out["_line"].iloc[pos]),
-            field="time_period",
-        )
+    raise_at_first(
+        acad & ((first + 1) % 100 != second),
+        out,
+        file=file,
+        field="time_period",
+        message=lambda i: f"academic year {tp.iloc[i]!r} is not two consecutive years",
+    )
     year = np.where(acad, tp.str[:4].where(acad, "0").astype(int) + 1, tp.where(cal, "0").str[:4].astype(int))
     out["year"] = year.astype("int64")
     out["period_type"] = np.where(acad, "january", "calendar_year")
@@ -394,11 +223,6 @@ def _placement_spec(total_col: str, measure: str) -> Spec:
     return spec
 
 
-def _simple_spec(cols: Mapping[str, str], unit: str) -> Spec:
-    """Columns each naming their own measure; percentages (``_pct``) get unit percent."""
-    return {c: (m, "*", "*", "percent" if m.endswith("_pct") else unit) for c, m in cols.items()}
-
-
 REQUESTS = {
     "requests_received_in_year": "requests",
     "requests_rya": "requests_relevant_youth_accommodation",
@@ -516,15 +340,15 @@ FILES: dict[str, tuple[str, Callable[[list[str]], Spec]]] = {
     "caseload.csv": ("ehcplans", lambda cols: _placement_spec("ehcplans", "ehcp_caseload")),
     "newplans.csv": ("new_ehc_plans", lambda cols: _placement_spec("new_ehc_plans", "new_plans")),
     "ceased_plans.csv": ("total_ceased", lambda cols: _ceased_spec()),
-    "requests.csv": ("requests_received_in_year", lambda cols: _simple_spec(REQUESTS, "requests")),
-    "assessments.csv": ("assess_issued", lambda cols: _simple_spec(ASSESSMENTS, "assessments")),
-    "timeliness_20_week.csv": ("plans_issued_den", lambda cols: _simple_spec(TIMELINESS, "plans")),
+    "requests.csv": ("requests_received_in_year", lambda cols: simple_spec(REQUESTS, "requests")),
+    "assessments.csv": ("assess_issued", lambda cols: simple_spec(ASSESSMENTS, "assessments")),
+    "timeliness_20_week.csv": ("plans_issued_den", lambda cols: simple_spec(TIMELINESS, "plans")),
     "personal_budgets.csv": (
         "personal_budget",
-        lambda cols: _simple_spec(PERSONAL_BUDGETS, "plans"),
+        lambda cols: simple_spec(PERSONAL_BUDGETS, "plans"),
     ),
-    "residential_settings.csv": ("Res_tot", lambda cols: _simple_spec(RESIDENTIAL, "placements")),
-    "work_based_placements.csv": ("open_wbp", lambda cols: _simple_spec(WORK_BASED, "placements")),
+    "residential_settings.csv": ("Res_tot", lambda cols: simple_spec(RESIDENTIAL, "placements")),
+    "work_based_placements.csv": ("open_wbp", lambda cols: simple_spec(WORK_BASED, "placements")),
     "sen_needs_all_plans.csv": ("ehc_plans", lambda cols: _needs_spec("ehcp_caseload")),
     "sen_need_newplans.csv": ("ehc_plans", lambda cols: _needs_spec("new_plans")),
     "annual_reviews.csv": ("total_ehc_plans", _annual_reviews_spec),
@@ -532,13 +356,9 @@ FILES: dict[str, tuple[str, Callable[[list[str]], Spec]]] = {
 REQUIRED_FILES = ("caseload.csv", "newplans.csv", "requests.csv")
 
 
-def _data_dir(folder: Path) -> Path:
-    return folder / "data" if (folder / "data").is_dir() else folder
-
-
 def detect(folder: Path) -> bool:
     """True when ``folder`` looks like a 2025-layout EHCP release (person-level SEN2 files)."""
-    d = _data_dir(Path(folder))
+    d = data_dir(Path(folder))
     if not all((d / f).is_file() for f in REQUIRED_FILES):
         return False
     try:
@@ -562,14 +382,15 @@ def load_file(
         raise IngestError(path, f"not a known file of the EHCP 2025 release (known: {sorted(FILES)})")
     key_col, builder = FILES[name]
     raw = read_published_csv(path, required=[*GEO_COLUMNS, *ROW_BREAKDOWN, key_col])
-    if not len(raw):
-        return empty_observations(), pd.DataFrame(columns=["la_code", "region_code"])
-    df = area_ids(raw, file=name, lookup=lookup)
-    df = periods_2025(df, file=name)
-    df = row_breakdowns(df)
-    spec = builder([c for c in raw.columns])
-    tidy = melt_wide(df, file=name, spec=spec)
-    return finish(tidy, source=SOURCE, release=release, file=name), la_regions(df)
+    return tidy_file(
+        raw,
+        file=name,
+        spec=builder([c for c in raw.columns]),
+        rows=lambda df: row_breakdowns(periods_2025(df, file=name)),
+        lookup=lookup,
+        source=SOURCE,
+        release=release,
+    )
 
 
 def load(folder: Path) -> ImportResult:
@@ -578,7 +399,7 @@ def load(folder: Path) -> ImportResult:
     folder = Path(folder)
     if not detect(folder):
         raise IngestError(folder, "not an EHCP 2025-layout release (caseload.csv with ehcplans missing)")
-    d = _data_dir(folder)
+    d = data_dir(folder)
     lookup = load_la_lookup(folder)
     frames: list[pd.DataFrame] = []
     regions: list[pd.DataFrame] = []
@@ -594,12 +415,11 @@ def load(folder: Path) -> ImportResult:
         files.append(p)
         if not len(obs):
             notes.append(f"{p.name}: header only, no rows")
-    la_region = pd.concat(regions, ignore_index=True).drop_duplicates() if regions else pd.DataFrame()
     return ImportResult(
         source=SOURCE,
         release=RELEASE,
         observations=concat_observations(frames),
-        tables={"la_region": la_region.reset_index(drop=True)},
+        tables={"la_region": la_region_table(regions)},
         files=files,
         notes=notes,
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from sendcast.ingest import ImportResult
-from sendcast.ingest.common import IngestError, finish, geographic_level, read_published_csv
+from sendcast.ingest.common import IngestError, finish_files, geographic_level, read_published_csv
 from sendcast.ingest.lookups import old_code
 from sendcast.ingest.population_mye import parse_values
 
@@ -90,12 +90,7 @@ def load(folder: Path) -> ImportResult:
     files = _files(folder)
     if not files:
         raise IngestError(folder, "no ons_mid-year_population_estimates_YYYY_to_YYYY.csv file")
-    parts = []
-    for path in files:
-        df = read_file(path)
-        release = str(df["year"].max())
-        parts.append(finish(df, source=SOURCE, release=release, file=path))
-    obs = pd.concat(parts, ignore_index=True)
+    obs = finish_files(files, read_file, source=SOURCE, release=lambda _path, df: str(df["year"].max()))
     return ImportResult(
         source=SOURCE,
         release=str(obs["year"].max()),

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sendcast.ingest import ImportResult
-from sendcast.ingest.common import IngestError, finish, read_published_csv
+from sendcast.ingest.common import IngestError, finish_files, read_published_csv
 from sendcast.ingest.population_mye import level_of, parse_values
 
 SOURCE = "ons-snpp"
@@ -133,11 +133,7 @@ def load(folder: Path) -> ImportResult:
     files = _files(folder)
     if not files:
         raise IngestError(folder, "no CSV with header AREA_CODE, AREA_NAME, COMPONENT, SEX, AGE_GROUP")
-    parts = []
-    for path in files:
-        df = read_snpp(path)
-        parts.append(finish(df, source=SOURCE, release=_release(path, df["year"].tolist()), file=path))
-    obs = pd.concat(parts, ignore_index=True)
+    obs = finish_files(files, read_snpp, source=SOURCE, release=lambda path, df: _release(path, df["year"].tolist()))
     return ImportResult(
         source=SOURCE,
         release=str(obs["release"].max()),

@@ -19,7 +19,7 @@ import pandas as pd
 
 from sendcast.ingest import ImportResult
 from sendcast.ingest.common import IngestError, empty_observations, finish
-from sendcast.ingest.ehcp_2025 import load_la_lookup, parse_values
+from sendcast.ingest.sen2 import load_la_lookup, parse_values
 
 SOURCE = "send-tribunal-appeal-rates"
 FILE_GLOB = "SEND Tribunals and appeal rate*.csv"
