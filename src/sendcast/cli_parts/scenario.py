@@ -2,12 +2,50 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 FORMATS = ("table", "csv", "json", "html")
+
+# options shared by several commands (one definition, so run and compare cannot drift apart)
+CouncilOpt = Annotated[str, typer.Option("--la", help="Council name or code.")]
+OriginOpt = Annotated[int | None, typer.Option(help="Last January observed.")]
+HorizonOpt = Annotated[int, typer.Option(help="Years ahead.")]
+DrawsOpt = Annotated[int, typer.Option(help="Monte Carlo draws.")]
+SeedOpt = Annotated[int, typer.Option(help="Random seed.")]
+AgreementOpt = Annotated[Path | None, typer.Option(help="Agreement YAML.")]
+FormatOpt = Annotated[str, typer.Option("--format", help="|".join(FORMATS))]
+OutOpt = Annotated[Path | None, typer.Option(help="Output file.")]
+
+# the options of ``scenario run`` and ``scenario compare``: (name, option, default)
+COMPARE_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("la", CouncilOpt, "Norfolk"),
+    ("origin", OriginOpt, None),
+    ("horizon", HorizonOpt, 6),
+    ("draws", DrawsOpt, 500),
+    ("seed", SeedOpt, 1),
+    ("agreement", AgreementOpt, None),
+    ("fmt", FormatOpt, "table"),
+    ("out", OutOpt, None),
+)
+
+
+def _with_compare_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """Return ``fn`` (whose last parameter is ``**options``) with :data:`COMPARE_OPTIONS` in
+    its signature in place of ``**options``, so typer offers them and passes them by name."""
+    sig = inspect.signature(fn, eval_str=True)
+    own = [q for q in sig.parameters.values() if q.kind is not inspect.Parameter.VAR_KEYWORD]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=option)
+        for name, option, default in COMPARE_OPTIONS
+    ]
+    fn.__signature__ = sig.replace(parameters=[*own, *shared])  # type: ignore[attr-defined]
+    return fn
 
 
 def _fail(msg: str) -> typer.Exit:
@@ -26,6 +64,34 @@ def _load(files: list[Path]) -> list[Any]:
         except ScenarioError as e:
             raise _fail(str(e)) from e
     return out
+
+
+def _file_records(files: list[Path], scenarios: list[Any]) -> list[dict[str, str]]:
+    """Return ``{path, sha256, name}`` for each scenario file, hashed as read (before the run)."""
+    return [
+        {"path": str(f.resolve()), "sha256": hashlib.sha256(f.read_bytes()).hexdigest(), "name": sc.name}
+        for f, sc in zip(files, scenarios, strict=True)
+    ]
+
+
+def _write_metadata(
+    out: Path,
+    command: str,
+    settings: dict[str, Any],
+    scenario_files: list[dict[str, str]],
+    agreement: Path | None = None,
+) -> None:
+    """Write ``<out>.meta.json`` beside an output: the run's settings, version, git commit,
+    parameter and store hashes (:func:`sendcast.outputs.metadata.run_metadata`) and the path
+    and SHA-256 of every scenario file used."""
+    from sendcast.outputs.io import write_json
+    from sendcast.outputs.metadata import run_metadata
+    from sendcast.store import open_store
+
+    meta = run_metadata(command, settings, open_store(), [agreement] if agreement else [])
+    meta["scenario_files"] = scenario_files
+    path = write_json(meta, Path(f"{out}.meta.json"))
+    typer.echo(f"wrote {path}")
 
 
 def _money(agreement: Path | None) -> tuple[Any, Any, Any]:
@@ -53,10 +119,13 @@ def _context(la: str, origin: int | None, horizon: int, draws: int) -> Any:
 
 
 def _emit(table: Any, fmt: str, out: Path | None, html: str | None = None) -> None:
+    """Print ``table`` or write it (atomically) to ``out`` as csv, json, a text table or html."""
+    from sendcast.outputs.io import write_atomic
+
     if fmt == "html":
         if out is None:
             raise _fail("--format html needs --out")
-        out.write_text(html or "", encoding="utf-8")
+        write_atomic(out, html or "")
         typer.echo(f"wrote {out}")
         return
     text = {
@@ -65,7 +134,7 @@ def _emit(table: Any, fmt: str, out: Path | None, html: str | None = None) -> No
         "table": lambda: table.to_string(index=False, float_format=lambda v: f"{v:,.0f}"),
     }[fmt]()
     if out is not None:
-        out.write_text(text, encoding="utf-8")
+        write_atomic(out, text)
         typer.echo(f"wrote {out}")
     else:
         typer.echo(text)
@@ -77,37 +146,23 @@ def register(app: typer.Typer) -> None:
     app.add_typer(sub, name="scenario")
 
     @sub.command("run")
-    def run(
-        file: Annotated[Path, typer.Argument(help="Scenario YAML.")],
-        la: Annotated[str, typer.Option("--la", help="Council name or code.")] = "Norfolk",
-        origin: Annotated[int | None, typer.Option(help="Last January observed.")] = None,
-        horizon: Annotated[int, typer.Option(help="Years ahead.")] = 6,
-        draws: Annotated[int, typer.Option(help="Monte Carlo draws.")] = 500,
-        seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
-        agreement: Annotated[Path | None, typer.Option(help="Agreement YAML.")] = None,
-        fmt: Annotated[str, typer.Option("--format", help="|".join(FORMATS))] = "table",
-        out: Annotated[Path | None, typer.Option(help="Output file.")] = None,
-    ) -> None:
+    @_with_compare_options
+    def run(file: Annotated[Path, typer.Argument(help="Scenario YAML.")], **options: Any) -> None:
         """Run one scenario beside the baseline (same draws); print or write the comparison."""
-        _compare([Path("baseline"), file], la, origin, horizon, draws, seed, agreement, fmt, out)
+        _compare("scenario run", [Path("baseline"), file], **options)
 
     @sub.command("compare")
+    @_with_compare_options
     def compare_cmd(
-        files: Annotated[list[Path], typer.Argument(help="Scenario YAMLs (first = reference).")],
-        la: Annotated[str, typer.Option("--la", help="Council name or code.")] = "Norfolk",
-        origin: Annotated[int | None, typer.Option(help="Last January observed.")] = None,
-        horizon: Annotated[int, typer.Option(help="Years ahead.")] = 6,
-        draws: Annotated[int, typer.Option(help="Monte Carlo draws.")] = 500,
-        seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
-        agreement: Annotated[Path | None, typer.Option(help="Agreement YAML.")] = None,
-        fmt: Annotated[str, typer.Option("--format", help="|".join(FORMATS))] = "table",
-        out: Annotated[Path | None, typer.Option(help="Output file.")] = None,
+        files: Annotated[list[Path], typer.Argument(help="Scenario YAMLs (first = reference).")], **options: Any
     ) -> None:
         """Compare scenarios on the same draws: demand, spend, deficit, savings, target."""
-        _compare(files, la, origin, horizon, draws, seed, agreement, fmt, out)
+        _compare("scenario compare", files, **options)
 
     def _compare(
+        command: str,
         files: list[Path],
+        *,
         la: str,
         origin: int | None,
         horizon: int,
@@ -122,7 +177,10 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in FORMATS:
             raise _fail(f"--format must be one of {FORMATS}")
-        loaded = iter(_load([f for f in files if str(f) != "baseline"]))
+        paths = [f for f in files if str(f) != "baseline"]
+        read = _load(paths)
+        sources = _file_records(paths, read)
+        loaded = iter(read)
         scenarios = [BASELINE if str(f) == "baseline" else next(loaded) for f in files]
         origins = {s.origin for s in scenarios if s.origin is not None}
         if origin is None and len(origins) == 1:
@@ -135,6 +193,19 @@ def register(app: typer.Typer) -> None:
             keep = table["measure"].isin(["ehcp_total", "spend_total", "cumulative_balance"])
             table = table[keep]
         _emit(table, fmt, out, comparison_html(cmp) if fmt == "html" else None)
+        if out is not None:
+            settings = {
+                "la": la,
+                "la_code": ctx.la_code,
+                "origin": origin,
+                "horizon": horizon,
+                "draws": draws,
+                "seed": seed,
+                "agreement": str(agreement) if agreement else None,
+                "format": fmt,
+                "scenarios": [s.name for s in scenarios],
+            }
+            _write_metadata(out, command, settings, sources, agreement)
         if fmt == "table":
             if not cmp.savings.empty:
                 typer.echo(cmp.savings.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
@@ -144,15 +215,19 @@ def register(app: typer.Typer) -> None:
     @sub.command("realism")
     def realism(
         file: Annotated[Path, typer.Argument(help="Scenario YAML.")],
-        la: Annotated[str, typer.Option("--la", help="Council name or code.")] = "Norfolk",
+        la: CouncilOpt = "Norfolk",
         fmt: Annotated[str, typer.Option("--format", help="table|csv|json")] = "table",
-        out: Annotated[Path | None, typer.Option(help="Output file.")] = None,
+        out: OutOpt = None,
     ) -> None:
-        """Judge each lever against what councils achieved since 2015."""
+        """Judge each lever against what councils achieved (since the first January in
+        parameters/scenarios/realism.yaml)."""
         from sendcast.model import api
         from sendcast.scenarios.realism import assess_scenario, council_metrics
 
+        if fmt not in ("table", "csv", "json"):
+            raise _fail(f"--format must be table, csv or json, not {fmt!r}")
         (scenario,) = _load([file])
+        sources = _file_records([file], [scenario])
         data = api.model_data()
         code, _ = api.resolve_council(la, data)
         m = council_metrics(data.series, data.population)
@@ -165,22 +240,30 @@ def register(app: typer.Typer) -> None:
             pop_0_25=float(pop.iloc[-1]) if len(pop) else None,
         )
         if fmt == "table":
-            for _, r in table.iterrows():
-                typer.echo(f"- {r['lever']} [{r['verdict']}]\n  {r['evidence']}")
-            return
-        _emit(table, fmt, out)
+            text = "\n".join(f"- {r['lever']} [{r['verdict']}]\n  {r['evidence']}" for _, r in table.iterrows())
+            if out is None:
+                typer.echo(text)
+                return
+            from sendcast.outputs.io import write_atomic
+
+            write_atomic(out, text + "\n")
+            typer.echo(f"wrote {out}")
+        else:
+            _emit(table, fmt, out)
+        if out is not None:
+            _write_metadata(out, "scenario realism", {"la": la, "la_code": code, "format": fmt}, sources)
 
     @sub.command("goal-seek")
     def goal_seek_cmd(
-        la: Annotated[str, typer.Option("--la", help="Council name or code.")],
+        la: CouncilOpt,
         lever: Annotated[str, typer.Option(help="incidence|independent_shift")] = "incidence",
         target_year: Annotated[int, typer.Option(help="Balanced by 31 March of this year.")] = 2029,
         probability: Annotated[float, typer.Option(help="Wanted probability (0-1).")] = 0.5,
         base: Annotated[Path | None, typer.Option(help="Scenario to add the lever to.")] = None,
-        origin: Annotated[int | None, typer.Option(help="Last January observed.")] = None,
-        draws: Annotated[int, typer.Option(help="Monte Carlo draws.")] = 300,
-        seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
-        agreement: Annotated[Path | None, typer.Option(help="Agreement YAML.")] = None,
+        origin: OriginOpt = None,
+        draws: DrawsOpt = 300,
+        seed: SeedOpt = 1,
+        agreement: AgreementOpt = None,
     ) -> None:
         """Find the lever size that balances the budget with the wanted probability."""
         from sendcast.model import api

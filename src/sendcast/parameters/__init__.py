@@ -10,6 +10,8 @@ in one YAML file under this folder, in a tree that mirrors the domain::
     funding/schools_block/growth.yaml            yearly rise in the schools block
     funding/place_funding/<kind>.yaml            £ per place paid from the high needs block
     calibration/shrinkage.yaml                   pseudo-count pulling council costs to national
+    scenarios/realism.yaml                       thresholds of the scenario realism verdicts
+    model/*.yaml                                 the forecast's structure and settings
 
 Each file is a mapping with ``description``, ``unit``, ``price_year`` (costs) or ``period``
 (other parameters), ``values`` (a list of

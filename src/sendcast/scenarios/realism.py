@@ -4,7 +4,7 @@ Plain functions over the store's ``series`` table (long rows ``la_code, la_name,
 period_type, measure, value``; ``january`` caseloads, ``calendar_year`` flows) and its
 ``population`` table (``la_code, year, age, population``).
 
-For each council and year since 2015 :func:`council_metrics` derives: plans at January and
+For each council and year since :data:`SINCE` (2015) :func:`council_metrics` derives: plans at January and
 their yearly growth, the share of plans in independent special schools, new plans per 10,000
 aged 0-25, the exit rate (plans ceasing per plan, ``(S(t) + N(t) - S(t+1)) / S(t)``) and each
 placement group's plans per 10,000 aged 0-25. A promise becomes a test over windows of
@@ -14,17 +14,21 @@ that achieved it, overall and among the council's statistical neighbours.
 
 Verdict (plain language): **unprecedented** when no council achieved it; **ambitious** when
 fewer than :data:`AMBITIOUS_SHARE` of councils did; **within experience** otherwise. The
-thresholds are a judgement, stated here and in every verdict's evidence.
+thresholds are a judgement, kept with their reasoning in the sourced parameter file
+``parameters/scenarios/realism.yaml`` (:data:`REALISM_FILE`) and stated in every verdict's
+evidence.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from sendcast.parameters import PARAMETERS_DIR, ParameterError, load_parameter
 from sendcast.scenarios.schema import (
     CeasingLever,
     IncidenceLever,
@@ -33,18 +37,67 @@ from sendcast.scenarios.schema import (
     Scenario,
 )
 
-SINCE = 2015
-AMBITIOUS_SHARE = 0.20  # fewer than 1 in 5 councils achieved it -> "ambitious"
-# changes in rates and shares are judged on two-year averages at both ends of the window, so
-# that a single year's dip (a cleared backlog, a publication error) is not counted as achieved
-SUSTAINED = 2
-MAX_NAMES = 12
+REALISM_FILE = PARAMETERS_DIR / "scenarios" / "realism.yaml"
+
+
+@dataclass(frozen=True)
+class RealismThresholds:
+    """The judgement thresholds of the verdicts (meanings and reasoning in :data:`REALISM_FILE`)."""
+
+    since: int
+    ambitious_share: float
+    sustained_years: int
+    min_years_incidence: int
+    min_years_ceasing: int
+    min_years_placement_shift: int
+
+
+def load_thresholds(path: Path = REALISM_FILE) -> RealismThresholds:
+    """Return the thresholds in ``path`` (default: the shipped ``scenarios/realism.yaml``).
+
+    Raises ParameterError naming the file and key when the file fails the parameter checks
+    (unit, source ...), a value is missing, or out of range: ``ambitious_share`` in (0, 1],
+    year counts whole numbers >= 1, ``since`` a year 2000-2060.
+    """
+    vals = load_parameter(path).values
+    if not isinstance(vals, dict):
+        raise ParameterError(path, "values", "expected named values (since, ambitious_share, ...)")
+
+    def whole(key: str, lo: int, hi: int) -> int:
+        v = vals.get(key)
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise ParameterError(path, f"values.{key}", f"expected a whole number {lo}-{hi}, got {v!r}")
+        return v
+
+    share = vals.get("ambitious_share")
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+        raise ParameterError(path, "values.ambitious_share", f"expected a share in (0, 1], got {share!r}")
+    return RealismThresholds(
+        since=whole("since", 2000, 2060),
+        ambitious_share=float(share),
+        sustained_years=whole("sustained_years", 1, 10),
+        min_years_incidence=whole("min_years_incidence", 1, 10),
+        min_years_ceasing=whole("min_years_ceasing", 1, 10),
+        min_years_placement_shift=whole("min_years_placement_shift", 1, 10),
+    )
+
+
+# read once at import; functions look these names up when called, so a test (or a caller)
+# can set them from another file with load_thresholds(path)
+_THRESHOLDS = load_thresholds()
+SINCE = _THRESHOLDS.since
+AMBITIOUS_SHARE = _THRESHOLDS.ambitious_share
+SUSTAINED = _THRESHOLDS.sustained_years
+MIN_YEARS_INCIDENCE = _THRESHOLDS.min_years_incidence
+MIN_YEARS_CEASING = _THRESHOLDS.min_years_ceasing
+MIN_YEARS_PLACEMENT_SHIFT = _THRESHOLDS.min_years_placement_shift
+MAX_NAMES = 12  # presentation only: names listed in a verdict's text
 NOT_COUNCILS = ("E92", "E12", "E13")  # England, regions, inner/outer London aggregates
 How = Literal["max_in_window", "ratio", "diff"]
 
 
-def council_metrics(series: pd.DataFrame, population: pd.DataFrame, *, since: int = SINCE) -> pd.DataFrame:
-    """Return one row per council and year (>= ``since``): ``la_code, la_name, year,
+def council_metrics(series: pd.DataFrame, population: pd.DataFrame, *, since: int | None = None) -> pd.DataFrame:
+    """Return one row per council and year (>= ``since``, default :data:`SINCE`): ``la_code, la_name, year,
     ehcp_total, growth, independent_share, new_plans, pop_0_25, new_plans_per_10k, exit_rate``
     and ``<group>_per_10k`` for resourced_provision, state_special and independent_special.
 
@@ -103,6 +156,7 @@ def council_metrics(series: pd.DataFrame, population: pd.DataFrame, *, since: in
         "state_special_per_10k",
         "independent_special_per_10k",
     ]
+    since = SINCE if since is None else since
     return out[out["year"] >= since][cols].reset_index(drop=True)
 
 
@@ -205,9 +259,11 @@ class Evidence:
         return len(self.achieved) / self.n_councils if self.n_councils else float("nan")
 
 
-def verdict_for(n_achieved: int, n_councils: int, *, ambitious_share: float = AMBITIOUS_SHARE) -> str:
-    """Return ``unprecedented`` (none did it), ``ambitious`` (fewer than ``ambitious_share``)
-    or ``within experience``. E.g. 6 of 150 -> 4% -> ambitious."""
+def verdict_for(n_achieved: int, n_councils: int, *, ambitious_share: float | None = None) -> str:
+    """Return ``unprecedented`` (none did it), ``ambitious`` (fewer than ``ambitious_share``,
+    default :data:`AMBITIOUS_SHARE`) or ``within experience``. E.g. 6 of 150 -> 4% -> ambitious."""
+    if ambitious_share is None:
+        ambitious_share = AMBITIOUS_SHARE
     if n_councils == 0:
         return "not assessed"
     if n_achieved == 0:
@@ -279,18 +335,18 @@ def assess_lever(
     (money levers, or changes that make things worse).
 
     - incidence -x%: new plans per 10,000 aged 0-25 fell at least x% relative to England over
-      ``max(ramp, 2)`` years;
-    - ceasing +x%: the exit rate rose at least x% relative to England over ``max(ramp, 2)``
-      years (all ages: published flows have no age detail);
+      ``max(ramp, MIN_YEARS_INCIDENCE)`` years (2 as shipped);
+    - ceasing +x%: the exit rate rose at least x% relative to England over
+      ``max(ramp, MIN_YEARS_CEASING)`` years (2; all ages: published flows have no age detail);
     - placement_shift of s% out of independent special: the independent share of plans fell
-      at least s% (relative) over ``max(ramp, 3)`` years (moving s% of new placements lowers
-      the share by about s% once the caseload has turned over);
+      at least s% (relative) over ``max(ramp, MIN_YEARS_PLACEMENT_SHIFT)`` years (3: moving s%
+      of new placements lowers the share by about s% once the caseload has turned over);
     - new_places N in a group: the group's plans per 10,000 aged 0-25 rose by at least
       N / population x 10,000 in one year (plans as a proxy for places); needs ``pop_0_25``.
     """
     label = lever.describe()
     if isinstance(lever, IncidenceLever) and lever.change_percent < 0:
-        k = max(lever.ramp, 2)
+        k = max(lever.ramp, MIN_YEARS_INCIDENCE)
         eng = england_index(metrics, "new_plans_per_10k")
         best = best_by_council(metrics, "new_plans_per_10k", window=k, how="ratio", relative_to=eng, smooth=SUSTAINED)
         x = lever.change_percent / 100
@@ -299,7 +355,7 @@ def assess_lever(
         )
         return judge(label, test, x, best, metrics, la_code=la_code, neighbours=neighbours)
     if isinstance(lever, CeasingLever) and lever.change_percent > 0:
-        k = max(lever.ramp, 2)
+        k = max(lever.ramp, MIN_YEARS_CEASING)
         eng = england_index(metrics, "exit_rate")
         best = best_by_council(
             metrics, "exit_rate", window=k, how="ratio", relative_to=eng, lower_is_better=False, smooth=SUSTAINED
@@ -319,7 +375,7 @@ def assess_lever(
             neighbours=neighbours,
         )
     if isinstance(lever, PlacementShiftLever) and lever.from_group == "independent_special":
-        k = max(lever.ramp, 3)
+        k = max(lever.ramp, MIN_YEARS_PLACEMENT_SHIFT)
         best = best_by_council(metrics, "independent_share", window=k, how="ratio", smooth=SUSTAINED)
         x = -lever.share_percent / 100
         test = (

@@ -120,7 +120,7 @@ class LeverBase(BaseModel):
 
     def describe(self) -> str:
         """Return a one-line description for tables and reports."""
-        return self.label or self.id or type(self).__name__
+        return self.label or self.id or str(getattr(self, "kind", type(self).__name__))
 
 
 def _ages_ok(ages: tuple[int, int]) -> tuple[int, int]:
