@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sendcast.evaluate.backtest import crps_from_draws, metrics, score
@@ -91,3 +92,32 @@ def test_crps_of_a_point_forecast_is_the_absolute_error() -> None:
 def test_crps_two_point_sample_by_hand() -> None:
     # sample {0, 2}, outcome 1: E|X-y| = 1, E|X-X'| = (0 + 2 + 2 + 0)/4 = 1 -> CRPS = 1 - 0.5 = 0.5
     assert crps_from_draws(np.array([[0.0], [2.0]]), np.array([1.0]))[0] == pytest.approx(0.5)
+
+
+def test_headline_improvement_over_best_and_best_naive_baseline() -> None:
+    from sendcast.evaluate.report import headline
+
+    # one horizon, two councils per model; MdAPE = mean of the two APEs:
+    # sendcast (0.02 + 0.04) / 2 = 0.03; pooled_growth 0.035; avg_growth_3y 0.04;
+    # drift 0.05; last_value 0.10. Best baseline: pooled_growth, 1 - 0.03/0.035 = 1/7;
+    # best naive: avg_growth_3y, 1 - 0.03/0.04 = 0.25.
+    apes = {
+        "sendcast": (0.02, 0.04),
+        "pooled_growth": (0.03, 0.04),
+        "avg_growth_3y": (0.03, 0.05),
+        "drift": (0.05, 0.05),
+        "last_value": (0.10, 0.10),
+    }
+    rows = [
+        {"model": m, "measure": "ehcp_total", "horizon": 1, "ape": a, "error": -a * 100, "actual": 100.0,
+         "scaled_error": a, "in50": True, "in80": True, "in90": True, "width80": 0.1, "crps": 1.0}
+        for m, pair in apes.items()
+        for a in pair
+    ]
+    hl = headline(pd.DataFrame(rows), horizons=(1,))
+    sc = hl[hl["model"] == "sendcast"].iloc[0]
+    assert sc["mdape"] == pytest.approx(0.03)
+    assert sc["best_baseline"] == "pooled_growth"
+    assert sc["improvement_vs_best_baseline"] == pytest.approx(1 / 7)
+    assert sc["best_naive"] == "avg_growth_3y"
+    assert sc["improvement_vs_best_naive"] == pytest.approx(0.25)

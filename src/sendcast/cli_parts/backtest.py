@@ -108,7 +108,10 @@ def register(app: typer.Typer) -> None:
                 str(r["n"]),
                 f"{r['mdape']:.2%}",
                 f"{r['coverage80']:.0%}",
-                "" if imp != imp else f"{imp:+.0%} MdAPE vs {r['best_baseline']}",
+                ""
+                if imp != imp
+                else f"{-imp:+.1%} MdAPE vs {r['best_baseline']}; "
+                f"{-r['improvement_vs_best_naive']:+.1%} vs best naive ({r['best_naive']})",
             )
         Console().print(t)
         console.print(f"wrote {out}/scores.csv, metrics.csv, report.html")

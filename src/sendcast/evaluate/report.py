@@ -26,15 +26,21 @@ def calibration_words(coverage80: float, n: int) -> str:
     return f"too wide: {pct} of outcomes fell inside the 80% band, so the bands understate what is known"
 
 
+NAIVE = ("last_value", "drift", "avg_growth_3y")  # the naive baselines of the forecast's target
+
+
 def headline(scores: pd.DataFrame, measure: str = "ehcp_total", horizons: tuple[int, ...] = (1, 3)) -> pd.DataFrame:
     """MdAPE and 80% coverage per model and horizon for one measure, with the improvement of
-    sendcast's MdAPE over the best baseline at each horizon."""
+    sendcast's MdAPE over the best baseline at each horizon, and over the best of the naive
+    ones (:data:`NAIVE`: last value, last year's growth, 3-year average growth)."""
     m = metrics(scores[scores["measure"] == measure])
     m = m[m["horizon"].isin(horizons)]
     rows = []
     for h, g in m.groupby("horizon"):
         base = g[g["model"] != "sendcast"]
         best = base.loc[base["mdape"].idxmin()] if not base.empty else None
+        naive = g[g["model"].isin(NAIVE)]
+        best_naive = naive.loc[naive["mdape"].idxmin()] if not naive.empty else None
         for _, r in g.iterrows():
             rows.append(
                 {
@@ -49,6 +55,10 @@ def headline(scores: pd.DataFrame, measure: str = "ehcp_total", horizons: tuple[
                     "best_baseline": best["model"] if best is not None else None,
                     "improvement_vs_best_baseline": (1 - r["mdape"] / best["mdape"])
                     if best is not None and r["model"] == "sendcast"
+                    else np.nan,
+                    "best_naive": best_naive["model"] if best_naive is not None else None,
+                    "improvement_vs_best_naive": (1 - r["mdape"] / best_naive["mdape"])
+                    if best_naive is not None and r["model"] == "sendcast"
                     else np.nan,
                 }
             )

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sendcast.model.history import CouncilHistory
-from sendcast.model.stockflow import CouncilFit, fit_all, simulate_council
+from sendcast.model.stockflow import CouncilFit, antithetic_normal, fit_all, simulate_council
 from sendcast.model.structure import AGE_BANDS, GROUPS, N_GROUPS
 
 ENGLAND = ("E92000001", "England")
@@ -67,7 +67,7 @@ def council_rng(seed: int, la_code: str) -> np.random.Generator:
 
 def national_shocks(seed: int, draws: int, horizon: int) -> np.ndarray:
     """Standard-normal yearly shocks shared by every council (D, H)."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), 0])).standard_normal((draws, horizon))
+    return antithetic_normal(np.random.default_rng(np.random.SeedSequence([int(seed), 0])), (draws, horizon))
 
 
 def _workers(requested: int | None, n_targets: int, work_per_council: int) -> int:

@@ -31,12 +31,14 @@ import numpy as np
 from sendcast.model.history import CouncilHistory, project_population
 from sendcast.model.step import TRANSFER_AGES, StepInputs, step
 from sendcast.model.structure import (
+    AGE_BANDS,
     BAND_OF_AGE,
     GROUPS,
     MAINSTREAM_INDEX,
     N_AGES,
     N_BANDS,
     N_GROUPS,
+    ModelParameterError,
     ceasing_hazard_shape,
     load_parameter,
     new_plan_age_shape,
@@ -48,8 +50,31 @@ from sendcast.model.structure import (
 
 @cache
 def settings() -> dict[str, float]:
-    """Forecast settings from ``parameters/model/forecast_settings.yaml``."""
-    return {k: float(v) for k, v in load_parameter("forecast_settings")["values"].items()}
+    """Scalar forecast settings from ``parameters/model/forecast_settings.yaml``."""
+    return {k: float(v) for k, v in load_parameter("forecast_settings")["values"].items() if not isinstance(v, dict)}
+
+
+@cache
+def spread_settings() -> dict[str, np.ndarray]:
+    """Per-setting and per-age-band spread calibration from ``forecast_settings.yaml``:
+    ``placement_sd_scale`` (7,) by placement group (mainstream's is unused), and
+    ``joiner_age_sd`` / ``exit_age_sd`` (5,) by published age band (0-4 ... 20-25)."""
+    values = load_parameter("forecast_settings")["values"]
+
+    def vector(key: str, names: list[str], default: float) -> np.ndarray:
+        given = values.get(key) or {}
+        unknown = set(given) - set(names)
+        if unknown:
+            raise ModelParameterError(
+                f"forecast_settings.yaml: values.{key} has unknown entries {sorted(unknown)}; expected {names}"
+            )
+        return np.array([float(given.get(n, default)) for n in names])
+
+    return {
+        "placement_sd_scale": vector("placement_sd_scale", list(GROUPS), 1.0),
+        "joiner_age_sd": vector("joiner_age_sd", list(AGE_BANDS), 0.0),
+        "exit_age_sd": vector("exit_age_sd", list(AGE_BANDS), 0.0),
+    }
 
 
 def ipf(prior: np.ndarray, rows: np.ndarray, cols: np.ndarray, iters: int = 60) -> np.ndarray:
@@ -155,6 +180,7 @@ class CouncilFit:
     mover_sd: np.ndarray  # (7,)
     history_rho: np.ndarray
     history_lambda: np.ndarray
+    hazard_shape: np.ndarray  # (26,) ceasing hazard by age, times exp(log_lambda) = the rate
     fit_report: dict[str, Any]
 
     def pop_at(self, year: int) -> np.ndarray:
@@ -192,6 +218,48 @@ def _incidence_shape(h: CouncilHistory, national_pop: np.ndarray) -> np.ndarray:
     return g
 
 
+def _has_ages(h: CouncilHistory, i: int) -> bool:
+    """Whether ages were published for year index ``i`` (bands or single ages)."""
+    return bool(np.isfinite(h.age_bands[i]).all() or np.isfinite(h.single_age[i]).sum() >= 20)
+
+
+# age at January whose next January falls in each published band: leavers at these ages are
+# the ones missing from that band a year on
+FEEDS_BAND = BAND_OF_AGE[np.minimum(np.arange(N_AGES) + 1, N_AGES - 1)]
+
+
+def _exit_age_multipliers(
+    h: CouncilHistory, lam: np.ndarray, hz: np.ndarray, joiners_by_age: dict[int, np.ndarray], window: int
+) -> np.ndarray:
+    """Log multipliers of the ceasing hazard by the band leavers would have aged into (5,).
+
+    For each of the last ``window`` years with published ages at both ends, the model's
+    one-year expectation (national age shape of ceasing scaled to the council's exits) is
+    compared with the published plans by age band a year on; the shortfall in a band is read
+    as that many more leavers from the ages feeding it: ``m_b = (L_b - r_b) / L_b``, clipped to
+    [1/4, 4]. Returns the mean of ``log m_b`` (0 where nothing could be measured)."""
+    logs: list[np.ndarray] = []
+    years = h.years
+    for i in range(max(0, len(years) - 1 - window), len(years) - 1):
+        if not (np.isfinite(lam[i]) and _has_ages(h, i) and _has_ages(h, i + 1) and i in joiners_by_age):
+            continue
+        a0 = age_distribution(h, i)
+        a1 = age_distribution(h, i + 1)
+        if a0 is None or a1 is None:
+            continue
+        leave = a0 * np.clip(lam[i] * hz, 0, 1)
+        leave[N_AGES - 1] = 0.0
+        aged = np.zeros(N_AGES)
+        aged[1:] = (a0 - leave)[:-1]
+        pred = aged + joiners_by_age[i]
+        r = np.bincount(BAND_OF_AGE, weights=a1 - pred, minlength=N_BANDS)
+        lb = np.bincount(FEEDS_BAND[: N_AGES - 1], weights=leave[: N_AGES - 1], minlength=N_BANDS)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m = np.where(lb > 1.0, (lb - r) / lb, 1.0)
+        logs.append(np.log(np.clip(m, 0.25, 4.0)))
+    return np.mean(logs, axis=0) if logs else np.zeros(N_BANDS)
+
+
 def estimate(h: CouncilHistory, national_pop: np.ndarray, horizon: int) -> dict[str, Any] | None:
     """First-stage estimates for one council (before pooling). None if the history is too thin."""
     cfg = settings()
@@ -212,10 +280,12 @@ def estimate(h: CouncilHistory, national_pop: np.ndarray, horizon: int) -> dict[
     rho = np.full(len(years), np.nan)
     lam = np.full(len(years), np.nan)
     joints: dict[int, np.ndarray] = {}
+    joiners_by_age: dict[int, np.ndarray] = {}
     for i, y in enumerate(years[:-1]):
         n = h.new_plans[i]
         if np.isfinite(n) and n > 0:
             rho[i] = n / float((pop_at(int(y)) * g).sum())
+            joiners_by_age[i] = n * pop_at(int(y)) * g / float((pop_at(int(y)) * g).sum())
         s0, s1 = h.total[i], h.total[i + 1]
         if np.isfinite(n) and np.isfinite(s0) and np.isfinite(s1):
             ages = age_distribution(h, i)
@@ -227,6 +297,14 @@ def estimate(h: CouncilHistory, national_pop: np.ndarray, horizon: int) -> dict[
     lr = np.log(rho[np.isfinite(rho)])
     if len(lr) < 2:
         return None
+    # the council's own age pattern of ceasing: the national shape bent toward what its
+    # recent plans by age imply (shrunk halfway), keeping the same total exits at the origin
+    wa = float(cfg.get("exit_age_own_weight", 0.0))
+    if wa > 0:
+        m = np.exp(wa * _exit_age_multipliers(h, lam, hz, joiners_by_age, int(cfg["mover_window"])))
+        last = lam[np.isfinite(lam)]
+        scale_l = float(last[-1]) if len(last) else 1.0
+        hz = _keep_exits(hz * m[FEEDS_BAND], hz, stock0.sum(1), scale_l)[0]
     k = int(cfg["drift_window"])
     recent = lr[-(k + 1) :]
     diffs = np.diff(recent)
@@ -297,6 +375,7 @@ def estimate(h: CouncilHistory, national_pop: np.ndarray, horizon: int) -> dict[
         "mover_sd": mv_sd,
         "rho": rho,
         "lambda": lam,
+        "hz": hz,
     }
 
 
@@ -345,7 +424,7 @@ def _anchor_movers(e: dict[str, Any], fit_level: float, drift: float, log_lambda
     per group), scaled to the model's expected total."""
     s0 = e["stock0"]
     plc = s0.sum(0)
-    hz = ceasing_hazard_shape()
+    hz = e["hz"]
     idx = int(np.clip(origin - e["pop_years"][0], 0, len(e["pop_years"]) - 1))
     pop = e["pop"][idx]
     inp = StepInputs(
@@ -379,7 +458,7 @@ def _anchor_level(e: dict[str, Any], log_lambda: float, growth: float, origin: i
     """Log incidence level at which the expected plans one year on grow by ``growth`` (log):
     joiners = S0 * exp(growth) - S0 + expected exits, divided by population x incidence shape."""
     s0 = e["stock0"].sum(1)
-    hz = ceasing_hazard_shape()
+    hz = e["hz"]
     exits = float((s0[: N_AGES - 1] * np.clip(np.exp(log_lambda) * hz[: N_AGES - 1], 0, 1)).sum() + s0[N_AGES - 1])
     total = float(s0.sum())
     joiners = total * np.exp(growth) - total + exits
@@ -508,6 +587,7 @@ def fit_all(
             mover_sd=mover_sd,
             history_rho=e["rho"],
             history_lambda=e["lambda"],
+            hazard_shape=e["hz"],
             fit_report={"drift_own": e["drift"], "drift_prior": prior, "pooling_weight": float(w)},
         )
     return out
@@ -515,11 +595,80 @@ def fit_all(
 
 @dataclass
 class Paths:
-    """Per-draw rate paths for one council: (D, H) arrays."""
+    """Per-draw rate paths for one council: (D, H) arrays, and per-draw age profiles."""
 
     log_rho: np.ndarray
     log_lambda: np.ndarray
     mover_rate: np.ndarray  # (D, 7)
+    joiner_age: np.ndarray | None = None  # (D, 26) multiplies the incidence age shape
+    exit_age: np.ndarray | None = None  # (D, 26) multiplies the ceasing hazard shape
+
+
+def antithetic_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard normals for ``shape[0]`` draws in antithetic pairs: the second half of the draws
+    mirrors the first (``-z``; an odd count adds one free draw at the end). Every Gaussian part of
+    a path is drawn this way, so draw ``i + D//2`` is the mirror image of draw ``i`` and the
+    sample's median and quantiles vary far less between seeds (variance reduction; the paths'
+    distribution is unchanged)."""
+    d = shape[0]
+    half = rng.standard_normal((d // 2, *shape[1:]))
+    parts = [half, -half]
+    if d % 2:
+        parts.append(rng.standard_normal((1, *shape[1:])))
+    return np.concatenate(parts, axis=0)
+
+
+def _keep_exits(shape: np.ndarray, reference: np.ndarray, stock: np.ndarray, lam: float) -> np.ndarray:
+    """Rescale each row of ``shape`` (D, 26) or (26,) so that ``stock`` (26,) loses as many plans
+    at the rate ``lam x row`` as at ``lam x reference``, counting every age's chance of ceasing
+    as at most 1 (a plain rescaling would lose plans to the cap at the oldest ages)."""
+    rows = np.atleast_2d(shape).astype(float)
+    w = stock[: N_AGES - 1]
+    target = float((w * np.clip(lam * reference[: N_AGES - 1], 0, 1)).sum())
+    c = np.ones((rows.shape[0], 1))
+    if target <= 0:
+        return rows
+    for _ in range(12):
+        got = (w[None, :] * np.clip(lam * rows[:, : N_AGES - 1] * c, 0, 1)).sum(1, keepdims=True)
+        c = c * np.where(got > 0, target / np.where(got > 0, got, 1.0), 1.0)
+    return rows * c
+
+
+def _age_profile_factors(
+    sd_by_band: np.ndarray, weights: np.ndarray, draws: int, rng: np.random.Generator, scale: float
+) -> np.ndarray | None:
+    """Per-draw log-normal factors by age band, (D, 26), normalised so that each draw keeps the
+    ``weights``-weighted total (the profile across ages moves, the level does not)."""
+    if not (sd_by_band > 0).any():
+        return None
+    z = antithetic_normal(rng, (draws, N_BANDS)) * sd_by_band[None, :] * scale
+    f = np.exp(z)[:, BAND_OF_AGE]
+    total = float(weights.sum())
+    if total <= 0:
+        return None
+    return f * (total / (f * weights[None, :]).sum(1, keepdims=True))
+
+
+def _draw_mover_rates(
+    stock0: np.ndarray, rate: np.ndarray, sd: np.ndarray, draws: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Per-draw net mover rates (D, 7) around ``rate``, symmetric in plans moved.
+
+    A positive rate is a share of mainstream plans (at the ages both are open) moving into the
+    setting, a negative one a share of the setting's own plans moving out. ``sd`` is in the
+    positive-rate unit; drawing the yearly flow in plans (``rate x base``) and converting back
+    per draw keeps a draw below the mean as far from it, in plans, as one above (drawing the
+    rate itself would shrink every negative draw by ``setting / mainstream`` plans)."""
+    mask = mover_ages()
+    base = np.array([stock0[mask[:, gi], MAINSTREAM_INDEX].sum() for gi in range(N_GROUPS)])
+    own = np.array([stock0[mask[:, gi], gi].sum() for gi in range(N_GROUPS)])
+    flow0 = np.where(rate >= 0, rate * base, rate * own)
+    flow = flow0[None, :] + (sd * base)[None, :] * antithetic_normal(rng, (draws, N_GROUPS))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(flow >= 0, flow / base[None, :], flow / own[None, :])
+    out = np.where(np.isfinite(out), out, 0.0)
+    out[:, MAINSTREAM_INDEX] = 0.0
+    return out
 
 
 def sample_paths(
@@ -540,9 +689,9 @@ def sample_paths(
     scale = cfg["interval_scale"]
     phi = cfg["drift_damping"]
     c = cfg["common_shock_share"]
-    d = fit.drift + scale * fit.drift_se * rng.standard_normal((draws, 1))
+    d = fit.drift + scale * fit.drift_se * antithetic_normal(rng, (draws, 1))
     damp = phi ** np.arange(horizon)[None, :]
-    z = np.sqrt(c) * national_shocks[:, :horizon] + np.sqrt(1 - c) * rng.standard_normal((draws, horizon))
+    z = np.sqrt(c) * national_shocks[:, :horizon] + np.sqrt(1 - c) * antithetic_normal(rng, (draws, horizon))
     # incidence shocks persist with coefficient ``incidence_shock_persistence`` (1 = random
     # walk; below 1 part of a year's shock, e.g. a backlog cleared, unwinds the next year)
     persist = cfg.get("incidence_shock_persistence", 1.0)
@@ -552,12 +701,26 @@ def sample_paths(
         acc = persist * acc + scale * fit.sd_rho * z[:, k]
         shock[:, k] = acc
     log_rho = fit.log_rho_level + np.cumsum(d * damp, axis=1) + shock
-    lvl = fit.log_lambda + scale * fit.log_lambda_se * rng.standard_normal((draws, 1))
-    log_lambda = lvl + scale * fit.sd_lambda * rng.standard_normal((draws, horizon))
-    mover = fit.mover_rate[None, :] + scale * cfg.get("mover_sd_scale", 1.0) * fit.mover_sd[
-        None, :
-    ] * rng.standard_normal((draws, N_GROUPS))
-    return Paths(log_rho=log_rho, log_lambda=log_lambda, mover_rate=mover)
+    lvl = fit.log_lambda + scale * fit.log_lambda_se * antithetic_normal(rng, (draws, 1))
+    log_lambda = lvl + scale * fit.sd_lambda * antithetic_normal(rng, (draws, horizon))
+    spread = spread_settings()
+    mover_sd = fit.mover_sd * spread["placement_sd_scale"]
+    mover = _draw_mover_rates(fit.stock0, fit.mover_rate, scale * cfg.get("mover_sd_scale", 1.0) * mover_sd, draws, rng)
+    # the age profile of joiners and of leavers is uncertain too (it shapes the age bands, not
+    # the total): one factor per band and draw, kept for the whole horizon
+    joiner_age = _age_profile_factors(
+        spread["joiner_age_sd"], fit.pop_at(fit.origin) * fit.incidence_shape, draws, rng, scale
+    )
+    s0 = fit.stock0.sum(1)
+    exit_age = _age_profile_factors(spread["exit_age_sd"], s0 * fit.hazard_shape, draws, rng, scale)
+    if exit_age is not None:
+        # keep each draw's exits at the origin, the cap of 1 at the oldest ages included
+        lam0 = float(np.exp(fit.log_lambda))
+        exit_age = _keep_exits(fit.hazard_shape[None, :] * exit_age, fit.hazard_shape, s0, lam0)
+        exit_age = exit_age / np.where(fit.hazard_shape > 0, fit.hazard_shape, 1.0)[None, :]
+    return Paths(
+        log_rho=log_rho, log_lambda=log_lambda, mover_rate=mover, joiner_age=joiner_age, exit_age=exit_age
+    )
 
 
 def simulate_council(
@@ -581,7 +744,7 @@ def simulate_council(
     stock = np.repeat(s0[None], draws, axis=0).astype(np.int64)
     out = np.empty((draws, horizon + 1, N_AGES, N_GROUPS), dtype=np.int64)
     out[:, 0] = stock
-    hz = ceasing_hazard_shape()
+    hz = fit.hazard_shape
     persistence = phase_transfer_persistence()
     mask = mover_ages()
     g = fit.incidence_shape
@@ -590,7 +753,10 @@ def simulate_council(
         year = fit.origin + k  # calendar year of the flows
         pop = fit.pop_at(year)
         joiners = np.exp(paths.log_rho[:, k])[:, None] * (pop * g)[None, :]
-        hazard = np.clip(np.exp(paths.log_lambda[:, k])[:, None] * hz[None, :], 0, 1)
+        if paths.joiner_age is not None:
+            joiners = joiners * paths.joiner_age
+        hz_d = hz[None, :] if paths.exit_age is None else hz[None, :] * paths.exit_age
+        hazard = np.clip(np.exp(paths.log_lambda[:, k])[:, None] * hz_d, 0, 1)
         inp = StepInputs(
             hazard=hazard,
             joiners=joiners,
@@ -622,6 +788,7 @@ def _round_preserving(x: np.ndarray) -> np.ndarray:
 
 __all__ = [
     "CouncilFit",
+    "antithetic_normal",
     "Paths",
     "fit_all",
     "ipf",
