@@ -74,7 +74,7 @@ def _binomial(rng: np.random.Generator | None, n: np.ndarray, p: np.ndarray) -> 
     # sample only the cells that hold plans: many age x placement cells are structurally empty
     out = np.zeros(n.shape, dtype=n.dtype)
     live = (n > 0) & (p > 0)
-    out[live] = rng.binomial(n[live].astype(np.int64), np.clip(p[live], 0.0, 1.0))
+    out[live] = rng.binomial(n[live].astype(np.int64, copy=False), np.clip(p[live], 0.0, 1.0))
     return out
 
 
@@ -93,27 +93,42 @@ def step(stock: np.ndarray, inp: StepInputs, rng: np.random.Generator | None) ->
     With ``rng`` the flows are random draws (integers); with ``rng=None`` they are their
     expected values (floats).
     """
+    new, flows = _step(stock, inp, rng, track=True)
+    assert flows is not None
+    return new, flows
+
+
+def advance(stock: np.ndarray, inp: StepInputs, rng: np.random.Generator | None) -> np.ndarray:
+    """:func:`step` without keeping the movers' flows (the simulation's fast path): the same
+    draws in the same order, so the same new stock."""
+    return _step(stock, inp, rng, track=False)[0]
+
+
+def _step(
+    stock: np.ndarray, inp: StepInputs, rng: np.random.Generator | None, *, track: bool
+) -> tuple[np.ndarray, Flows | None]:
     d = stock.shape[0]
-    zeros = np.zeros_like(stock)
-    # 1. leavers, by age at the start of the year
-    p_leave = np.broadcast_to(inp.hazard[:, :, None], stock.shape).copy()
-    p_leave[:, N_AGES - 1, :] = 0.0
+    # 1. leavers, by age at the start of the year (nobody 'ceases' at 25: they age out below)
+    hazard = np.array(inp.hazard, dtype=float, copy=True)
+    hazard[:, N_AGES - 1] = 0.0
+    p_leave = np.broadcast_to(hazard[:, :, None], stock.shape)
     leavers = _binomial(rng, stock, p_leave)
     survivors = stock - leavers
     # 2. ageing: survivors at 25 leave by reaching the end of the range
-    aged = zeros.copy()
+    aged = np.zeros_like(stock)
     aged[:, 1:, :] = survivors[:, :-1, :]
     leavers[:, N_AGES - 1, :] += survivors[:, N_AGES - 1, :]
-    movers_in = zeros.copy()
-    movers_out = zeros.copy()
+    movers_in = np.zeros_like(stock) if track else np.empty((0,) + stock.shape[1:], stock.dtype)
+    movers_out = np.zeros_like(stock) if track else np.empty((0,) + stock.shape[1:], stock.dtype)
     # 3. phase-transfer movers
     for age, keep in inp.persistence.items():
         n = aged[:, age, :]
         moving = n - _binomial(rng, n, np.full(n.shape, keep))
         pool = moving.sum(-1)
         placed = _multinomial(rng, pool, np.broadcast_to(inp.transfer_mix[BAND_OF_AGE[age]], (d, N_GROUPS)))
-        movers_out[:, age, :] += moving
-        movers_in[:, age, :] += placed
+        if track:
+            movers_out[:, age, :] += moving
+            movers_in[:, age, :] += placed
         aged[:, age, :] += placed - moving
     # 4. net movers between mainstream and each other group
     rates = np.broadcast_to(np.asarray(inp.mover_rate, dtype=float), (d, N_GROUPS))
@@ -131,6 +146,8 @@ def step(stock: np.ndarray, inp: StepInputs, rng: np.random.Generator | None) ->
         signed = np.where(into, moved, -moved)  # + : mainstream -> g ; - : g -> mainstream
         aged[:, ages, MAINSTREAM] -= signed
         aged[:, ages, g] += signed
+        if not track:
+            continue
         out_ms, out_g = np.where(into, moved, 0), np.where(into, 0, moved)
         movers_out[:, ages, MAINSTREAM] += out_ms
         movers_in[:, ages, g] += out_ms
@@ -148,4 +165,6 @@ def step(stock: np.ndarray, inp: StepInputs, rng: np.random.Generator | None) ->
         live = np.broadcast_to(mean.sum(0) > 0, mean.shape)
         joiners[live] = rng.poisson(mean[live])
     new = aged + joiners
+    if not track:
+        return new, None
     return new, Flows(leavers=leavers, movers_in=movers_in, movers_out=movers_out, joiners=joiners)

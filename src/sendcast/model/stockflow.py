@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from sendcast.model.history import CouncilHistory, project_population
-from sendcast.model.step import TRANSFER_AGES, StepInputs, step
+from sendcast.model.step import TRANSFER_AGES, StepInputs, advance, step
 from sendcast.model.structure import (
     AGE_BANDS,
     BAND_OF_AGE,
@@ -768,7 +768,7 @@ def simulate_council(
         )
         if levers is not None:
             inp = levers.apply(inp, year=year, fit=fit, stock=stock)
-        stock, _ = step(stock, inp, rng)
+        stock = advance(stock, inp, rng)
         if levers is not None:
             stock = levers.after_step(stock, year=year, fit=fit, rng=rng)
         out[:, k + 1] = stock
