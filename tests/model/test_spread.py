@@ -92,6 +92,15 @@ def test_exit_age_multiplier_hand_case() -> None:
     assert list(FEEDS_BAND[15:19]) == [3, 3, 3, 3]
 
 
+def test_younger_moves_a_share_of_each_age_down_one_year() -> None:
+    from sendcast.model.stockflow import younger
+
+    assert younger(np.array([0.0, 10.0, 20.0]), 0.25) == pytest.approx([2.5, 12.5, 15.0])
+    assert younger(np.array([4.0, 0.0]), 0.5) == pytest.approx([2.0, 0.0])  # nobody younger than 0
+    c = np.arange(26, dtype=float)  # nothing at age 0: the total is kept
+    assert younger(c, 0.3).sum() == pytest.approx(c.sum())
+
+
 def test_spread_settings_shipped_values_and_unknown_names(monkeypatch: pytest.MonkeyPatch) -> None:
     s = spread_settings()
     assert s["placement_sd_scale"].shape == (N_GROUPS,)

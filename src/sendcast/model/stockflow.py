@@ -215,7 +215,23 @@ def _incidence_shape(h: CouncilHistory, national_pop: np.ndarray) -> np.ndarray:
         w = recent / (recent + 50.0)
         adj = 1 + w * (adj - 1)
         g = g * adj[BAND_OF_AGE]
+    # age when the plan started -> age in the January caseload: a share of each age's joiners
+    # is counted a year younger (see joiner_age_offset in forecast_settings.yaml)
+    s = float(settings().get("joiner_age_offset", 0.0))
+    if s > 0:
+        pop = np.where(h.pop[-1] > 0, h.pop[-1], 1.0)
+        g = younger(g * pop, s) / pop
     return g
+
+
+def younger(counts: np.ndarray, share: float) -> np.ndarray:
+    """Move ``share`` of each age's count to the age below: counts by the age a plan started
+    -> by the age the January caseload counts. E.g. [0, 10, 20] with 0.25 -> [2.5, 12.5, 15].
+    Age 0's moved share drops out (the shape is a relative one: incidence is re-estimated on
+    it, so the council's total joiners do not change)."""
+    out = (1 - share) * counts.astype(float)
+    out[:-1] += share * counts[1:]
+    return out
 
 
 def _has_ages(h: CouncilHistory, i: int) -> bool:
