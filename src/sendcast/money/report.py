@@ -6,14 +6,12 @@ files are written atomically (temporary file in the same folder, then ``os.repla
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from sendcast.money.budget import BudgetResult, summarise
+from sendcast.outputs.io import write_atomic_with
 from sendcast.parameters import PLACEMENT_GROUPS, financial_year_label
 
 TABLE_COLUMNS = ["la_code", "la_name", "financial_year", "line", "mean", "p10", "p50", "p90"]
@@ -31,34 +29,16 @@ def budget_table(result: BudgetResult) -> pd.DataFrame:
     return s[TABLE_COLUMNS].reset_index(drop=True)
 
 
-def write_atomic(path: Path | str, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place.
-
-    Returns the final path. The temporary file is removed if ``write`` fails.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
 def write_csv(result: BudgetResult, path: Path | str) -> Path:
     """Write :func:`budget_table` as CSV; return the path."""
     table = budget_table(result)
-    return write_atomic(path, lambda p: table.to_csv(p, index=False))
+    return write_atomic_with(path, lambda p: table.to_csv(p, index=False))
 
 
 def write_json(result: BudgetResult, path: Path | str) -> Path:
     """Write :func:`budget_table` as JSON records; return the path."""
     table = budget_table(result)
-    return write_atomic(path, lambda p: table.to_json(p, orient="records", indent=1))
+    return write_atomic_with(path, lambda p: table.to_json(p, orient="records", indent=1))
 
 
 def assumptions_table(result: BudgetResult) -> pd.DataFrame:
@@ -149,7 +129,7 @@ def write_xlsx(result: BudgetResult, path: Path | str) -> Path:
             for name, df in sheets.items():
                 df.to_excel(xw, sheet_name=name, index=False)
 
-    return write_atomic(path, write)
+    return write_atomic_with(path, write)
 
 
 def write_html(result: BudgetResult, path: Path | str) -> Path:
@@ -183,4 +163,4 @@ def write_html(result: BudgetResult, path: Path | str) -> Path:
     def write(p: Path) -> None:
         p.write_text(html, encoding="utf-8")
 
-    return write_atomic(path, write)
+    return write_atomic_with(path, write)
