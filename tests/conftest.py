@@ -1,4 +1,4 @@
-"""Shared test fixtures: where the real published files are (if present)."""
+"""Shared test fixtures: where the real published files are, and the installed store (if present)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from sendcast.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,3 +30,16 @@ def raw_dir() -> Path:
     if d is None:
         pytest.skip("official data folder ../shared/data/raw not present")
     return d
+
+
+@pytest.fixture(scope="session")
+def embedded_store() -> Store:
+    """The installed data store; tests using this are skipped when there is none."""
+    from sendcast.store import StoreError, open_store
+
+    s = open_store()
+    try:
+        _ = s.manifest
+    except (StoreError, FileNotFoundError):
+        pytest.skip("no data store installed")
+    return s

@@ -14,13 +14,8 @@ import pytest
 GOLDEN = Path(__file__).parent / "golden" / "headline.json"
 
 
+@pytest.mark.usefixtures("embedded_store")
 def test_headline_outputs_match_golden_file() -> None:
-    from sendcast.store import StoreError, open_store
-
-    try:
-        _ = open_store().manifest
-    except (StoreError, FileNotFoundError):
-        pytest.skip("no data store installed")
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(

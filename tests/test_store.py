@@ -8,17 +8,12 @@ from pathlib import Path
 import pytest
 
 from sendcast.ingest.common import IngestError
-from sendcast.store import Store, StoreError, build_store, open_store, resolve_releases, status
+from sendcast.store import Store, StoreError, build_store, resolve_releases, status
 
 
 @pytest.fixture(scope="module")
-def store() -> Store:
-    s = open_store()
-    try:
-        _ = s.manifest
-    except (StoreError, FileNotFoundError):
-        pytest.skip("no data store installed")
-    return s
+def store(embedded_store: Store) -> Store:
+    return embedded_store
 
 
 def _caseload(store: Store, code: str, year: int) -> float:

@@ -9,17 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from sendcast.cli import app
-from sendcast.store import StoreError, open_store
 
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _store() -> None:
-    try:
-        _ = open_store().manifest
-    except (StoreError, FileNotFoundError):
-        pytest.skip("no data store installed")
+pytestmark = pytest.mark.usefixtures("embedded_store")
 
 
 @pytest.mark.parametrize(

@@ -7,15 +7,8 @@ from pathlib import Path
 import pytest
 
 from sendcast.model.api import forecast, load_projection
-from sendcast.store import StoreError, open_store
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _store() -> None:
-    try:
-        _ = open_store().manifest
-    except (StoreError, FileNotFoundError):
-        pytest.skip("no data store installed")
+pytestmark = pytest.mark.usefixtures("embedded_store")
 
 
 def _snpp(path: Path, per_age: float, growth: float = 0.0) -> Path:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendcast.harmonise.ehcp import ESTABLISHMENT_GROUPS, HarmoniseError, ehcp_series, reconcile
+from sendcast.harmonise.ehcp import ESTABLISHMENT_GROUPS, GROUPS, HarmoniseError, ehcp_series, reconcile
 
 
 def obs_row(
@@ -138,15 +138,7 @@ def test_real_series(real: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     s = ehcp_series(obs)
     nor = s[s["la_code"] == "E10000020"].pivot_table(index="year", columns="measure", values="value")
     assert nor.loc[2010, "ehcp_total"] == 4877 and nor.loc[2024, "ehcp_total"] == 10736
-    groups = [
-        "mainstream",
-        "resourced_provision",
-        "state_special",
-        "independent_special",
-        "ap_pru",
-        "post16_fe",
-        "other",
-    ]
+    groups = list(GROUPS)
     assert (nor.loc[2010:2024, groups].sum(axis=1) == nor.loc[2010:2024, "ehcp_total"]).all()
     assert (nor.loc[2010:2024, groups] >= 0).all().all()
     assert nor.loc[2023, "tribunal_appeal_rate"] == 3.2

@@ -9,6 +9,7 @@ import pytest
 from sendcast.model.forecast import MEASURES, run_forecast
 from sendcast.model.history import histories_from_tables, project_population
 from sendcast.model.stockflow import ipf
+from sendcast.model.structure import GROUPS
 from sendcast.model.synthetic import synthetic_histories, synthetic_tables
 
 
@@ -43,15 +44,7 @@ def test_summary_shape_england_and_quantile_order(histories: dict) -> None:
     # placement groups and age bands each add up to the total, draw by draw -> in the mean too
     for code, g in s[s["year"] == s["year"].max()].groupby("la_code"):
         m = g.set_index("measure")["mean"]
-        groups = [
-            "mainstream",
-            "resourced_provision",
-            "state_special",
-            "independent_special",
-            "ap_pru",
-            "post16_fe",
-            "other",
-        ]
+        groups = list(GROUPS)
         assert np.isclose(m[groups].sum(), m["ehcp_total"]), code
         bands = ["age_0_4", "age_5_10", "age_11_15", "age_16_19", "age_20_25"]
         assert np.isclose(m[bands].sum(), m["ehcp_total"]), code

@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         """Forecast EHC plans by placement and age with uncertainty (mean and percentiles)."""
         from sendcast.geography import UnknownCouncilError
         from sendcast.ingest.common import IngestError
-        from sendcast.model.api import ForecastInputError
+        from sendcast.model.api import ForecastInputError, forecast
         from sendcast.outputs import forecast_report
 
         if fmt is None:
@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         try:
             with Progress(console=console, transient=True) as prog:
                 task = prog.add_task("simulating", total=None)
-                res = forecast_report.run(
+                res = forecast(
                     council,
                     all_councils=all_councils,
                     origin=origin,

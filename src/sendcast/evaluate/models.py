@@ -26,7 +26,7 @@ import numpy as np
 
 from sendcast.model.forecast import MEASURES, council_rng, run_forecast
 from sendcast.model.history import CouncilHistory
-from sendcast.model.stockflow import age_distribution, placement_totals
+from sendcast.model.stockflow import age_distribution, has_ages, placement_totals
 from sendcast.model.structure import AGE_BANDS, GROUPS, N_AGES
 
 
@@ -41,8 +41,7 @@ def history_measures(h: CouncilHistory) -> np.ndarray:
             if plc is not None:
                 out[i, 1 : 1 + len(GROUPS)] = plc
                 out[i, 1 + len(GROUPS)] = plc[GROUPS.index("state_special")] + plc[GROUPS.index("independent_special")]
-        has_age = np.isfinite(h.age_bands[i]).all() or np.isfinite(h.single_age[i]).sum() >= 20
-        if has_age:
+        if has_ages(h, i):
             ages = age_distribution(h, i)
             if ages is not None:
                 for j, (lo, hi) in enumerate(AGE_BANDS.values()):

@@ -234,7 +234,7 @@ def younger(counts: np.ndarray, share: float) -> np.ndarray:
     return out
 
 
-def _has_ages(h: CouncilHistory, i: int) -> bool:
+def has_ages(h: CouncilHistory, i: int) -> bool:
     """Whether ages were published for year index ``i`` (bands or single ages)."""
     return bool(np.isfinite(h.age_bands[i]).all() or np.isfinite(h.single_age[i]).sum() >= 20)
 
@@ -257,7 +257,7 @@ def _exit_age_multipliers(
     logs: list[np.ndarray] = []
     years = h.years
     for i in range(max(0, len(years) - 1 - window), len(years) - 1):
-        if not (np.isfinite(lam[i]) and _has_ages(h, i) and _has_ages(h, i + 1) and i in joiners_by_age):
+        if not (np.isfinite(lam[i]) and has_ages(h, i) and has_ages(h, i + 1) and i in joiners_by_age):
             continue
         a0 = age_distribution(h, i)
         a1 = age_distribution(h, i + 1)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from sendcast.model.api import forecast, model_data
+from sendcast.model.api import model_data
 from sendcast.model.forecast import ENGLAND, ForecastResult
 from sendcast.outputs.charts import fan_chart, html_page, table_html
 from sendcast.outputs.io import frame_bytes, write_atomic, write_json
@@ -33,30 +32,6 @@ LABELS = {
     "age_16_19": "Aged 16-19",
     "age_20_25": "Aged 20-25",
 }
-
-
-def run(
-    council: str | None,
-    *,
-    all_councils: bool,
-    origin: int | None,
-    horizon: int,
-    draws: int,
-    seed: int,
-    progress: Callable[[int, int], None] | None = None,
-    population_projection: Path | None = None,
-) -> ForecastResult:
-    """Run the forecast the CLI asked for (see :func:`sendcast.model.api.forecast`)."""
-    return forecast(
-        council,
-        all_councils=all_councils,
-        origin=origin,
-        horizon=horizon,
-        draws=draws,
-        seed=seed,
-        progress=progress,
-        population_projection=population_projection,
-    )
 
 
 def accuracy_table() -> pd.DataFrame | None:
