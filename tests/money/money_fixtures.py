@@ -144,3 +144,89 @@ def synthetic_draws(
                 plans = base[g] * (1 + growth) ** i * rng.uniform(0.95, 1.05)
                 recs.append(("E10000020", "Norfolk", y, d, g, plans))
     return pd.DataFrame(recs, columns=["la_code", "la_name", "year", "draw", "placement", "plans"])
+
+
+# Synthetic specialist spend series (state, independent/non-maintained top-ups), 2018-19 to
+# 2021-22; 2021-22 equals the s251 lines above (state = topup_maintained_special +
+# topup_maintained_pru_ap = 29,952,234; independent = topup_nmss_independent_special).
+SPECIALIST = {
+    "state": {2018: 21226420.0, 2019: 22932710.0, 2020: 24463110.0, 2021: 29952234.0},
+    "independent_non_maintained": {2018: 25603530.0, 2019: 30515300.0, 2020: 33988020.0, 2021: 41452473.0},
+}
+# January caseloads by placement group (the forecast's series), 2018-2023.
+JANUARIES = {
+    "mainstream": [2009, 2172, 2068, 2561, 2585, 2838],
+    "resourced_provision": [109, 92, 108, 130, 147, 214],
+    "state_special": [1411, 1529, 1596, 1676, 1828, 1907],
+    "independent_special": [253, 314, 320, 352, 666, 706],
+    "ap_pru": [110, 141, 155, 192, 178, 180],
+    "post16_fe": [1176, 1379, 1932, 2159, 2412, 1678],
+    "other": [434, 525, 510, 683, 855, 1212],
+}
+HNB_AFTER = {2019: 70128410.0, 2020: 81360950.0, 2021: 91204080.0, 2022: 106135400.0, 2023: 118884300.0}
+TOTAL_DSG = {2019: 609654411.0, 2020: 646044145.0, 2021: 696652547.0, 2022: 737777622.0, 2023: 787655151.0}
+DEFICIT_PCT = {2019: 3.23, 2020: 4.91, 2021: 7.76}  # published 'deficit' (positive = deficit)
+
+
+def synthetic_money_observations(la_code: str = "E10000020") -> pd.DataFrame:
+    """Finance rows for one council: s251 2021-22, specialist series, HNB after deductions,
+    schools block, total DSG and the DSG balance % (positive = deficit)."""
+    obs = synthetic_observations()
+    rows = obs.to_dict("records")
+    for topic, series in SPECIALIST.items():
+        rows += [
+            obs_row("specialist_spend_total", "provider", topic, "financial_year", y, v, source="send-ap-dashboard")
+            for y, v in series.items()
+        ]
+    rows += [
+        obs_row("high_needs_block", "stage", "after_deductions", "financial_year", y, v, source="dsg-allocations")
+        for y, v in HNB_AFTER.items()
+    ]
+    rows += [
+        obs_row("total_dsg", "stage", "before_recoupment", "financial_year", y, v, source="dsg-allocations")
+        for y, v in TOTAL_DSG.items()
+    ]
+    rows += [
+        obs_row("dsg_cumulative_balance_pct_income", "total", "total", "financial_year", y, v, unit="percent")
+        for y, v in DEFICIT_PCT.items()
+    ]
+    out = pd.DataFrame(rows, columns=OBSERVATION_COLUMNS)
+    out["la_code"] = la_code
+    return out
+
+
+def synthetic_series(la_code: str = "E10000020") -> pd.DataFrame:
+    """The model series' January placement rows for one council, 2018-2023."""
+    recs = [
+        (la_code, "Norfolk", 2018 + i, "january", g, float(v), "test", "published")
+        for g, vals in JANUARIES.items()
+        for i, v in enumerate(vals)
+    ]
+    return pd.DataFrame(
+        recs, columns=["la_code", "la_name", "year", "period_type", "measure", "value", "source_release", "continuity"]
+    )
+
+
+def synthetic_inputs(la_code: str = "E10000020", balances: pd.DataFrame | None = None) -> object:
+    """:class:`sendcast.money.budget.MoneyInputs` built from the synthetic tables above."""
+    from sendcast.money.balances import combine, dsg_balances
+    from sendcast.money.budget import MoneyInputs
+    from sendcast.money.unit_costs import fy_plans
+    from sendcast.parameters import load_parameters
+
+    obs = synthetic_money_observations(la_code)
+    series = synthetic_series(la_code)
+    jan = series.rename(columns={"measure": "placement", "value": "plans"})[["la_code", "year", "placement", "plans"]]
+    councils = pd.DataFrame({"la_code": [la_code], "old_la_code": ["926"], "la_name": ["Norfolk"]})
+    bal = dsg_balances(obs)
+    if balances is not None:
+        bal = combine(bal, balances)
+    return MoneyInputs(
+        observations=obs,
+        januaries=jan,
+        plans=fy_plans(series),
+        balances=bal,
+        councils=councils,
+        safety_valve=pd.DataFrame({"la_code": [la_code], "agreement_period": ["2022-23"]}),
+        params=load_parameters(),
+    )

@@ -16,11 +16,10 @@ from typer.testing import CliRunner
 
 import sendcast.cli_parts.scenario as scenario_cli
 from sendcast.cli import app
-from sendcast.parameters import load_parameters
 from sendcast.scenarios.compare import Context
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "money"))
-from money_fixtures import synthetic_observations  # noqa: E402
+from money_fixtures import synthetic_inputs  # noqa: E402
 
 AGREEMENT = Path(__file__).resolve().parents[2] / "examples" / "norfolk" / "agreement.yaml"
 
@@ -41,12 +40,11 @@ levers:
 @pytest.fixture
 def synthetic(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's council and money come from the synthetic fixtures, not the store."""
-    params = load_parameters()
 
-    def money(agreement: Path | None) -> tuple[Any, Any, Any]:
+    def money(agreement: Path | None, la_code: str | None = None) -> tuple[Any, Any]:
         from sendcast.money.agreements import load_agreement
 
-        return synthetic_observations(), params, load_agreement(agreement) if agreement else None
+        return synthetic_inputs(), load_agreement(agreement) if agreement else None
 
     monkeypatch.setattr(scenario_cli, "_context", lambda la, origin, horizon, draws: ctx)
     monkeypatch.setattr(scenario_cli, "_money", money)

@@ -10,24 +10,19 @@ import pandas as pd
 import pytest
 
 from sendcast.money.agreements import load_agreement
-from sendcast.parameters import load_parameters
 from sendcast.scenarios.compare import Context, compare, comparison_html
 from sendcast.scenarios.goalseek import goal_seek
 from sendcast.scenarios.schema import BASELINE, scenario_from_dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "money"))
-from money_fixtures import synthetic_observations  # noqa: E402
+from money_fixtures import synthetic_inputs  # noqa: E402
 
 AGREEMENT = Path(__file__).resolve().parents[2] / "examples" / "norfolk" / "agreement.yaml"
 
 
 @pytest.fixture(scope="module")
 def money() -> dict:
-    return {
-        "observations": synthetic_observations(),
-        "params": load_parameters(),
-        "agreement": load_agreement(AGREEMENT),
-    }
+    return {"inputs": synthetic_inputs(), "agreement": load_agreement(AGREEMENT)}
 
 
 def money_only(**lever: object) -> object:

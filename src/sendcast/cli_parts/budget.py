@@ -1,4 +1,9 @@
-"""``sendcast budget``: the high-needs budget and DSG balance for one council (thin wrapper)."""
+"""``sendcast budget``: the high-needs budget and DSG balance (thin: parse, call the library, print).
+
+``sendcast budget Norfolk``; ``sendcast budget England`` (all councils summed draw by draw);
+``sendcast budget --all`` (every council: balance now, in three years, chance of deficit);
+``sendcast budget backtest --out DIR`` (2020-21 and 2021-22 back-cast of every council).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,32 @@ from typing import Annotated, Any
 import typer
 
 FORMATS = ("table", "csv", "json", "html", "xlsx")
+EXTENSIONS = {".csv": "csv", ".json": "json", ".html": "html", ".htm": "html", ".xlsx": "xlsx", ".txt": "table"}
+
+
+def _fail(msg: str) -> typer.Exit:
+    typer.echo(f"error: {msg}", err=True)
+    return typer.Exit(2)
+
+
+def output_format(fmt: str | None, out: Path | None) -> str:
+    """Return the format to write: ``--format`` if given, else the extension of ``--out``,
+    else ``table``. Refuses (exit 2) a format that is not known, a file extension that does
+    not match the format, and html/xlsx without a file."""
+    if fmt is not None and fmt not in FORMATS:
+        raise _fail(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r})")
+    if out is not None:
+        ext = out.suffix.lower()
+        by_ext = EXTENSIONS.get(ext)
+        if by_ext is None:
+            raise _fail(f"--out {out}: extension {ext or '(none)'} is not one of {', '.join(sorted(EXTENSIONS))}")
+        if fmt is not None and fmt != by_ext:
+            raise _fail(f"--out {out} is a {by_ext} file but --format is {fmt}: make them agree")
+        return by_ext
+    fmt = fmt or "table"
+    if fmt in ("html", "xlsx"):
+        raise _fail(f"--format {fmt} needs --out FILE.{fmt}")
+    return fmt
 
 
 def register(app: typer.Typer) -> None:
@@ -15,86 +46,132 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def budget(
-        la: Annotated[str, typer.Argument(help="Council name or code (ONS or DfE 3-digit).")],
+        la: Annotated[
+            str | None,
+            typer.Argument(help="Council name or code, England, or 'backtest'."),
+        ] = None,
+        all_councils: Annotated[bool, typer.Option("--all", help="Every council, listed.")] = False,
         params: Annotated[Path | None, typer.Option("--params", help="Parameter folder.")] = None,
         agreement: Annotated[Path | None, typer.Option("--agreement", help="Agreement YAML.")] = None,
+        balances: Annotated[
+            Path | None,
+            typer.Option(
+                "--balances",
+                help="CSV of later balances: la_code,financial_year,cumulative_balance,in_year_balance,source.",
+            ),
+        ] = None,
         origin: Annotated[int | None, typer.Option(help="Last January observed.")] = None,
         horizon: Annotated[int, typer.Option(help="Years ahead.")] = 6,
         draws: Annotated[int, typer.Option(help="Monte Carlo draws.")] = 500,
         seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
-        fmt: Annotated[str, typer.Option("--format", help="|".join(FORMATS))] = "table",
-        out: Annotated[Path | None, typer.Option(help="Output file.")] = None,
+        fmt: Annotated[str | None, typer.Option("--format", help="|".join(FORMATS))] = None,
+        out: Annotated[Path | None, typer.Option(help="Output file (the format follows its extension).")] = None,
     ) -> None:
         """Forecast high-needs spend, income and the DSG balance; print or write it."""
-        import pandas as pd
+        from sendcast.geography import UnknownCouncilError
+        from sendcast.model.api import ForecastInputError
+        from sendcast.money import service
+        from sendcast.money.balances import BalanceFileError
+        from sendcast.money.budget import BudgetInputError
+        from sendcast.parameters import ParameterError
 
-        from sendcast.model.api import placement_draws, published_placement_draws
-        from sendcast.money.agreements import assess_agreement, load_agreement
-        from sendcast.money.budget import backcast, compute_budget
-        from sendcast.money.report import (
-            budget_table,
-            write_csv,
-            write_html,
-            write_json,
-            write_xlsx,
-        )
-        from sendcast.parameters import ParameterError, load_parameters
-        from sendcast.store import open_store
-
-        if fmt not in FORMATS:
-            raise typer.BadParameter(f"--format must be one of {FORMATS}")
-        if fmt in ("html", "xlsx") and out is None:
-            raise typer.BadParameter(f"--format {fmt} needs --out")
+        if la is not None and la.strip().lower() == "backtest":
+            _backtest(params, balances, draws, seed, out)
+            return
+        if la is None and not all_councils:
+            raise _fail("give a council (name or code), England, or --all")
+        if la is not None and all_councils:
+            raise _fail("give a council or --all, not both")
+        kind = output_format(fmt, out)
         try:
-            pars = load_parameters(params)
-            agr = load_agreement(agreement) if agreement else None
-        except ParameterError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2) from e
-        pdraws = placement_draws(la, origin=origin, horizon=horizon, draws=draws, seed=seed)
-        first_jan = int(pdraws["year"].min())
-        code = str(pdraws["la_code"].iloc[0])
-        if agr is not None and agr.opening_financial_year < first_jan:
-            # the budget starts the year after the opening balance: use the published
-            # Januarys before the origin for those years (a back-cast)
-            hist = published_placement_draws(code, list(range(agr.opening_financial_year, first_jan)), draws)
-            pdraws = pd.concat([hist, pdraws], ignore_index=True)
-        obs = open_store().observations(source=["high-needs-benchmarking", "dsg-allocations", "send-ap-dashboard"])
-        result = compute_budget(pdraws, obs, pars, agreement=agr)
-        writers: dict[str, Any] = {"csv": write_csv, "json": write_json, "html": write_html, "xlsx": write_xlsx}
-        if out is not None and fmt != "table":
+            inputs = service.inputs(params, balances)
+            agr = service.agreement(agreement) if agreement else None
+            if all_councils:
+                listing = service.all_councils(inputs, origin=origin, horizon=horizon, draws=draws, seed=seed)
+                _emit_listing(listing, kind, out)
+                return
+            run = service.budget(
+                la or "", inputs, agreement=agr, origin=origin, horizon=horizon, draws=draws, seed=seed
+            )
+        except (ParameterError, BalanceFileError, BudgetInputError, ForecastInputError, UnknownCouncilError) as e:
+            raise _fail(str(e)) from e
+        _emit_budget(run, kind, out)
+        if out is not None:
             from sendcast.outputs.io import write_json as write_meta
             from sendcast.outputs.metadata import run_metadata
+            from sendcast.store import open_store
 
-            typer.echo(f"wrote {writers[fmt](result, out)}")
-            settings = {"la": la, "origin": origin, "horizon": horizon, "draws": draws, "seed": seed,
-                        "params": str(params) if params else None, "agreement": str(agreement) if agreement else None}
-            extra = [Path(agreement)] if agreement else []
+            settings = {
+                "la": la,
+                "origin": origin,
+                "horizon": horizon,
+                "draws": draws,
+                "seed": seed,
+                "params": str(params) if params else None,
+                "agreement": str(agreement) if agreement else None,
+                "balances": str(balances) if balances else None,
+            }
+            extra = [Path(p) for p in (agreement, balances) if p]
             write_meta(run_metadata("budget", settings, open_store(), extra), Path(f"{out}.meta.json"))
-        elif fmt == "csv":
-            typer.echo(budget_table(result).to_csv(index=False), nl=False)
-        elif fmt == "json":
-            typer.echo(budget_table(result).to_json(orient="records", indent=1))
-        else:
-            t = budget_table(result)
-            keep = t["line"].isin(["spend_total", "income_total", "in_year_balance", "cumulative_balance"])
-            typer.echo(t[keep].to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
-        if agr is not None:
-            a = assess_agreement(result.line("cumulative_balance"), agr)
-            typer.echo(f"probability of meeting the target: {a.probability_meeting_target:.2f}")
-        if agr is not None:
-            years_done = set(result.lines["financial_year"])
-            for pb in agr.published_balances:
-                if pb.in_year_balance is not None and pb.financial_year in years_done:
-                    bc = backcast(
-                        result,
-                        financial_year=pb.financial_year,
-                        published_in_year=pb.in_year_balance,
-                        published_source=pb.source.title,
-                    )
-                    typer.echo(
-                        f"\nback-cast of {pb.financial_year}-{(pb.financial_year + 1) % 100:02d} beside the published figure:"  # noqa: E501
-                    )
-                    typer.echo(bc.to_string(index=False, float_format=lambda v: f"{v:,.0f}", na_rep=""))
-        for n in result.notes:
+        for n in run.result.notes:
             typer.echo(f"note: {n}", err=True)
+
+    def _emit_budget(run: Any, kind: str, out: Path | None) -> None:
+        from sendcast.money import report
+
+        result = run.result
+        if out is not None:
+            writer = {
+                "csv": report.write_csv,
+                "json": report.write_json,
+                "html": report.write_html,
+                "xlsx": report.write_xlsx,
+            }
+            if kind == "table":
+                from sendcast.outputs.io import write_atomic
+
+                write_atomic(out, report.text_summary(run) + "\n")
+            else:
+                writer[kind](result, out, run=run)
+            typer.echo(f"wrote {out}", err=True)
+            return
+        if kind == "csv":
+            typer.echo(report.budget_table(result).to_csv(index=False), nl=False)
+        elif kind == "json":
+            typer.echo(report.budget_table(result).to_json(orient="records", indent=1))
+        else:
+            typer.echo(report.text_summary(run))
+
+    def _emit_listing(listing: Any, kind: str, out: Path | None) -> None:
+        from sendcast.outputs.io import write_atomic
+
+        if kind in ("html", "xlsx"):
+            raise _fail("budget --all writes csv, json or a table")
+        text = {
+            "csv": lambda: listing.to_csv(index=False),
+            "json": lambda: listing.to_json(orient="records", indent=1),
+            "table": lambda: listing.to_string(index=False, float_format=lambda v: f"{v:,.2f}"),
+        }[kind]()
+        if out is not None:
+            write_atomic(out, text)
+            typer.echo(f"wrote {out}", err=True)
+        else:
+            typer.echo(text, nl=kind != "csv")
+
+    def _backtest(params: Path | None, balances: Path | None, draws: int, seed: int, out: Path | None) -> None:
+        from sendcast.money import service
+        from sendcast.money.backtest import run_backtest, write_backtest
+        from sendcast.money.balances import BalanceFileError
+        from sendcast.parameters import ParameterError
+
+        if out is None:
+            raise _fail("budget backtest needs --out DIR (a folder for backtest.csv and report.html)")
+        try:
+            inputs = service.inputs(params, balances)
+        except (ParameterError, BalanceFileError) as e:
+            raise _fail(str(e)) from e
+        bt = run_backtest(inputs, draws=min(draws, 500), seed=seed)
+        paths = write_backtest(bt, out)
+        typer.echo(bt.headline_text())
+        for p in paths:
+            typer.echo(f"wrote {p}", err=True)

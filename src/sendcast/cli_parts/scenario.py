@@ -94,17 +94,20 @@ def _write_metadata(
     typer.echo(f"wrote {path}")
 
 
-def _money(agreement: Path | None) -> tuple[Any, Any, Any]:
-    from sendcast.money.agreements import load_agreement
-    from sendcast.parameters import ParameterError, load_parameters
-    from sendcast.store import open_store
+def _money(agreement: Path | None, la_code: str | None = None) -> tuple[Any, Any]:
+    """Return (money inputs, agreement); a bad file or an agreement for another council is one
+    line and exit 2."""
+    from sendcast.money import service
+    from sendcast.parameters import ParameterError
 
     try:
-        pars = load_parameters()
-        agr = load_agreement(agreement) if agreement else None
+        inputs = service.inputs()
+        agr = service.agreement(agreement) if agreement else None
     except ParameterError as e:
         raise _fail(str(e)) from e
-    return open_store().observations(), pars, agr
+    if agr is not None and la_code is not None and agr.la_code != la_code:
+        raise _fail(f"{agr.file}: the agreement is for {agr.council} ({agr.la_code}), not {la_code}")
+    return inputs, agr
 
 
 def _context(la: str, origin: int | None, horizon: int, draws: int) -> Any:
@@ -172,6 +175,7 @@ def register(app: typer.Typer) -> None:
         fmt: str,
         out: Path | None,
     ) -> None:
+        from sendcast.money.budget import BudgetInputError
         from sendcast.scenarios.compare import compare, comparison_html
         from sendcast.scenarios.schema import BASELINE
 
@@ -186,8 +190,11 @@ def register(app: typer.Typer) -> None:
         if origin is None and len(origins) == 1:
             origin = origins.pop()
         ctx = _context(la, origin, horizon, draws)
-        obs, pars, agr = _money(agreement)
-        cmp = compare(ctx, scenarios, draws=draws, seed=seed, observations=obs, params=pars, agreement=agr)
+        inputs, agr = _money(agreement, ctx.la_code)
+        try:
+            cmp = compare(ctx, scenarios, draws=draws, seed=seed, inputs=inputs, agreement=agr)
+        except BudgetInputError as e:
+            raise _fail(str(e)) from e
         table = cmp.table
         if fmt == "table":
             keep = table["measure"].isin(["ehcp_total", "spend_total", "cumulative_balance"])
@@ -277,15 +284,14 @@ def register(app: typer.Typer) -> None:
         data = api.model_data()
         o = api.check_request(data, origin, 1, draws)
         ctx = _context(la, o, max(target_year - o, 1), draws)
-        obs, pars, agr = _money(agreement)
+        inputs, agr = _money(agreement, ctx.la_code)
         try:
             res = goal_seek(
                 ctx,
                 lever=lever,  # type: ignore[arg-type]
                 target_year=target_year,
                 probability=probability,
-                observations=obs,
-                params=pars,
+                inputs=inputs,
                 agreement=agr,
                 base=base_sc,
                 draws=draws,

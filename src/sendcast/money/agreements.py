@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sendcast.parameters import (
     ParameterError,
@@ -36,7 +36,7 @@ class YearAmount(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     financial_year: int
-    value: float = Field(ge=0)
+    value: float = Field(ge=0, allow_inf_nan=False)
     note: str | None = None
 
     @field_validator("financial_year", mode="before")
@@ -50,7 +50,7 @@ class YearPercent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     financial_year: int
-    percent: float = Field(ge=0, le=100)
+    percent: float = Field(ge=0, le=100, allow_inf_nan=False)
     note: str | None = None
 
     @field_validator("financial_year", mode="before")
@@ -64,7 +64,7 @@ class Balance(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     as_at: dt.date
-    value: float
+    value: float = Field(allow_inf_nan=False)
     unit: str = "gbp"
     source: Source
     note: str | None = None
@@ -75,7 +75,7 @@ class Target(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     financial_year: int
-    cumulative_balance_at_least: float = 0.0
+    cumulative_balance_at_least: float = Field(default=0.0, allow_inf_nan=False)
     description: str | None = None
 
     @field_validator("financial_year", mode="before")
@@ -89,9 +89,9 @@ class PublishedBalance(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     financial_year: int
-    in_year_balance: float | None = None
-    budgeted_in_year_balance: float | None = None
-    cumulative_balance: float | None = None
+    in_year_balance: float | None = Field(default=None, allow_inf_nan=False)
+    budgeted_in_year_balance: float | None = Field(default=None, allow_inf_nan=False)
+    cumulative_balance: float | None = Field(default=None, allow_inf_nan=False)
     source: Source
 
     @field_validator("financial_year", mode="before")
@@ -119,6 +119,16 @@ class Agreement(BaseModel):
     notes: str | None = None
     file: str = ""
 
+    @model_validator(mode="after")
+    def _dates(self) -> Agreement:
+        end = dt.date(self.target.financial_year + 1, 3, 31)
+        if self.signed > end:
+            raise ValueError(
+                f"signed: {self.signed} is after the end of the target year "
+                f"({financial_year_label(self.target.financial_year)}, {end})"
+            )
+        return self
+
     def by_year(self, which: str) -> dict[int, float]:
         """Return {financial year: amount} for ``safety_valve_payments`` or
         ``council_contributions``, or {year: percent} for ``block_transfer``."""
@@ -144,7 +154,12 @@ def load_agreement(path: Path | str) -> Agreement:
     negative payment, a financial year not like ``2023-24``, not a mapping, over 1 MB).
     """
     p = Path(path)
-    data = read_yaml_mapping(p)
+    try:
+        data = read_yaml_mapping(p)
+    except ParameterError:
+        raise
+    except ValueError as e:  # YAML's own date parser: 2023-02-30 -> "day is out of range for month"
+        raise ParameterError(p, "(file)", f"invalid date: {e}") from None
     try:
         return Agreement.model_validate({**data, "file": str(p)})
     except ValidationError as e:

@@ -1,86 +1,156 @@
-"""The high-needs budget and the DSG balance, per Monte Carlo draw of the placement forecast.
+"""The high-needs budget and the DSG balance, per Monte Carlo draw: the one place both are computed.
 
-Input: placement draws (``la_code, year, draw, placement, plans``; ``year`` = the January
-counted) for one council, the store's tidy observations, the parameter tree and, optionally,
-a Safety Valve agreement. Output: a :class:`BudgetResult` holding every line per draw and
-financial year (``financial_year`` = the April the year starts), summarised by
-:func:`summarise` as mean, p10, p50, p90.
+``budget``, ``scenario run``, ``scenario compare``, ``scenario goal-seek`` and the back-cast
+all call :func:`compute_budget`; the same inputs give the same balance whichever prints it.
+
+**Start.** The budget starts from the latest published cumulative DSG balance at or before
+the start of its first forecast year (:func:`sendcast.money.balances.opening_balance`: the
+store's March 2020-2022 balances, a user's CSV, an agreement's ``published_balances``), and
+says which. Years between that balance and the forecast origin are modelled on the published
+January caseloads (``year_type`` ``back-cast``); later years on the forecast's placement draws
+(``forecast``). A council with no published balance is refused unless one is given: the
+balance never silently starts at £0.
 
 **January caseloads -> financial years.** Placements mostly start and end with the academic
-year (September), so the January Y count stands for September Y-1 to August Y and the January
-Y+1 count for September Y to August Y+1. Financial year Y (April Y to March Y+1) has 5 months
-(April-August) of the first and 7 months (September-March) of the second::
+year, so the January Y count stands for September Y-1 to August Y. Financial year Y (April Y
+to March Y+1) has 5 months of the first and 7 of the next::
 
     plans(FY Y) = 5/12 x plans(January Y) + 7/12 x plans(January Y+1)
 
-so a financial year needs both Januaries; the last January in the draws starts no year.
+**Basis: the high needs block after deductions against council-paid spend.** ESFA pays
+academies' and colleges' place funding direct and deducts it from the block; that money never
+reaches the council and is not in its s251 outturn. Income is therefore the block *after*
+deductions, and spend is the council's s251 outturn lines (:mod:`sendcast.money.unit_costs`).
+The national check (:func:`national_check`) shows the choice: in 2021-22 the councils' s251
+lines add to £7.5bn, the block after deductions to £7.0bn (a £0.5bn gap) and before deductions
+to £7.9bn (a surplus), while published DSG deficits grew by £0.35bn.
 
-**Spend** = plans(FY) x unit cost (calibrated, :mod:`sendcast.money.unit_costs`, inflated from
-its price year with ``costs/inflation.yaml``), by placement group, plus non-placement lines
-(SEN support and inclusion, AP services, hospital education, therapies) held flat in real
-terms at the council's s251 outturn (or national £ per plan x the council's plans in the first
-year). SEN transport is not in the high needs block and is not included.
-
-**Income** = high needs block (DSG allocation rows, ``before_deductions`` by default, then
-``funding/high_needs_block/growth.yaml``) + block transfer (agreement % x schools block before
-recoupment, grown with ``funding/schools_block/growth.yaml``) + council contributions + Safety
-Valve payments (agreement).
-
+**Spend** = plans(FY) x unit cost (per group, grown at the council's pooled growth) +
+non-placement lines (grown with ``costs/inflation.yaml``) + a residual line (mean 0).
+**Income** = high needs block after deductions (published rows, then
+``funding/high_needs_block/growth.yaml``) + block transfer + council contributions + Safety
+Valve payments (agreement) + scenario funding.
 **Balance** (negative = deficit): ``in_year_balance = income_total - spend_total``;
 ``cumulative_balance(Y) = opening balance + sum of in-year balances to Y``.
+
+**Uncertainty** (``calibration/money_uncertainty.yaml``): per draw, a shift to each group's
+cost growth; per draw and year, the residual (share of the block); the opening balance within
+its published rounding. Draws come from ``numpy.random.default_rng((seed, council number))``.
 """
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from sendcast.money.agreements import Agreement
+from sendcast.money.balances import Opening, opening_balance
 from sendcast.money.unit_costs import (
+    FY_WEIGHTS,
     NON_PLACEMENT_LINES,
-    _council_rows,
-    _trace,
-    calibrate_non_placement,
-    calibrate_unit_costs,
-    inflation_index,
+    SPECIALIST,
+    CostModel,
+    calibrate_costs,
 )
-from sendcast.parameters import (
-    PLACEMENT_GROUPS,
-    Parameter,
-    financial_year_label,
-    require,
-)
+from sendcast.parameters import PLACEMENT_GROUPS, Parameter, financial_year_label, require
 
-FY_WEIGHTS: tuple[float, float] = (5 / 12, 7 / 12)  # (January Y, January Y+1) -> FY Y
 DRAW_COLUMNS = ["la_code", "year", "draw", "placement", "plans"]
 LINE_COLUMNS = ["financial_year", "draw", "line", "value"]
+HNB_STAGE = "after_deductions"
 NOTE_TRANSPORT = "SEN transport is not included: it is paid from the council's general fund, not the high needs block."
+NOTE_BASIS = (
+    "Basis: high needs block after deductions (the cash the council receives) against council-paid s251 spend; "
+    "ESFA-paid academy and college places are in neither."
+)
+# a scenario's money levers: (wide lines by (draw, financial_year), years) -> wide lines
+Adjust = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+class BudgetInputError(ValueError):
+    """A budget request that cannot be run; ``str()`` is one line saying what is missing."""
+
+
+@dataclass
+class MoneyInputs:
+    """What the budget needs from the store: finance rows, the published January caseloads,
+    financial-year plans, published balances, councils, Safety Valve list, parameters."""
+
+    observations: pd.DataFrame
+    januaries: pd.DataFrame
+    plans: pd.DataFrame
+    balances: pd.DataFrame
+    councils: pd.DataFrame
+    safety_valve: pd.DataFrame
+    params: dict[str, Parameter]
+
+
+def load_inputs(
+    store: object | None = None,
+    params: dict[str, Parameter] | None = None,
+    balances_csv: str | None = None,
+) -> MoneyInputs:
+    """Return the :class:`MoneyInputs` from a store (default: the embedded one), the
+    parameter tree and optionally a user's balances CSV (:func:`read_balances_csv`)."""
+    from sendcast.money.balances import combine, dsg_balances, read_balances_csv
+    from sendcast.money.unit_costs import fy_plans
+    from sendcast.parameters import load_parameters
+    from sendcast.store import open_store
+
+    st = store or open_store()
+    obs = st.observations(source=["high-needs-benchmarking", "dsg-allocations", "send-ap-dashboard"])  # type: ignore[attr-defined]
+    series = st.table("series")  # type: ignore[attr-defined]
+    jan = series[(series["period_type"] == "january") & series["measure"].isin(PLACEMENT_GROUPS)]
+    councils = st.table("councils")  # type: ignore[attr-defined]
+    tables = st.tables()  # type: ignore[attr-defined]
+    sv = st.table("safety_valve_agreements") if "safety_valve_agreements" in tables else pd.DataFrame()  # type: ignore[attr-defined]
+    bal = dsg_balances(obs)
+    if balances_csv:
+        bal = combine(bal, read_balances_csv(balances_csv, councils))
+    return MoneyInputs(
+        observations=obs,
+        januaries=jan[["la_code", "year", "measure", "value"]].rename(
+            columns={"measure": "placement", "value": "plans"}
+        ),
+        plans=fy_plans(series),
+        balances=bal,
+        councils=councils,
+        safety_valve=sv,
+        params=params if params is not None else load_parameters(),
+    )
 
 
 @dataclass
 class BudgetResult:
-    """A council's budget forecast.
+    """A council's (or England's) budget.
 
     ``lines``: long table ``financial_year, draw, line, value`` (£, or plans for ``plans:*``);
-    ``unit_costs`` and ``non_placement``: the calibration used; ``income``: the deterministic
-    income by year with its basis and trace; ``parameters``: every parameter file used;
-    ``notes``: what is included or left out; ``opening_balance`` at the end of the year before
-    the first financial year, with ``opening_source``.
+    ``year_type``: financial year -> ``published`` (the opening balance's year), ``back-cast``
+    (published caseloads) or ``forecast``; ``costs``: the calibration; ``income``: income by
+    year with its basis; ``opening``: the balance it starts from; ``notes``: what is in or out.
     """
 
     la_code: str
     la_name: str
     lines: pd.DataFrame
-    unit_costs: pd.DataFrame
-    non_placement: pd.DataFrame
+    year_type: dict[int, str]
+    opening: Opening
     income: pd.DataFrame
+    costs: CostModel | None
     parameters: list[Parameter]
-    opening_balance: float
-    opening_source: str
     agreement: Agreement | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def opening_balance(self) -> float:
+        return self.opening.value
+
+    @property
+    def opening_source(self) -> str:
+        return self.opening.derivation
 
     def line(self, name: str) -> pd.DataFrame:
         """Return ``draw, financial_year, value`` for one line."""
@@ -91,9 +161,9 @@ class BudgetResult:
 def caseload_by_financial_year(draws: pd.DataFrame, weights: tuple[float, float] = FY_WEIGHTS) -> pd.DataFrame:
     """Return plans per financial year: index (draw, financial_year), a column per group.
 
-    ``plans(FY Y) = weights[0] x January Y + weights[1] x January Y+1`` (default 5/12, 7/12;
-    see the module docstring). Groups absent from the draws count 0. Raises ValueError on an
-    unknown placement group, a missing column, or negative plans.
+    ``plans(FY Y) = weights[0] x January Y + weights[1] x January Y+1`` (default 5/12, 7/12).
+    Groups absent from the draws count 0. Raises ValueError on an unknown placement group, a
+    missing column, or negative plans.
     """
     missing = [c for c in DRAW_COLUMNS if c not in draws.columns]
     if missing:
@@ -118,7 +188,49 @@ def caseload_by_financial_year(draws: pd.DataFrame, weights: tuple[float, float]
     return fy.sort_index()
 
 
-def _allocation(
+def _plans_array(
+    inputs: MoneyInputs,
+    la_code: str,
+    draws: pd.DataFrame | None,
+    n_draws: int,
+    years: list[int],
+) -> np.ndarray:
+    """Return plans[draw, year, group]: published Januaries before the draws' first January,
+    the draws after (the draws' first January is the published stock at the origin)."""
+    pub = inputs.januaries[inputs.januaries["la_code"] == la_code]
+    pub_w = pub.pivot_table(index="year", columns="placement", values="plans", aggfunc="sum").reindex(
+        columns=list(PLACEMENT_GROUPS)
+    )
+    first_draw_jan = int(draws["year"].min()) if draws is not None and len(draws) else 10_000
+    jans = sorted({y for fy in years for y in (fy, fy + 1)})
+    out = np.zeros((n_draws, len(jans), len(PLACEMENT_GROUPS)))
+    dw = None
+    if draws is not None and len(draws):
+        piv = draws.pivot_table(
+            index=["draw", "year"], columns="placement", values="plans", aggfunc="sum", fill_value=0
+        )
+        piv = piv.reindex(columns=list(PLACEMENT_GROUPS), fill_value=0)
+        dw = piv
+    for j, y in enumerate(jans):
+        if y < first_draw_jan:
+            if y not in pub_w.index:
+                raise BudgetInputError(
+                    f"{la_code}: no published January {y} caseload to model {financial_year_label(y - 1)} or "
+                    f"{financial_year_label(y)}"
+                )
+            out[:, j, :] = np.nan_to_num(pub_w.loc[y].to_numpy(dtype=float))[None, :]
+        else:
+            assert dw is not None
+            sel = dw.xs(y, level="year")
+            if len(sel) != n_draws:
+                raise BudgetInputError(f"{la_code}: the forecast has no January {y}: raise the horizon")
+            out[:, j, :] = sel.sort_index().to_numpy(dtype=float)
+    idx = {y: j for j, y in enumerate(jans)}
+    w0, w1 = FY_WEIGHTS
+    return np.stack([w0 * out[:, idx[fy], :] + w1 * out[:, idx[fy + 1], :] for fy in years], axis=1)
+
+
+def allocation(
     observations: pd.DataFrame,
     la_code: str,
     measure: str,
@@ -126,254 +238,366 @@ def _allocation(
     years: list[int],
     growth: Parameter,
 ) -> pd.DataFrame:
-    """Return ``financial_year, value, basis, trace`` for an allocation: published rows where
-    present, else the last published year grown by ``growth`` (prod of (1 + g_t))."""
-    rows = _council_rows(observations, la_code)
-    if len(rows):
-        rows = rows[
-            (rows["measure"] == measure)
-            & (rows["breakdown"] == stage)
-            & (rows["period_type"] == "financial_year")
-            & rows["value"].notna()
-        ]
-    out = []
-    if len(rows) == 0:
-        return pd.DataFrame({"financial_year": years, "value": np.nan, "basis": "absent", "trace": ""})
+    """Return ``financial_year, value, basis`` for an allocation: published rows where present,
+    else the last published year grown by ``growth`` (prod of (1 + g_t)); NaN when absent."""
+    rows = observations[
+        (observations["la_code"].astype(str) == la_code)
+        & (observations["geographic_level"] == "la")
+        & (observations["measure"] == measure)
+        & (observations["breakdown"] == stage)
+        & observations["value"].notna()
+    ]
+    if rows.empty:
+        return pd.DataFrame({"financial_year": years, "value": np.nan, "basis": "absent"})
     by_year = rows.groupby("year")["value"].sum()
     last = int(by_year.index.max())
+    out = []
     for y in years:
         if y in by_year.index:
-            r = rows[rows["year"] == y]
-            out.append((y, float(by_year[y]), "published", _trace(r)))
+            out.append((y, float(by_year[y]), f"published {financial_year_label(y)} DSG allocation"))
         elif y > last:
-            rates = [growth.value_for_financial_year(t) for t in range(last + 1, y + 1)]
-            g = float(np.prod([1 + r for r in rates]))
-            out.append(
-                (
-                    y,
-                    float(by_year[last]) * g,
-                    f"{financial_year_label(last)} x growth",
-                    f"{growth.name}.yaml; " + _trace(rows[rows["year"] == last]),
-                )
-            )
+            g = float(np.prod([1 + growth.value_for_financial_year(t) for t in range(last + 1, y + 1)]))
+            out.append((y, float(by_year[last]) * g, f"{financial_year_label(last)} x {growth.name}.yaml"))
         else:
-            out.append((y, np.nan, "absent", ""))
-    return pd.DataFrame(out, columns=["financial_year", "value", "basis", "trace"])
+            out.append((y, np.nan, "absent"))
+    return pd.DataFrame(out, columns=["financial_year", "value", "basis"])
+
+
+def _council_number(la_code: str) -> int:
+    return zlib.crc32(la_code.encode()) & 0x7FFFFFFF
+
+
+def in_safety_valve(inputs: MoneyInputs, la_code: str) -> str | None:
+    """The financial-year label of the council's Safety Valve agreement in the store's list."""
+    sv = inputs.safety_valve
+    if sv.empty:
+        return None
+    r = sv[sv["la_code"] == la_code]
+    return None if r.empty else str(r["agreement_period"].iloc[0])
 
 
 def compute_budget(
-    draws: pd.DataFrame,
-    observations: pd.DataFrame,
-    params: dict[str, Parameter],
+    la_code: str,
+    inputs: MoneyInputs,
     *,
+    draws: pd.DataFrame | None = None,
+    n_draws: int | None = None,
+    seed: int = 1,
     agreement: Agreement | None = None,
-    opening_balance: float | None = None,
-    opening_source: str | None = None,
     first_year: int | None = None,
-    hnb_stage: str = "before_deductions",
+    last_year: int | None = None,
+    opening: Opening | None = None,
+    through_year: int | None = None,
+    adjust: Adjust | None = None,
+    uncertainty: bool = True,
     la_name: str | None = None,
-    unit_costs: pd.DataFrame | None = None,
-    non_placement: pd.DataFrame | None = None,
 ) -> BudgetResult:
-    """Return the :class:`BudgetResult` for one council's placement draws.
+    """Return the :class:`BudgetResult` for one council.
 
-    The opening balance is the agreement's (its date fixes the first year), else
-    ``opening_balance`` (default 0, said in the notes). Vectorised over draws (no loop over
-    draws). Raises ValueError when the draws hold more than one council or no financial year,
-    or when there are no high needs block rows for the council.
+    ``draws``: the forecast's placement draws (``la_code, year, draw, placement, plans``; the
+    first January is the published stock at the origin); the first forecast year is that
+    January's financial year unless ``first_year`` is given. Without draws (a back-cast)
+    ``first_year`` and ``last_year`` bound the years and every caseload is published.
+    ``opening``: the balance to start from (default: the latest published one at or before
+    ``first_year``, agreement balances included). ``through_year``: last outturn year the
+    costs may use (a back-cast passes the year before it starts). ``adjust``: a scenario's
+    money levers, applied to the line table before the totals. Raises
+    :class:`BudgetInputError` (one line) when no balance, allocation or caseload is available.
     """
-    codes = draws["la_code"].astype(str).unique()
-    if len(codes) != 1:
-        raise ValueError(f"budget is for one council; draws hold {len(codes)} codes")
-    la_code = str(codes[0])
-    if la_name is None:
-        la_name = str(draws["la_name"].iloc[0]) if "la_name" in draws.columns else la_code
-    notes = [
-        "January caseloads -> financial year Y: 5/12 x January Y + 7/12 x January Y+1.",
-        NOTE_TRANSPORT,
-        f"High needs block income: DSG allocation {hnb_stage.replace('_', ' ')}.",
-    ]
-    data_code = agreement.old_la_code if agreement and agreement.old_la_code else la_code
-    uc = unit_costs if unit_costs is not None else calibrate_unit_costs(observations, data_code, params)
-    npl = non_placement if non_placement is not None else calibrate_non_placement(observations, data_code, params, uc)
-    plans = caseload_by_financial_year(draws)
-    if agreement is not None:
-        first_year = agreement.opening_financial_year if first_year is None else first_year
-        opening = agreement.opening_balance.value
-        src = agreement.opening_balance.source
-        opening_source = f"{agreement.file}: opening_balance ({src.title})"
+    from sendcast.money.balances import agreement_balances, combine
+
+    params = inputs.params
+    names = dict(zip(inputs.councils["la_code"].astype(str), inputs.councils["la_name"].astype(str), strict=True))
+    la_name = la_name or names.get(la_code, la_code)
+    if agreement is not None and agreement.la_code != la_code:
+        raise BudgetInputError(
+            f"{agreement.file}: the agreement is for {agreement.council} ({agreement.la_code}), "
+            f"not {la_name} ({la_code})"
+        )
+    if draws is not None and len(draws):
+        codes = set(draws["la_code"].astype(str))
+        if codes != {la_code}:
+            raise BudgetInputError(f"placement draws are for {sorted(codes)}, not {la_code}")
+        n = int(draws["draw"].nunique())
+        origin = int(draws["year"].min())
+        first = origin if first_year is None else first_year
+        last = int(draws["year"].max()) - 1
     else:
-        opening = 0.0 if opening_balance is None else opening_balance
-        if opening_balance is None:
-            notes.append("No opening balance given: cumulative balance starts at 0.")
-        opening_source = opening_source or "given by the user"
-    if first_year is not None:
-        plans = plans[plans.index.get_level_values("financial_year") >= first_year]
-    years = sorted(set(plans.index.get_level_values("financial_year")))
+        if first_year is None or last_year is None:
+            raise BudgetInputError("a budget without forecast draws needs first_year and last_year")
+        n = n_draws or 1
+        first, last = first_year, last_year
+    if last_year is not None:
+        last = min(last, last_year)
+    balances = inputs.balances
+    if agreement is not None:
+        balances = combine(balances, agreement_balances(agreement, la_name))
+    if opening is None:
+        opening = opening_balance(balances, la_code, first)
+    if opening is None:
+        raise BudgetInputError(
+            f"{la_name}: no published DSG balance at or before 31 March {first}: give one with --balances "
+            "(la_code, financial_year, cumulative_balance, in_year_balance, source) or published_balances "
+            "in an agreement file"
+        )
+    years = list(range(opening.financial_year + 1, last + 1))
     if not years:
-        raise ValueError("no financial year has both Januaries in the draws")
-    if agreement is not None and first_year is not None and years[0] > first_year:
-        # the draws start after the opening balance's year: start from the council's latest
-        # published cumulative balance before the first modelled year, if the file has it
-        prior = {pb.financial_year: pb for pb in agreement.published_balances if pb.cumulative_balance is not None}
-        pb = prior.get(years[0] - 1)
-        if pb is None:
-            raise ValueError(
-                f"{agreement.file}: the budget starts in {financial_year_label(years[0])} but the opening "
-                f"balance is for the start of {financial_year_label(first_year)}: add published_balances "
-                f"with the cumulative balance for {financial_year_label(years[0] - 1)}, or forecast from "
-                "an earlier origin"
-            )
-        opening = float(pb.cumulative_balance)  # type: ignore[arg-type]
-        opening_source = (
-            f"{agreement.file}: published_balances {financial_year_label(pb.financial_year)} ({pb.source.title})"
+        raise BudgetInputError(
+            f"{la_name}: the forecast ends (March {last + 1}) before the year after the opening balance "
+            f"({opening.as_at}): raise the horizon"
         )
-        notes.append(
-            "Opening balance: the published cumulative balance at the end of "
-            f"{financial_year_label(pb.financial_year)}."
-        )
-
-    price_fy = int(uc["financial_year"].iloc[0])
-    index = pd.Series({y: inflation_index(params, price_fy, y) for y in years})
-    fy_of_row = plans.index.get_level_values("financial_year")
-    costs = uc.set_index("placement")["unit_cost"].reindex(list(PLACEMENT_GROUPS)).to_numpy()
-    spend = plans * costs[None, :] * index.reindex(fy_of_row).to_numpy()[:, None]
-
-    out = pd.DataFrame(index=plans.index)
-    for g in PLACEMENT_GROUPS:
-        out[f"plans:{g}"] = plans[g]
-        out[f"spend:{g}"] = spend[g]
-    base_plans = float(plans[fy_of_row == years[0]].to_numpy().sum(axis=1).mean())
-    for _, r in npl.iterrows():
-        amount = r["amount"] if not pd.isna(r["amount"]) else r["per_plan"] * base_plans
-        out[f"spend:{r['line']}"] = amount * index.reindex(fy_of_row).to_numpy()
-    if npl["amount"].isna().any():
-        notes.append(
-            "Non-placement line(s) without council data use national £ per plan x mean plans "
-            f"in {financial_year_label(years[0])}."
-        )
-    spend_cols = [f"spend:{g}" for g in PLACEMENT_GROUPS] + [f"spend:{ln}" for ln in NON_PLACEMENT_LINES]
-    out["spend_total"] = out[spend_cols].sum(axis=1)
-
-    hnb_param = require(params, "funding/high_needs_block/growth")
-    sb_param = require(params, "funding/schools_block/growth")
-    hnb = _allocation(observations, data_code, "high_needs_block", hnb_stage, years, hnb_param)
-    if hnb["value"].isna().any():
-        raise ValueError(
-            f"no high needs block ({hnb_stage}) rows for council {data_code} for "
-            f"{[financial_year_label(y) for y in hnb.loc[hnb['value'].isna(), 'financial_year']]}"
-        )
-    hnb["line"] = "income:high_needs_block"
-    income = [hnb]
-    transfer_pct = agreement.by_year("block_transfer") if agreement else {}
-    sb = _allocation(observations, data_code, "schools_block", "before_recoupment", years, sb_param)
-    bt = sb.copy()
-    bt["value"] = [transfer_pct.get(y, 0.0) / 100 * v for y, v in zip(sb.financial_year, sb.value, strict=True)]
-    if transfer_pct and sb["value"].isna().any():
-        notes.append("Block transfer left out for years without a schools block figure.")
-    bt["value"] = bt["value"].fillna(0.0)
-    bt["basis"] = [
-        f"{transfer_pct.get(y, 0.0)}% x schools block ({b})" for y, b in zip(sb.financial_year, sb.basis, strict=True)
+    notes = [
+        f"Opening balance: £{opening.value:,.0f} at {opening.as_at} ({opening.derivation}).",
+        "January caseloads -> financial year Y: 5/12 x January Y + 7/12 x January Y+1.",
+        NOTE_BASIS,
+        NOTE_TRANSPORT,
     ]
-    bt["line"] = "income:block_transfer"
-    income.append(bt)
+    sv_year = in_safety_valve(inputs, la_code)
+    if sv_year and agreement is None:
+        notes.append(
+            f"{la_name} has a Safety Valve agreement ({sv_year}); its DfE payments are not in these figures "
+            "(give --agreement to include them)."
+        )
+    costs = calibrate_costs(inputs.observations, inputs.plans, la_code, params, through_year=through_year)
+    plans = _plans_array(inputs, la_code, draws, n, years)  # (D, T, G)
+    hnb = allocation(
+        inputs.observations,
+        la_code,
+        "high_needs_block",
+        HNB_STAGE,
+        years,
+        require(params, "funding/high_needs_block/growth"),
+    )
+    if hnb["value"].isna().any():
+        gaps = [financial_year_label(int(y)) for y in hnb.loc[hnb["value"].isna(), "financial_year"]]
+        raise BudgetInputError(f"{la_name}: no high needs block allocation in the store for {', '.join(gaps)}")
+
+    spread = require(params, "calibration/money_uncertainty").values
+    assert isinstance(spread, dict)
+    rng = np.random.default_rng((seed, _council_number(la_code)))
+    g_sd = float(str(spread["growth_sd"])) if uncertainty else 0.0
+    r_sd = float(str(spread["residual_sd"])) if uncertainty else 0.0
+    shifts = rng.standard_normal((n, len(PLACEMENT_GROUPS) + 1)) * g_sd  # last column: non-placement
+    resid_z = rng.standard_normal((n, len(years)))
+    open_u = rng.uniform(-1.0, 1.0, n) * (opening.precision if uncertainty else 0.0)
+
+    yr = np.array(years)
+    cols: dict[str, np.ndarray] = {}
+    uc_level = costs.unit_costs.set_index("placement")["unit_cost"].astype(float)
+    uc_growth = costs.unit_costs.set_index("placement")["growth"].astype(float)
+    for gi, g in enumerate(PLACEMENT_GROUPS):
+        level = float(uc_level[g])
+        growth = float(uc_growth[g])
+        steps = (yr - costs.base_year)[None, :]
+        if np.isnan(growth):
+            base_idx = np.array([costs.index(None, int(y)) for y in years])[None, :]
+            idx = base_idx * (1.0 + shifts[:, gi : gi + 1]) ** steps
+        else:
+            idx = (1.0 + growth + shifts[:, gi : gi + 1]) ** steps
+        cols[f"plans:{g}"] = plans[:, :, gi]
+        cols[f"spend:{g}"] = plans[:, :, gi] * level * idx
+    np_idx = (
+        np.array([costs.index(None, int(y)) for y in years])[None, :]
+        * (1.0 + shifts[:, -1:]) ** (yr - costs.base_year)[None, :]
+    )
+    base_plans = plans[:, 0, :].sum(axis=1, keepdims=True)
+    nat_plans = float(
+        inputs.plans[(inputs.plans["la_code"] != "E92000001") & (inputs.plans["financial_year"] == 2021)]["plans"].sum()
+    )
+    for _, r in costs.non_placement.iterrows():
+        if pd.notna(r["amount"]):
+            amount = np.full((n, 1), float(r["amount"]))
+        else:
+            amount = float(r["national_amount"]) / max(nat_plans, 1.0) * base_plans
+            notes.append(f"{r['line']}: {r['note']}; national £ per plan x the council's plans used.")
+        cols[f"spend:{r['line']}"] = amount * np_idx
+    hnb_v = hnb["value"].to_numpy(dtype=float)[None, :]
+    cols["spend:residual"] = -r_sd * hnb_v * resid_z  # mean 0; positive = spend above the modelled lines
+
+    cols["income:high_needs_block"] = np.broadcast_to(hnb_v, (n, len(years))).copy()
+    income_rows = [hnb.assign(line="income:high_needs_block")]
+    transfer_pct = agreement.by_year("block_transfer") if agreement else {}
+    if transfer_pct:
+        sb = allocation(
+            inputs.observations,
+            la_code,
+            "schools_block",
+            "before_recoupment",
+            years,
+            require(params, "funding/schools_block/growth"),
+        )
+        bt = np.array(
+            [
+                transfer_pct.get(y, 0.0) / 100 * (v if pd.notna(v) else 0.0)
+                for y, v in zip(years, sb["value"], strict=True)
+            ]
+        )
+        cols["income:block_transfer"] = np.broadcast_to(bt[None, :], (n, len(years))).copy()
+        income_rows.append(
+            pd.DataFrame(
+                {
+                    "financial_year": years,
+                    "value": bt,
+                    "basis": [
+                        f"{transfer_pct.get(y, 0.0)}% x schools block ({b})"
+                        for y, b in zip(years, sb["basis"], strict=True)
+                    ],
+                    "line": "income:block_transfer",
+                }
+            )
+        )
     for which, line in (
         ("council_contributions", "income:council_contribution"),
         ("safety_valve_payments", "income:safety_valve"),
     ):
         amounts = agreement.by_year(which) if agreement else {}
-        income.append(
-            pd.DataFrame(
-                {
-                    "financial_year": years,
-                    "value": [amounts.get(y, 0.0) for y in years],
-                    "basis": "agreement" if agreement else "none",
-                    "trace": f"{agreement.file}: {which}" if agreement else "",
-                    "line": line,
-                }
+        if amounts and agreement is not None:
+            v = np.array([amounts.get(y, 0.0) for y in years])
+            cols[line] = np.broadcast_to(v[None, :], (n, len(years))).copy()
+            income_rows.append(
+                pd.DataFrame({"financial_year": years, "value": v, "basis": f"{agreement.file}: {which}", "line": line})
             )
-        )
-    income_df = pd.concat(income, ignore_index=True)
-    inc_wide = income_df.pivot(index="financial_year", columns="line", values="value")
-    for line in inc_wide.columns:
-        out[line] = inc_wide[line].reindex(fy_of_row).to_numpy()
-    inc_cols = list(inc_wide.columns)
-    out["income_total"] = out[inc_cols].sum(axis=1)
-    out["in_year_balance_before_agreement"] = out["income:high_needs_block"] - out["spend_total"]
-    out["in_year_balance"] = out["income_total"] - out["spend_total"]
-    out = out.sort_index()
-    out["cumulative_balance"] = opening + out.groupby(level="draw")["in_year_balance"].cumsum()
 
-    long = out.reset_index().melt(id_vars=["draw", "financial_year"], var_name="line", value_name="value")
-    used = [p for k, p in sorted(params.items()) if k.startswith(("costs/", "funding/", "calib"))]
+    index = pd.MultiIndex.from_product([range(n), years], names=["draw", "financial_year"])
+    wide = pd.DataFrame({k: v.reshape(-1) for k, v in cols.items()}, index=index)
+    if adjust is not None:
+        wide = adjust(wide)
+    wide = dsg_balance(wide, opening.value + open_u)
+
+    long = wide.reset_index().melt(id_vars=["draw", "financial_year"], var_name="line", value_name="value")
+    open_rows = pd.DataFrame(
+        {
+            "financial_year": opening.financial_year,
+            "draw": range(n),
+            "line": "cumulative_balance",
+            "value": opening.value + open_u,
+        }
+    )
+    lines = pd.concat([open_rows, long[LINE_COLUMNS]], ignore_index=True)
+    origin_fy = first if draws is not None and len(draws) else last + 1
+    year_type = {opening.financial_year: "published"}
+    year_type.update({y: ("back-cast" if y < origin_fy else "forecast") for y in years})
+    used = [p for k, p in sorted(params.items()) if k.startswith(("costs/", "funding/", "calibration/"))]
     return BudgetResult(
         la_code=la_code,
         la_name=la_name,
-        lines=long[LINE_COLUMNS],
-        unit_costs=uc,
-        non_placement=npl,
-        income=income_df,
+        lines=lines,
+        year_type=year_type,
+        opening=opening,
+        income=pd.concat(income_rows, ignore_index=True),
+        costs=costs,
         parameters=used,
-        opening_balance=opening,
-        opening_source=opening_source,
         agreement=agreement,
         notes=notes,
     )
 
 
+def dsg_balance(wide: pd.DataFrame, opening: np.ndarray | float) -> pd.DataFrame:
+    """Return ``wide`` (index draw, financial_year; ``spend:*`` and ``income:*`` columns) with
+    ``spend_total``, ``income_total``, ``in_year_balance_before_agreement`` (block less spend),
+    ``in_year_balance`` and ``cumulative_balance`` = opening (per draw) + running sum of
+    in-year balances. The only place the DSG balance is summed."""
+    wide = wide.sort_index()
+    spend = [c for c in wide.columns if c.startswith("spend:")]
+    income = [c for c in wide.columns if c.startswith("income:")]
+    wide["spend_total"] = wide[spend].sum(axis=1)
+    wide["income_total"] = wide[income].sum(axis=1)
+    wide["in_year_balance_before_agreement"] = wide["income:high_needs_block"] - wide["spend_total"]
+    wide["in_year_balance"] = wide["income_total"] - wide["spend_total"]
+    draws = wide.index.get_level_values("draw").to_numpy()
+    op = np.broadcast_to(np.asarray(opening, dtype=float), (int(draws.max()) + 1,))
+    wide["cumulative_balance"] = op[draws] + wide.groupby(level="draw")["in_year_balance"].cumsum().to_numpy()
+    return wide
+
+
 def summarise(result: BudgetResult) -> pd.DataFrame:
     """Return ``financial_year, line, mean, p10, p50, p90`` over draws for every line."""
     g = result.lines.groupby(["financial_year", "line"], sort=False)["value"]
-    s = g.agg(
-        mean="mean",
-        p10=lambda v: v.quantile(0.1),
-        p50="median",
-        p90=lambda v: v.quantile(0.9),
-    )
+    s = g.agg(mean="mean", p10=lambda v: v.quantile(0.1), p50="median", p90=lambda v: v.quantile(0.9))
     return s.reset_index()
 
 
-def backcast(
-    result: BudgetResult,
-    *,
-    financial_year: int,
-    published_in_year: float,
-    published_source: str,
-) -> pd.DataFrame:
-    """Return the modelled in-year balance for a past year beside the published one.
+def sum_results(results: list[BudgetResult], la_code: str = "E92000001", la_name: str = "England") -> BudgetResult:
+    """Return the draw-by-draw sum of councils' budgets (same draws and years): England's.
 
-    Rows ``item, value, note``: modelled in-year balance (p50, p10, p90, with and without the
-    agreement's income), the published figure, the gap (modelled p50 - published), and the
-    known reasons the two differ. The gap is reported, not tuned away.
-    """
-    yr = result.lines[result.lines["financial_year"] == financial_year]
-    if yr.empty:
-        raise ValueError(f"{financial_year_label(financial_year)} is not in the budget result")
+    Only lines every council has are summed; years are those all share."""
+    if not results:
+        raise BudgetInputError("no council budgets to add up")
+    common_years = set.intersection(*(set(r.lines["financial_year"]) for r in results))
+    keep = ["spend_total", "income_total", "in_year_balance", "in_year_balance_before_agreement", "cumulative_balance"]
+    keep += [f"spend:{g}" for g in PLACEMENT_GROUPS] + [f"plans:{g}" for g in PLACEMENT_GROUPS]
+    keep += ["income:high_needs_block"]
+    parts = []
+    for r in results:
+        x = r.lines[r.lines["financial_year"].isin(common_years) & r.lines["line"].isin(keep)]
+        parts.append(x)
+    allx = pd.concat(parts, ignore_index=True)
+    tot = allx.groupby(["financial_year", "draw", "line"], as_index=False)["value"].sum()
+    first = min(common_years)
+    # the opening year only has cumulative balances for councils opening then; keep it only if all do
+    year_type = {y: results[0].year_type.get(y, "forecast") for y in sorted(common_years)}
+    opening_v = float(tot[(tot["financial_year"] == first) & (tot["line"] == "cumulative_balance")]["value"].mean())
+    op = Opening(first, opening_v, 0.0, "sum", f"sum of {len(results)} councils' opening balances")
+    return BudgetResult(
+        la_code=la_code,
+        la_name=la_name,
+        lines=pd.DataFrame(tot[LINE_COLUMNS]),
+        year_type=year_type,
+        opening=op,
+        income=pd.DataFrame(),
+        costs=None,
+        parameters=results[0].parameters,
+        notes=[f"Sum of {len(results)} councils, draw by draw."],
+    )
 
-    def q(line: str, p: float) -> float:
-        return float(yr.loc[yr["line"] == line, "value"].quantile(p))
 
-    p50 = q("in_year_balance", 0.5)
+def national_check(inputs: MoneyInputs, financial_year: int = 2021) -> pd.DataFrame:
+    """Return the national check of the income basis for a year with s251 outturn: councils'
+    s251 high-needs lines (£), the block before and after deductions, the gap each basis gives,
+    and the published change in England's cumulative DSG balance."""
+    from sendcast.money.unit_costs import s251_lines
+
+    obs = inputs.observations
+    line_map = require(inputs.params, "costs/s251_line_map").values
+    assert isinstance(line_map, dict)
+    lines = s251_lines(obs, "E92000001")
+    spend = 0.0
+    for k, v in line_map.items():
+        if str(v).startswith("total:") or k not in lines.index:
+            continue
+        spend += -float(lines[k]) if str(v).startswith("income_netted") else float(lines[k])
+    la = obs[
+        (obs["geographic_level"] == "la") & (obs["measure"] == "high_needs_block") & (obs["year"] == financial_year)
+    ]
+    before = float(la[la["breakdown"] == "before_deductions"]["value"].sum())
+    after = float(la[la["breakdown"] == "after_deductions"]["value"].sum())
+    b = inputs.balances[
+        (inputs.balances["la_code"] == "E92000001") & (inputs.balances["financial_year"] == financial_year)
+    ]
+    pub = float(b["in_year_balance"].iloc[0]) if len(b) else float("nan")
     rows = [
-        ("modelled in-year balance p50", p50, "income incl. agreement, less spend"),
-        ("modelled in-year balance p10", q("in_year_balance", 0.1), ""),
-        ("modelled in-year balance p90", q("in_year_balance", 0.9), ""),
-        (
-            "modelled in-year balance before agreement p50",
-            q("in_year_balance_before_agreement", 0.5),
-            "high needs block less spend only",
-        ),
-        ("published in-year balance", published_in_year, published_source),
-        ("gap (modelled p50 - published)", p50 - published_in_year, "not tuned away"),
+        ("councils' s251 high-needs outturn (all mapped lines)", spend),
+        ("high needs block before deductions", before),
+        ("high needs block after deductions", after),
+        ("in-year balance, before-deductions basis", before - spend),
+        ("in-year balance, after-deductions basis (used)", after - spend),
+        ("published change in England's cumulative DSG balance", pub),
     ]
-    reasons = [
-        "unit costs are 2021-22 s251 outturn per January 2021 placement, inflated by one rate",
-        "placements are the model's January counts, not the council's commissioned places",
-        "non-placement lines held flat in real terms at 2021-22",
-        "high needs block after 2023-24 uses the growth parameter, not the published allocation",
-        "post-16 FE places funded direct by ESFA (deducted from the block) are not in spend",
-        "published in-year figure may net off (or not) council/DfE contributions differently",
-        "SEN transport is outside the high needs block in both figures",
-    ]
-    rows += [("known difference", np.nan, r) for r in reasons]
-    return pd.DataFrame(rows, columns=["item", "value", "note"])
+    return pd.DataFrame(rows, columns=["item", "gbp"]).assign(financial_year=financial_year_label(financial_year))
+
+
+__all__ = [
+    "NON_PLACEMENT_LINES",
+    "SPECIALIST",
+    "BudgetInputError",
+    "BudgetResult",
+    "MoneyInputs",
+    "allocation",
+    "caseload_by_financial_year",
+    "compute_budget",
+    "dsg_balance",
+    "load_inputs",
+    "national_check",
+    "summarise",
+    "sum_results",
+]

@@ -7,6 +7,7 @@ files are written atomically (temporary file in the same folder, then ``os.repla
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -14,28 +15,51 @@ from sendcast.money.budget import BudgetResult, summarise
 from sendcast.outputs.io import write_atomic_with
 from sendcast.parameters import PLACEMENT_GROUPS, financial_year_label
 
-TABLE_COLUMNS = ["la_code", "la_name", "financial_year", "line", "mean", "p10", "p50", "p90"]
+TABLE_COLUMNS = ["la_code", "la_name", "financial_year", "line", "mean", "p10", "p50", "p90", "year_type"]
+VALUE_COLUMNS = ["mean", "p10", "p50", "p90"]
+PLAN_LINES = tuple(f"plans:{g}" for g in PLACEMENT_GROUPS)
 
 
-def budget_table(result: BudgetResult) -> pd.DataFrame:
-    """Return ``la_code, la_name, financial_year, line, mean, p10, p50, p90``.
+def protect_plans(table: pd.DataFrame) -> pd.DataFrame:
+    """Return ``table`` with the plan counts (``plans:*`` lines) passed through the disclosure
+    rule (:func:`sendcast.outputs.disclosure.protect`: 1-9 shown as ``<10``; the placement
+    groups add up within a council and year, so a lone small group is protected from
+    subtraction too). Money lines are not counts and pass unchanged."""
+    from sendcast.outputs.disclosure import Additive, protect
 
-    ``financial_year`` is the label (``2023-24``); one row per line and year, in line order.
+    is_plan = table["line"].isin(PLAN_LINES)
+    if not is_plan.any():
+        return table
+    rel = Additive("line", PLAN_LINES, None, ("la_code", "financial_year"))
+    plans = protect(table[is_plan], VALUE_COLUMNS, [rel], decimals=0)
+    out = table.astype({c: object for c in VALUE_COLUMNS})
+    out.loc[is_plan, VALUE_COLUMNS] = plans[VALUE_COLUMNS].to_numpy()
+    return out
+
+
+def budget_table(result: BudgetResult, *, protected: bool = True) -> pd.DataFrame:
+    """Return ``la_code, la_name, financial_year, line, mean, p10, p50, p90, year_type``.
+
+    ``financial_year`` is the label (``2023-24``); ``year_type`` is ``published`` (the opening
+    balance), ``back-cast`` (published caseloads) or ``forecast``. Plan counts go through
+    :func:`protect_plans` unless ``protected`` is False (library use only).
     """
     s = summarise(result)
     s.insert(0, "la_name", result.la_name)
     s.insert(0, "la_code", result.la_code)
+    s["year_type"] = s["financial_year"].map(result.year_type)
     s["financial_year"] = s["financial_year"].map(financial_year_label)
-    return s[TABLE_COLUMNS].reset_index(drop=True)
+    s = s[TABLE_COLUMNS].reset_index(drop=True)
+    return protect_plans(s) if protected else s
 
 
-def write_csv(result: BudgetResult, path: Path | str) -> Path:
+def write_csv(result: BudgetResult, path: Path | str, run: Any = None) -> Path:
     """Write :func:`budget_table` as CSV; return the path."""
     table = budget_table(result)
     return write_atomic_with(path, lambda p: table.to_csv(p, index=False))
 
 
-def write_json(result: BudgetResult, path: Path | str) -> Path:
+def write_json(result: BudgetResult, path: Path | str, run: Any = None) -> Path:
     """Write :func:`budget_table` as JSON records; return the path."""
     table = budget_table(result)
     return write_atomic_with(path, lambda p: table.to_json(p, orient="records", indent=1))
@@ -67,7 +91,7 @@ def assumptions_table(result: BudgetResult) -> pd.DataFrame:
             "parameter": result.opening_source,
             "key": "opening_balance",
             "from": "",
-            "value": result.opening_balance,
+            "value": result.opening.value,
             "unit": "gbp",
             "price_year": "cash",
             "source": result.opening_source,
@@ -80,9 +104,8 @@ def assumptions_table(result: BudgetResult) -> pd.DataFrame:
 
 def _plan_sheet(result: BudgetResult) -> pd.DataFrame:
     """Lines as rows, financial years as columns (means), in a deficit-plan order."""
-    s = summarise(result)
-    wide = s.pivot(index="line", columns="financial_year", values="mean")
-    wide.columns = [financial_year_label(int(c)) for c in wide.columns]
+    t = budget_table(result)  # plan counts already protected
+    wide = t.pivot(index="line", columns="financial_year", values="mean")
     order = (
         [f"plans:{g}" for g in PLACEMENT_GROUPS]
         + [f"spend:{g}" for g in PLACEMENT_GROUPS]
@@ -94,7 +117,7 @@ def _plan_sheet(result: BudgetResult) -> pd.DataFrame:
     return wide.reindex([ln for ln in order if ln in wide.index])
 
 
-def write_xlsx(result: BudgetResult, path: Path | str) -> Path:
+def write_xlsx(result: BudgetResult, path: Path | str, run: Any = None) -> Path:
     """Write a workbook laid out like a DSG deficit management plan; return the path.
 
     Sheets: ``Plan`` (mean by line and year: placements, spend, income, in-year and cumulative
@@ -107,9 +130,11 @@ def write_xlsx(result: BudgetResult, path: Path | str) -> Path:
     plan = _plan_sheet(result)
     sheets = {
         "Ranges": budget_table(result),
-        "Unit costs": result.unit_costs,
-        "Non-placement": result.non_placement,
-        "Income": result.income.assign(financial_year=result.income["financial_year"].map(financial_year_label)),
+        "Unit costs": result.costs.unit_costs if result.costs is not None else pd.DataFrame(),
+        "Non-placement": result.costs.non_placement if result.costs is not None else pd.DataFrame(),
+        "Income": result.income.assign(financial_year=result.income["financial_year"].map(financial_year_label))
+        if len(result.income)
+        else result.income,
         "Assumptions": assumptions_table(result),
         "Notes": pd.DataFrame({"note": result.notes}),
     }
@@ -132,7 +157,7 @@ def write_xlsx(result: BudgetResult, path: Path | str) -> Path:
     return write_atomic_with(path, write)
 
 
-def write_html(result: BudgetResult, path: Path | str) -> Path:
+def write_html(result: BudgetResult, path: Path | str, run: Any = None) -> Path:
     """Write a self-contained web page (plotly inlined): a fan chart of the cumulative DSG
     balance (p10-p90 band, p50 line) and spend by placement group; return the path."""
     import plotly.graph_objects as go
@@ -164,3 +189,60 @@ def write_html(result: BudgetResult, path: Path | str) -> Path:
         p.write_text(html, encoding="utf-8")
 
     return write_atomic_with(path, write)
+
+
+KEY_LINES = ["spend_total", "income_total", "in_year_balance", "cumulative_balance"]
+
+
+def headline(result: BudgetResult) -> str:
+    """One sentence: the cumulative balance's 80% range at the end of the last forecast year."""
+    s = summarise(result)
+    cum = s[s["line"] == "cumulative_balance"].sort_values("financial_year")
+    last = cum.iloc[-1]
+    fy = int(last["financial_year"])
+
+    def m(v: float) -> str:
+        return f"£{v / 1e6:,.1f}m"
+
+    return (
+        f"{result.la_name}'s cumulative DSG balance at 31 March {fy + 1} is likely (80%) to be between "
+        f"{m(last['p10'])} and {m(last['p90'])} (median {m(last['p50'])}; negative = deficit), starting from "
+        f"{m(result.opening.value)} at {result.opening.as_at}."
+    )
+
+
+def text_summary(run: Any) -> str:
+    """The budget as text: the headline, the key lines by year (£m), the agreement's target
+    probability, back-casts beside published balances, and England's published figures."""
+    result = run.result
+    t = budget_table(result)
+    t = t[t["line"].isin(KEY_LINES)].copy()
+    for c in VALUE_COLUMNS:
+        t[c] = pd.to_numeric(t[c]) / 1e6
+    parts = [headline(result), "", "£ million (negative = deficit):"]
+    parts.append(
+        t.drop(columns=["la_code", "la_name"]).to_string(index=False, float_format=lambda v: f"{v:,.1f}", na_rep="")
+    )
+    if run.assessment is not None:
+        a = run.assessment
+        parts.append(
+            f"\nprobability of meeting the target (cumulative balance >= £{a.target.cumulative_balance_at_least:,.0f} "
+            f"at 31 March {a.target.financial_year + 1}): {a.probability_meeting_target:.2f}"
+        )
+    if run.checks is not None and len(run.checks):
+        parts.append("\nback-cast from the store's latest published balance, beside the published figure (£m):")
+        c = run.checks.copy()
+        for col in ("modelled_p50", "modelled_p10", "modelled_p90", "published", "gap"):
+            c[col] = c[col] / 1e6
+        parts.append(
+            c[["as_at", "modelled_p50", "modelled_p10", "modelled_p90", "published", "gap", "gap_pct"]].to_string(
+                index=False, float_format=lambda v: f"{v:,.1f}"
+            )
+        )
+    if run.national is not None and len(run.national):
+        n = run.national.copy()
+        n["as_at"] = n["financial_year"].map(lambda y: f"31 March {int(y) + 1}")
+        n["published_gbp_m"] = n["cumulative_balance"] / 1e6
+        parts.append("\npublished England net cumulative DSG balance (£m):")
+        parts.append(n[["as_at", "published_gbp_m"]].to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    return "\n".join(parts)

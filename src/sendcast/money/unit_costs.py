@@ -1,37 +1,40 @@
-"""Unit costs per EHC plan by placement group, calibrated to a council's own published spend.
+"""Unit costs per EHC plan by placement group, calibrated on every year of published spend.
 
-National figures come from the parameter tree (``costs/placements/<group>.yaml``). A council's
-own figure is its section 251 high-needs outturn for the lines that fund a placement group,
-divided by its EHC plans in that group (high needs benchmarking tool: ``s251_outturn`` with
-``breakdown_topic`` ``line``; ``ehcp_placed`` with ``breakdown_topic`` ``placement``). The two
-are combined by partial pooling (``calibration/shrinkage.yaml``)::
+**Placements are the forecast's series**: SEN2 January caseloads by placement group, turned
+into financial-year plans by :func:`fy_plans` (5/12 x January Y + 7/12 x January Y+1, see
+:mod:`sendcast.money.budget`). The same series is what the budget multiplies, so a unit cost
+times the plans of its own calibration year gives back the spend it came from.
 
-    unit_cost = w x council + (1 - w) x national,   w = n / (n + k)
+**Spend** comes from two publications:
 
-with n the council's plans in the group and k the pseudo-count. Where a line or a count is
-absent, the national figure is used and the ``basis``/``note`` columns say so.
+- the 2018-19 to 2021-22 specialist spend series (SEND and AP dashboard
+  ``specialist_spend.csv``): state special and independent/non-maintained special top-ups by
+  council and year;
+- the 2021-22 section 251 high-needs outturn lines (high needs benchmarking tool), each mapped
+  by ``costs/s251_line_map.yaml`` to a placement group, a non-placement line, income netted
+  off spend, or a total (checked, not counted).
 
-Line -> group mapping (s251 line names as snake case, without the ``s251_outturn_`` prefix):
+**Levels** (at ``base_year``, the latest outturn year allowed): for state and independent
+special, the series' cost per plan in ``base_year`` times the 2021-22 ratio of the group's s251
+lines to the series' lines (state special adds its council-paid place funding; the AP top-ups
+inside the series go to the AP line); for the other groups, the 2021-22 s251 lines per plan.
+Each level is pooled toward the national figure (England's lines over England's plans)::
 
-- mainstream + resourced_provision: place and top-ups (maintained/academy/FE and
-  NMSS/independent) for primary and secondary. The two groups share these lines; resourced
-  provision is taken to cost the mainstream top-up plus its place funding p
-  (``funding/place_funding/resourced_provision.yaml``)::
+    unit_cost = w x council + (1 - w) x national,   w = n / (n + k)   (calibration/shrinkage.yaml)
 
-      mainstream = (S - n_rp x p) / (n_ms + n_rp);   resourced_provision = mainstream + p
+**Growth**: state and independent special grow at the council's yearly growth in cost per plan
+(log-linear over the series years up to ``base_year``) pooled toward the national growth with
+``calibration/cost_growth_shrinkage.yaml``; the other groups and the non-placement lines grow
+with ``costs/inflation.yaml``.
 
-- state_special: ``place_special`` + ``topup_maintained_special`` over ``maintained_special``
-- independent_special: ``topup_nmss_independent_special`` over ``nmss_independent``
-- post16_fe: place and top-ups ``*_post_school`` over ``post16``
-- other: place and top-ups ``*_early_years`` over ``other``
-- ap_pru: always national. AP place/top-up lines fund pupils without plans too; the part not
-  attributed to EHCP pupils in AP becomes the non-placement line
-  ``alternative_provision_services`` (see :func:`calibrate_non_placement`).
+When ``base_year`` is before 2021-22 (a back-cast), the 2021-22 s251 lines are the only source
+for the non-specialist groups: they are moved back with ``costs/inflation.yaml`` and the
+``note`` says so (a look-ahead the back-cast report states).
 """
 
 from __future__ import annotations
 
-import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -39,40 +42,26 @@ import pandas as pd
 from sendcast.parameters import (
     PLACEMENT_GROUPS,
     Parameter,
-    ParameterError,
     financial_year_label,
-    placement_cost,
     require,
 )
 
 OUTTURN = "s251_outturn"
-PLACED = "ehcp_placed"
-
-_PHASE_LINES = {
-    phase: [f"place_{phase}", f"topup_maintained_{phase}", f"topup_nmss_independent_{phase}"]
-    for phase in ("primary", "secondary", "post_school", "early_years")
+S251_YEAR = 2021
+SPECIALIST = {"state_special": "state", "independent_special": "independent_non_maintained"}
+SERIES_LINES = {
+    "state_special": ["topup_maintained_special", "topup_maintained_pru_ap"],
+    "independent_special": ["topup_nmss_independent_special", "topup_nmss_independent_pru_ap"],
 }
-
-# group -> (s251 lines, ehcp_placed breakdowns); mainstream/resourced_provision handled jointly.
-GROUP_LINES: dict[str, tuple[list[str], list[str]]] = {
-    "mainstream_and_resourced": (
-        _PHASE_LINES["primary"] + _PHASE_LINES["secondary"],
-        ["mainstream", "resourced_provision_sen_unit"],
-    ),
-    "state_special": (["place_special", "topup_maintained_special"], ["maintained_special"]),
-    "independent_special": (["topup_nmss_independent_special"], ["nmss_independent"]),
-    "post16_fe": (_PHASE_LINES["post_school"], ["post16"]),
-    "other": (_PHASE_LINES["early_years"], ["other"]),
-}
-
-AP_LINES = ["place_pru_ap", "topup_maintained_pru_ap", "topup_nmss_independent_pru_ap"]
-
 NON_PLACEMENT_LINES: tuple[str, ...] = (
+    "alternative_provision",
     "sen_support_inclusion_services",
-    "alternative_provision_services",
     "hospital_education_services",
     "therapies_health_services",
+    "topup_income",
 )
+FY_WEIGHTS: tuple[float, float] = (5 / 12, 7 / 12)
+ENGLAND = "E92000001"
 
 UNIT_COST_COLUMNS = [
     "la_code",
@@ -84,18 +73,92 @@ UNIT_COST_COLUMNS = [
     "council_plans",
     "national_value",
     "weight",
-    "parameter",
+    "growth",
+    "council_growth",
+    "national_growth",
+    "growth_weight",
     "trace",
     "note",
 ]
 
 
-def inflation_index(params: dict[str, Parameter], from_fy: int, to_fy: int) -> float:
-    """Return the price index taking a cost in ``from_fy`` prices to ``to_fy`` prices.
+def fy_plans(series: pd.DataFrame, weights: tuple[float, float] = FY_WEIGHTS) -> pd.DataFrame:
+    """Return published plans per financial year: ``la_code, financial_year, placement, plans``.
 
-    ``prod over t = from_fy+1 .. to_fy of (1 + r_t)`` with r_t the ``costs/inflation.yaml``
-    rate for financial year t (the inverse product when ``to_fy`` is earlier).
+    ``plans(FY Y) = weights[0] x January Y + weights[1] x January Y+1`` from the model series
+    (``period_type == 'january'``, placement-group measures). A year needs both Januaries.
     """
+    j = series[(series["period_type"] == "january") & series["measure"].isin(PLACEMENT_GROUPS)]
+    wide = j.pivot_table(index=["la_code", "measure"], columns="year", values="value", aggfunc="sum")
+    rows = []
+    years = sorted(int(y) for y in wide.columns)
+    for y in years:
+        if y + 1 not in wide.columns:
+            continue
+        v = weights[0] * wide[y] + weights[1] * wide[y + 1]
+        rows.append(v.rename("plans").reset_index().assign(financial_year=y))
+    if not rows:
+        return pd.DataFrame(columns=["la_code", "financial_year", "placement", "plans"])
+    out = pd.concat(rows, ignore_index=True).rename(columns={"measure": "placement"})
+    return out[["la_code", "financial_year", "placement", "plans"]].dropna()
+
+
+def _council(observations: pd.DataFrame, la_code: str) -> pd.DataFrame:
+    if la_code == ENGLAND:
+        return observations[observations["geographic_level"] == "la"]
+    mask = observations["la_code"].astype(str).eq(la_code)
+    return observations.loc[mask]
+
+
+def _trace(rows: pd.DataFrame) -> str:
+    if rows.empty or "file" not in rows.columns:
+        return ""
+    files = sorted({str(f) for f in rows["file"]})
+    return f"{len(rows)} rows of {', '.join(files)}"
+
+
+def s251_lines(observations: pd.DataFrame, la_code: str) -> pd.Series:
+    """Return the council's 2021-22 s251 outturn by line (£; England = sum of councils)."""
+    rows = _council(observations, la_code)
+    rows = rows[(rows["measure"] == OUTTURN) & (rows["breakdown_topic"] == "line") & (rows["year"] == S251_YEAR)]
+    return rows.groupby("breakdown")["value"].sum(min_count=1)
+
+
+def specialist_series(observations: pd.DataFrame, la_code: str) -> pd.DataFrame:
+    """Return the specialist spend series: index financial_year, columns state_special and
+    independent_special (£; England = sum of councils)."""
+    rows = _council(observations, la_code)
+    rows = rows[(rows["measure"] == "specialist_spend_total") & rows["breakdown"].isin(SPECIALIST.values())]
+    inv = {v: k for k, v in SPECIALIST.items()}
+    if rows.empty:
+        return pd.DataFrame(columns=list(SPECIALIST))
+    w = rows.pivot_table(index="year", columns="breakdown", values="value", aggfunc="sum")
+    return w.rename(columns=inv).reindex(columns=list(SPECIALIST))
+
+
+def _plans_wide(plans: pd.DataFrame, la_code: str) -> pd.DataFrame:
+    if la_code == ENGLAND:
+        p = plans[plans["la_code"] != ENGLAND].groupby(["financial_year", "placement"])["plans"].sum()
+    else:
+        p = plans[plans["la_code"] == la_code].set_index(["financial_year", "placement"])["plans"]
+    return p.unstack("placement").reindex(columns=list(PLACEMENT_GROUPS))
+
+
+def log_growth(unit_cost: pd.Series) -> tuple[float, int]:
+    """Return (yearly growth, number of yearly changes) from a cost-per-plan series: the
+    least-squares slope of log(cost) on year, exp(slope) - 1. (nan, 0) with under 2 points."""
+    s = unit_cost.replace([np.inf, -np.inf], np.nan).dropna()
+    s = s[s > 0]
+    if len(s) < 2:
+        return float("nan"), 0
+    x = s.index.to_numpy(dtype=float)
+    slope = float(np.polyfit(x, np.log(s.to_numpy(dtype=float)), 1)[0])
+    return float(np.expm1(slope)), int(x.max() - x.min())
+
+
+def inflation_index(params: dict[str, Parameter], from_fy: int, to_fy: int) -> float:
+    """Return the price index taking a cost in ``from_fy`` prices to ``to_fy`` prices:
+    prod over t = from_fy+1 .. to_fy of (1 + r_t), ``costs/inflation.yaml`` (inverse if earlier)."""
     infl = require(params, "costs/inflation")
     lo, hi = sorted((from_fy, to_fy))
     idx = 1.0
@@ -104,204 +167,269 @@ def inflation_index(params: dict[str, Parameter], from_fy: int, to_fy: int) -> f
     return idx if to_fy >= from_fy else 1.0 / idx
 
 
-def national_unit_cost(params: dict[str, Parameter], group: str, fy: int) -> tuple[float, str]:
-    """Return (national cost per plan for ``group`` in financial year ``fy`` prices, trace).
+@dataclass
+class CostModel:
+    """A council's calibrated costs.
 
-    The value in force at 1 April ``fy`` (or the first value, if ``fy`` is earlier), moved
-    from the financial year it starts in to ``fy`` with :func:`inflation_index`.
+    ``unit_costs``: one row per placement group (:data:`UNIT_COST_COLUMNS`) at prices of
+    ``base_year``; ``non_placement``: ``line, amount, basis, trace, note`` at ``base_year``
+    prices. :meth:`unit_cost_path` and :meth:`non_placement_path` move them to other years.
     """
-    param = placement_cost(params, group)
-    dated = param.dated
-    if not dated:
-        raise ParameterError(param.file, "values", "unit costs need dated values")
-    when = dt.date(fy, 4, 1)
-    entry = next((v for v in reversed(dated) if v.start <= when), dated[0])
-    base_fy = entry.start.year if entry.start.month >= 4 else entry.start.year - 1
-    value = entry.value * inflation_index(params, base_fy, fy)
-    src = param.source_for(entry)
-    trace = f"{param.name}.yaml ({financial_year_label(base_fy)}: {entry.value:,.0f}; {src.title})"
-    return value, trace
+
+    la_code: str
+    base_year: int
+    unit_costs: pd.DataFrame
+    non_placement: pd.DataFrame
+    params: dict[str, Parameter]
+
+    def growth(self, group: str) -> float:
+        """The yearly growth of a group's cost per plan (nan = follows costs/inflation.yaml)."""
+        return float(self.unit_costs.set_index("placement")["growth"].astype(float)[group])
+
+    def index(self, group: str | None, year: int, growth_shift: float = 0.0) -> float:
+        """Price index from ``base_year`` to ``year`` for a group (None: non-placement lines);
+        ``growth_shift`` is added to the yearly growth (money uncertainty)."""
+        g = self.growth(group) if group is not None else float("nan")
+        n = year - self.base_year
+        if np.isnan(g):
+            return inflation_index(self.params, self.base_year, year) * (1.0 + growth_shift) ** n
+        return (1.0 + g + growth_shift) ** n
+
+    def unit_cost_path(self, years: list[int]) -> pd.DataFrame:
+        """Return unit costs (£ per plan a year) by financial year (rows) and group (columns)."""
+        uc = self.unit_costs.set_index("placement")["unit_cost"]
+        return pd.DataFrame(
+            {g: [float(uc[g]) * self.index(g, y) for y in years] for g in PLACEMENT_GROUPS}, index=years
+        )
 
 
-def _council_rows(observations: pd.DataFrame, la_code: str) -> pd.DataFrame:
-    """Rows of ``observations`` for a council matched on ONS or three-digit DfE code."""
-    if observations is None or len(observations) == 0:
-        return pd.DataFrame(columns=["measure"])
-    mask = observations["la_code"].astype(str).eq(str(la_code))
-    if "old_la_code" in observations.columns:
-        mask |= observations["old_la_code"].astype(str).eq(str(la_code))
-    return observations.loc[mask]
+def _national_levels(observations: pd.DataFrame, plans: pd.DataFrame, params: dict[str, Parameter]) -> dict[str, float]:
+    return {g: v for g, (v, _n, _t, _note) in _raw_levels(observations, plans, ENGLAND, params, S251_YEAR).items()}
 
 
-def _trace(rows: pd.DataFrame) -> str:
-    if rows.empty or "file" not in rows.columns:
-        return ""
-    parts = sorted({f"{f}:{int(ln)}" for f, ln in zip(rows["file"], rows["line"], strict=True)})
-    return "; ".join(parts)
-
-
-def council_finance_data(observations: pd.DataFrame, la_code: str) -> tuple[int | None, pd.DataFrame, pd.DataFrame]:
-    """Return (financial year, s251 outturn rows, ehcp_placed rows) for a council.
-
-    The outturn is the latest financial year present; placements are the January at the start
-    of that financial year (or the latest earlier January). Empty frames when absent.
-    """
-    rows = _council_rows(observations, la_code)
-    out = rows[(rows["measure"] == OUTTURN)] if len(rows) else rows
-    if len(out) == 0:
-        return None, out, out
-    out = out[out["breakdown_topic"] == "line"]
-    fy = int(out["year"].max())
-    out = out[out["year"] == fy]
-    placed = rows[(rows["measure"] == PLACED) & (rows["breakdown_topic"] == "placement")]
-    placed = placed[placed["year"] <= fy]
-    if len(placed):
-        placed = placed[placed["year"] == placed["year"].max()]
-    return fy, out, placed
-
-
-def _sum_lines(rows: pd.DataFrame, lines: list[str]) -> tuple[float, list[str], pd.DataFrame]:
-    """Return (sum, lines missing or without a number, rows used)."""
-    used = rows[rows["breakdown"].isin(lines)]
-    have = set(used.loc[used["value"].notna(), "breakdown"])
-    missing = [ln for ln in lines if ln not in have]
-    return float(used["value"].sum()), missing, used
-
-
-def calibrate_unit_costs(
+def _raw_levels(
     observations: pd.DataFrame,
+    plans: pd.DataFrame,
+    la_code: str,
+    params: dict[str, Parameter],
+    base_year: int,
+) -> dict[str, tuple[float, float, str, str]]:
+    """Return group -> (council cost per plan at base_year prices, plans, trace, note)."""
+    line_map = require(params, "costs/s251_line_map").values
+    assert isinstance(line_map, dict)
+    lines = s251_lines(observations, la_code)
+    series = specialist_series(observations, la_code)
+    pw = _plans_wide(plans, la_code)
+    out: dict[str, tuple[float, float, str, str]] = {}
+    nan = float("nan")
+    p_rp = require(params, "funding/place_funding/resourced_provision").value_for_financial_year(S251_YEAR)
+
+    def n_at(group: str, year: int) -> float:
+        if year not in pw.index:
+            return nan
+        v = pw[group].astype(float).get(year, nan)
+        return float(v) if pd.notna(v) else nan
+
+    def group_sum(target: str) -> tuple[float, list[str]]:
+        keys = [str(k) for k, v in line_map.items() if v == target]
+        have = [k for k in keys if k in lines.index and pd.notna(lines[k])]
+        return float(lines.reindex(have).sum()), [k for k in keys if k not in have]
+
+    back = base_year < S251_YEAR
+    deflate = inflation_index(params, S251_YEAR, base_year)
+    for g in PLACEMENT_GROUPS:
+        if g == "ap_pru":
+            out[g] = (
+                0.0,
+                n_at(g, S251_YEAR),
+                "",
+                "AP place and top-up lines are the non-placement line 'alternative_provision'",
+            )
+            continue
+        if g in SPECIALIST:
+            spend, missing = group_sum(g)
+            ser_lines = float(lines.reindex(SERIES_LINES[g]).sum()) if len(lines) else nan
+            ratio = spend / ser_lines if ser_lines and not missing else nan
+            yr = base_year if base_year in series.index else (int(series.index.max()) if len(series) else None)
+            n = n_at(g, yr) if yr is not None else nan
+            if yr is None or np.isnan(n) or n <= 0 or np.isnan(ratio):
+                out[g] = (
+                    nan,
+                    n,
+                    "",
+                    "no specialist spend series, s251 lines or plans for this council; national figure",
+                )
+                continue
+            per_plan = float(series[g].astype(float)[yr]) / n * ratio
+            if yr != base_year:
+                per_plan *= inflation_index(params, yr, base_year)
+            note = f"{financial_year_label(yr)} series x 2021-22 s251 ratio {ratio:.3f}"
+            out[g] = (per_plan, n, f"specialist_spend.csv {financial_year_label(yr)}; s251 2021-22", note)
+            continue
+        if g in ("mainstream", "resourced_provision"):
+            spend, missing = group_sum("mainstream_and_resourced")
+            n_ms, n_rp = n_at("mainstream", S251_YEAR), n_at("resourced_provision", S251_YEAR)
+            if missing or np.isnan(n_ms) or np.isnan(n_rp) or n_ms + n_rp <= 0:
+                out[g] = (nan, n_ms if g == "mainstream" else n_rp, "", "s251 lines or plans absent; national figure")
+                continue
+            ms = max((spend - n_rp * p_rp) / (n_ms + n_rp), 0.0)
+            value = ms if g == "mainstream" else ms + p_rp
+            n = n_ms if g == "mainstream" else n_rp
+        else:
+            spend, missing = group_sum(g)
+            n = n_at(g, S251_YEAR)
+            if missing or np.isnan(n) or n <= 0:
+                out[g] = (nan, n, "", "s251 lines or plans absent; national figure")
+                continue
+            value = spend / n
+        note = "2021-22 s251 lines per 2021-22 plan"
+        if back:
+            note += f", moved back to {financial_year_label(base_year)} with costs/inflation.yaml (look-ahead)"
+        out[g] = (value * deflate, n, "high needs benchmarking 2021-22 s251 outturn", note)
+    return out
+
+
+def growth_rates(
+    observations: pd.DataFrame, plans: pd.DataFrame, la_code: str, through_year: int
+) -> dict[str, tuple[float, int]]:
+    """Return group -> (yearly growth in cost per plan, yearly changes) for state and
+    independent special from the specialist series up to ``through_year``."""
+    series = specialist_series(observations, la_code)
+    pw = _plans_wide(plans, la_code)
+    out = {}
+    for g in SPECIALIST:
+        if series.empty:
+            out[g] = (float("nan"), 0)
+            continue
+        s = series[g]
+        s = s[s.index <= through_year]
+        n = pw[g].reindex(s.index)
+        out[g] = log_growth(s / n)
+    return out
+
+
+def calibrate_costs(
+    observations: pd.DataFrame,
+    plans: pd.DataFrame,
     la_code: str,
     params: dict[str, Parameter],
     *,
-    financial_year: int | None = None,
-) -> pd.DataFrame:
-    """Return one row per placement group: the council's calibrated cost per plan a year.
+    through_year: int | None = None,
+) -> CostModel:
+    """Return the council's :class:`CostModel` using outturn up to ``through_year`` (default:
+    the latest year of spend in the store, 2021-22).
 
-    Columns :data:`UNIT_COST_COLUMNS`. ``financial_year`` is the price year (the year of the
-    council's outturn, or ``financial_year``/2021 when there is none). ``basis`` is
-    ``council+national`` (pooled), or ``national`` with ``note`` saying why. ``trace`` lists the
-    parameter file and the data rows (file:line) behind the figure.
+    ``observations``: the store's finance rows (s251 outturn, specialist spend); ``plans``:
+    :func:`fy_plans` of the model series. Raises ValueError when the store holds no s251
+    outturn at all (nothing to calibrate on).
     """
-    fy_data, out, placed = council_finance_data(observations, la_code)
-    fy = financial_year if financial_year is not None else (fy_data or 2021)
-    k = require(params, "calibration/shrinkage").value_for_financial_year(fy)
-    p_rp = require(params, "funding/place_funding/resourced_provision").value_for_financial_year(fy)
-    nat = {g: national_unit_cost(params, g, fy) for g in PLACEMENT_GROUPS}
-    plans = placed.groupby("breakdown")["value"].sum(min_count=1) if len(placed) else pd.Series(dtype=float)
-
-    def n_of(keys: list[str]) -> float:
-        vals = [plans.get(key, np.nan) for key in keys]
-        return float(np.nan) if any(pd.isna(v) for v in vals) else float(sum(vals))
-
-    council: dict[str, tuple[float, float, str, str]] = {}  # group -> (value, n, trace, note)
-    if fy_data is None:
-        why = "no s251 outturn for this council in the data; national figure used"
-        council = {g: (np.nan, np.nan, "", why) for g in PLACEMENT_GROUPS}
-    else:
-        for key, (lines, breakdowns) in GROUP_LINES.items():
-            spend, missing, used = _sum_lines(out, lines)
-            n = n_of(breakdowns)
-            trace = _trace(pd.concat([used, placed[placed["breakdown"].isin(breakdowns)]]))
-            note = ""
-            if missing:
-                note = f"s251 line(s) absent: {', '.join(missing)}; national figure used"
-            elif not n or np.isnan(n):
-                note = f"no EHCP count for {'/'.join(breakdowns)}; national figure used"
-            if key == "mainstream_and_resourced":
-                n_ms, n_rp = n_of(["mainstream"]), n_of(["resourced_provision_sen_unit"])
-                value = np.nan if note else max((spend - n_rp * p_rp) / (n_ms + n_rp), 0.0)
-                council["mainstream"] = (value, n_ms, trace, note)
-                rp = value + p_rp if not note else np.nan
-                council["resourced_provision"] = (rp, n_rp, trace, note)
-            else:
-                council[key] = (np.nan if note else spend / n, n, trace, note)
-        council["ap_pru"] = (
-            np.nan,
-            n_of(["hospital_ap"]),
-            "",
-            "AP lines also fund pupils without plans; national figure used",
-        )
-
+    latest = S251_YEAR
+    base = min(through_year, latest) if through_year is not None else latest
+    if s251_lines(observations, ENGLAND).empty:
+        raise ValueError("the store has no s251 high-needs outturn: costs cannot be calibrated")
+    k = require(params, "calibration/shrinkage").value_for_financial_year(S251_YEAR)
+    kg = require(params, "calibration/cost_growth_shrinkage").value_for_financial_year(S251_YEAR)
+    nat_levels = _raw_levels(observations, plans, ENGLAND, params, base)
+    own = _raw_levels(observations, plans, la_code, params, base) if la_code != ENGLAND else nat_levels
+    nat_growth = growth_rates(observations, plans, ENGLAND, base)
+    own_growth = growth_rates(observations, plans, la_code, base) if la_code != ENGLAND else nat_growth
     rows = []
     for g in PLACEMENT_GROUPS:
-        value, n, trace, note = council[g]
-        national, ptrace = nat[g]
+        value, n, trace, note = own[g]
+        national = nat_levels[g][0]
         if np.isnan(value):
             w, cost, basis = 0.0, national, "national"
         else:
-            w = n / (n + k)
+            w = n / (n + k) if la_code != ENGLAND else 1.0
             cost, basis = w * value + (1 - w) * national, "council+national"
+        gc, gn, gw, growth = float("nan"), float("nan"), float("nan"), float("nan")
+        if g in SPECIALIST:
+            gn = nat_growth[g][0]
+            gc, changes = own_growth[g]
+            gw = changes / (changes + kg) if not np.isnan(gc) else 0.0
+            if la_code == ENGLAND:
+                gw = 1.0
+            growth = gw * gc + (1 - gw) * gn if not np.isnan(gc) else gn
         rows.append(
             {
                 "la_code": la_code,
                 "placement": g,
-                "financial_year": fy,
+                "financial_year": base,
                 "unit_cost": cost,
                 "basis": basis,
                 "council_value": value,
                 "council_plans": n,
                 "national_value": national,
                 "weight": w,
-                "parameter": ptrace,
+                "growth": growth,
+                "council_growth": gc,
+                "national_growth": gn,
+                "growth_weight": gw,
                 "trace": trace,
                 "note": note,
             }
         )
-    return pd.DataFrame(rows, columns=UNIT_COST_COLUMNS)
+    return CostModel(
+        la_code=la_code,
+        base_year=base,
+        unit_costs=pd.DataFrame(rows, columns=UNIT_COST_COLUMNS),
+        non_placement=_non_placement(observations, la_code, params, base),
+        params=params,
+    )
 
 
-def calibrate_non_placement(
-    observations: pd.DataFrame,
-    la_code: str,
-    params: dict[str, Parameter],
-    unit_costs: pd.DataFrame,
-) -> pd.DataFrame:
-    """Return the non-placement high-needs lines for a council, one row per line.
-
-    Columns ``la_code, line, financial_year, amount, per_plan, basis, parameter, trace, note``.
-    ``amount`` is the council's s251 outturn (£, price year ``financial_year``), NaN when the
-    line is absent, in which case ``per_plan`` (national £ per plan,
-    ``costs/non_placement/<line>.yaml``) is to be multiplied by the council's plans.
-    ``alternative_provision_services`` also takes the AP place/top-up lines less the part
-    attributed to EHCP pupils in AP (their plans x the ap_pru unit cost, floored at 0).
-    SEN transport is not a high-needs-block line and is never included.
-    """
-    fy_data, out, placed = council_finance_data(observations, la_code)
-    fy = int(unit_costs["financial_year"].iloc[0])
-    ap = unit_costs.set_index("placement").loc["ap_pru"]
+def _non_placement(observations: pd.DataFrame, la_code: str, params: dict[str, Parameter], base: int) -> pd.DataFrame:
+    line_map = require(params, "costs/s251_line_map").values
+    assert isinstance(line_map, dict)
+    lines = s251_lines(observations, la_code)
+    nat = s251_lines(observations, ENGLAND)
+    deflate = inflation_index(params, S251_YEAR, base)
     rows = []
     for line in NON_PLACEMENT_LINES:
-        param = require(params, f"costs/non_placement/{line}")
-        dated = param.dated[-1]
-        base_fy = dated.start.year if dated.start.month >= 4 else dated.start.year - 1
-        per_plan = dated.value * inflation_index(params, base_fy, fy)
-        spend, missing, used = _sum_lines(out, [line]) if fy_data else (0.0, [line], out)
-        note, amount = "", spend
-        if missing:
-            amount = np.nan
-            note = "s251 line absent; national £ per plan x the council's plans used"
-        elif line == "alternative_provision_services":
-            ap_spend, ap_missing, ap_used = _sum_lines(out, AP_LINES)
-            n_ap: float = float(ap["council_plans"]) if not pd.isna(ap["council_plans"]) else 0.0
-            if not ap_missing:
-                attributed = n_ap * float(ap["unit_cost"])
-                amount = spend + max(ap_spend - attributed, 0.0)
-                used = pd.concat([used, ap_used])
-                note = (
-                    f"includes AP place/top-up {ap_spend:,.0f} less {n_ap:,.0f} EHCP pupils in AP"
-                    f" x {float(ap['unit_cost']):,.0f} (counted under ap_pru)"
-                )
+        target = f"income_netted:{line}" if line == "topup_income" else f"non_placement:{line}"
+        keys = [str(k) for k, v in line_map.items() if v == target]
+        have = [k for k in keys if k in lines.index and pd.notna(lines[k])]
+        sign = -1.0 if line == "topup_income" else 1.0
+        if len(have) == len(keys) and keys:
+            amount = sign * float(lines.reindex(have).sum()) * deflate
+            basis, note = "council", ""
+        else:
+            amount = float("nan")
+            basis, note = "absent", f"s251 line(s) {sorted(set(keys) - set(have))} absent for this council"
         rows.append(
             {
                 "la_code": la_code,
                 "line": line,
-                "financial_year": fy,
+                "financial_year": base,
                 "amount": amount,
-                "per_plan": per_plan,
-                "basis": "national" if missing else "council",
-                "parameter": f"{param.name}.yaml ({param.source.title})",
-                "trace": _trace(used),
-                "note": note,
+                "national_amount": sign * float(nat.reindex(keys).sum()) * deflate,
+                "s251_lines": ", ".join(keys),
+                "basis": basis,
+                "note": note + (" moved back from 2021-22 with costs/inflation.yaml" if base < S251_YEAR else ""),
             }
         )
     return pd.DataFrame(rows)
+
+
+def growth_shrinkage_estimate(observations: pd.DataFrame, plans: pd.DataFrame) -> dict[str, float]:
+    """Return the empirical-Bayes ingredients behind ``calibration/cost_growth_shrinkage.yaml``:
+    the within-council variance of yearly log changes in cost per plan (s2), the variance of
+    true council growth across councils (tau2 = var of council means - mean s2 / n) and the
+    implied pseudo-count k = s2 / tau2, pooled over state and independent special."""
+    changes = []
+    for code in sorted(set(plans["la_code"]) - {ENGLAND}):
+        pw = _plans_wide(plans, code)
+        ser = specialist_series(observations, code)
+        if ser.empty:
+            continue
+        for g in SPECIALIST:
+            uc = (ser[g] / pw[g].reindex(ser.index)).replace([np.inf, -np.inf], np.nan).dropna()
+            uc = uc[uc > 0]
+            d = np.diff(np.log(uc.to_numpy(dtype=float)))
+            if len(d) >= 2:
+                changes.append((g, d))
+    s2 = float(np.mean([np.var(d, ddof=1) for _, d in changes]))
+    means = np.array([d.mean() for _, d in changes])
+    n = float(np.mean([len(d) for _, d in changes]))
+    tau2 = max(float(np.var(means, ddof=1)) - s2 / n, 1e-9)
+    return {"s2": s2, "tau2": tau2, "k": s2 / tau2, "series": float(len(changes))}

@@ -5,13 +5,15 @@ the incidence and exit-rate paths (drawn before any lever acts) are the same dra
 differences are then computed draw by draw (``scenario - baseline`` per draw, then
 summarised), which removes most of the Monte Carlo noise from the difference.
 
-Money: placement draws -> :func:`sendcast.money.budget.compute_budget` (unit costs, income,
-DSG balance per draw) -> :func:`apply_money_levers` (unit-cost changes, the programme's
-running costs, extra funding; capital is reported beside the balance, not in it).
+Money: placement draws -> :func:`sendcast.money.budget.compute_budget` (the one function that
+computes the DSG balance, the same one ``sendcast budget`` calls), with the scenario's money
+levers (:func:`money_levers`: unit-cost changes, the programme's running costs, extra funding)
+applied inside it before the totals; capital is reported beside the balance, not in it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +24,8 @@ from sendcast.model.forecast import MEASURES, ForecastResult, run_forecast
 from sendcast.model.history import CouncilHistory
 from sendcast.model.stockflow import CouncilFit, fit_all
 from sendcast.money.agreements import Agreement, probability_of_target
-from sendcast.money.budget import BudgetResult, _allocation, compute_budget
-from sendcast.parameters import Parameter, financial_year_label, require
+from sendcast.money.budget import BudgetResult, MoneyInputs, allocation, compute_budget
+from sendcast.parameters import financial_year_label, require
 from sendcast.scenarios.levers import ScenarioLevers
 from sendcast.scenarios.schema import (
     CapitalLever,
@@ -133,91 +135,60 @@ def simulate(ctx: Context, scenario: Scenario, *, draws: int, seed: int) -> Scen
     )
 
 
-def _recompute_totals(wide: pd.DataFrame, opening: float) -> pd.DataFrame:
-    spend = [c for c in wide.columns if c.startswith("spend:")]
-    income = [c for c in wide.columns if c.startswith("income:")]
-    wide["spend_total"] = wide[spend].sum(axis=1)
-    wide["income_total"] = wide[income].sum(axis=1)
-    wide["in_year_balance_before_agreement"] = wide["income:high_needs_block"] - wide["spend_total"]
-    wide["in_year_balance"] = wide["income_total"] - wide["spend_total"]
-    wide = wide.sort_index()
-    wide["cumulative_balance"] = opening + wide.groupby(level="draw")["in_year_balance"].cumsum()
-    return wide
-
-
-def apply_money_levers(
-    result: BudgetResult,
+def money_levers(
     scenario: Scenario,
-    observations: pd.DataFrame,
-    params: dict[str, Parameter],
-) -> BudgetResult:
-    """Return ``result`` with the scenario's money levers applied (the same object when there
-    is none in force).
+    inputs: MoneyInputs,
+    la_code: str,
+) -> Callable[[pd.DataFrame], pd.DataFrame] | None:
+    """Return the scenario's money levers as an ``adjust`` for
+    :func:`sendcast.money.budget.compute_budget` (None when none is in force).
+
+    On the line table (index draw, financial_year), before the totals:
 
     - unit_cost: ``spend:<group> x (1 + change_percent/100 x strength(FY))``;
     - running_cost: a line ``spend:programme_running_costs`` = ``gbp_per_year x strength``
       (cash, not inflated), counted in ``spend_total``;
     - funding: ``block_transfer_percent x strength / 100 x schools block`` added to
       ``income:block_transfer``; ``extra_high_needs_gbp x strength`` as
-      ``income:extra_high_needs``;
-    then totals, in-year and cumulative balances are recomputed. Capital levers are not in the
-    DSG balance (see :func:`capital_table`).
+      ``income:extra_high_needs``.
+
+    Capital levers are not in the DSG balance (see :func:`capital_table`).
     """
     active = [lv for lv in scenario.money_levers if not lv.is_zero and not isinstance(lv, CapitalLever)]
     if not active:
-        return result
-    wide = result.lines.pivot(index=["draw", "financial_year"], columns="line", values="value")
-    wide.columns.name = None
-    fy = wide.index.get_level_values("financial_year").to_numpy()
-    years = sorted(set(int(y) for y in fy))
-    notes = list(result.notes)
-    for lv in active:
-        s = np.array([lv.strength(int(y)) for y in fy])
-        if isinstance(lv, UnitCostLever):
-            col = f"spend:{lv.group}"
-            wide[col] = wide[col] * (1.0 + lv.change_percent / 100.0 * s)
-        elif isinstance(lv, RunningCostLever):
-            prev = wide[RUNNING_LINE] if RUNNING_LINE in wide.columns else 0.0
-            wide[RUNNING_LINE] = prev + lv.gbp_per_year * s
-        elif isinstance(lv, FundingLever):
-            if lv.block_transfer_percent:
-                code = (
-                    result.agreement.old_la_code
-                    if result.agreement and result.agreement.old_la_code
-                    else result.la_code
-                )
-                sb = _allocation(
-                    observations,
-                    code,
-                    "schools_block",
-                    "before_recoupment",
-                    years,
-                    require(params, "funding/schools_block/growth"),
-                )
-                if sb["value"].isna().any():
-                    notes.append("Scenario block transfer left out for years without a schools block figure.")
-                sb_by = sb.set_index("financial_year")["value"].fillna(0.0)
-                add = lv.block_transfer_percent / 100.0 * s * sb_by.reindex(fy).to_numpy()
-                wide["income:block_transfer"] = wide["income:block_transfer"] + add
-            if lv.extra_high_needs_gbp:
-                prev = wide[EXTRA_LINE] if EXTRA_LINE in wide.columns else 0.0
-                wide[EXTRA_LINE] = prev + lv.extra_high_needs_gbp * s
-    wide = _recompute_totals(wide, result.opening_balance)
-    long = wide.reset_index().melt(id_vars=["draw", "financial_year"], var_name="line", value_name="value")
-    notes.append(f"Scenario '{scenario.name}' money levers applied: " + "; ".join(lv.describe() for lv in active) + ".")
-    return BudgetResult(
-        la_code=result.la_code,
-        la_name=result.la_name,
-        lines=long[["financial_year", "draw", "line", "value"]],
-        unit_costs=result.unit_costs,
-        non_placement=result.non_placement,
-        income=result.income,
-        parameters=result.parameters,
-        opening_balance=result.opening_balance,
-        opening_source=result.opening_source,
-        agreement=result.agreement,
-        notes=notes,
-    )
+        return None
+
+    def adjust(wide: pd.DataFrame) -> pd.DataFrame:
+        fy = wide.index.get_level_values("financial_year").to_numpy()
+        years = sorted(set(int(y) for y in fy))
+        for lv in active:
+            s = np.array([lv.strength(int(y)) for y in fy])
+            if isinstance(lv, UnitCostLever):
+                col = f"spend:{lv.group}"
+                wide[col] = wide[col] * (1.0 + lv.change_percent / 100.0 * s)
+            elif isinstance(lv, RunningCostLever):
+                prev = wide[RUNNING_LINE] if RUNNING_LINE in wide.columns else 0.0
+                wide[RUNNING_LINE] = prev + lv.gbp_per_year * s
+            elif isinstance(lv, FundingLever):
+                if lv.block_transfer_percent:
+                    sb = allocation(
+                        inputs.observations,
+                        la_code,
+                        "schools_block",
+                        "before_recoupment",
+                        years,
+                        require(inputs.params, "funding/schools_block/growth"),
+                    )
+                    sb_by = sb.set_index("financial_year")["value"].fillna(0.0)
+                    add = lv.block_transfer_percent / 100.0 * s * sb_by.reindex(fy).to_numpy()
+                    prev = wide["income:block_transfer"] if "income:block_transfer" in wide.columns else 0.0
+                    wide["income:block_transfer"] = prev + add
+                if lv.extra_high_needs_gbp:
+                    prev = wide[EXTRA_LINE] if EXTRA_LINE in wide.columns else 0.0
+                    wide[EXTRA_LINE] = prev + lv.extra_high_needs_gbp * s
+        return wide
+
+    return adjust
 
 
 def capital_table(scenario: Scenario) -> pd.DataFrame:
@@ -241,21 +212,27 @@ def capital_table(scenario: Scenario) -> pd.DataFrame:
 
 def add_budget(
     run: ScenarioRun,
-    observations: pd.DataFrame,
-    params: dict[str, Parameter],
+    inputs: MoneyInputs,
     *,
+    la_code: str,
+    seed: int,
     agreement: Agreement | None = None,
-    opening_balance: float | None = None,
 ) -> ScenarioRun:
-    """Return ``run`` with its budget (money levers applied) and capital table filled in."""
-    base = compute_budget(
-        run.placement_draws,
-        observations,
-        params,
+    """Return ``run`` with its budget (:func:`sendcast.money.budget.compute_budget` on the
+    run's placement draws, the scenario's money levers applied) and capital table filled in."""
+    run.budget = compute_budget(
+        la_code,
+        inputs,
+        draws=run.placement_draws,
+        seed=seed,
         agreement=agreement,
-        opening_balance=opening_balance,
+        adjust=money_levers(run.scenario, inputs, la_code),
     )
-    run.budget = apply_money_levers(base, run.scenario, observations, params)
+    active = [lv for lv in run.scenario.money_levers if not lv.is_zero and not isinstance(lv, CapitalLever)]
+    if active:
+        run.budget.notes.append(
+            f"Scenario '{run.scenario.name}' money levers applied: " + "; ".join(lv.describe() for lv in active) + "."
+        )
     run.capital = capital_table(run.scenario)
     return run
 
@@ -406,17 +383,15 @@ def compare(
     *,
     draws: int,
     seed: int,
-    observations: pd.DataFrame | None = None,
-    params: dict[str, Parameter] | None = None,
+    inputs: MoneyInputs | None = None,
     agreement: Agreement | None = None,
-    opening_balance: float | None = None,
 ) -> Comparison:
     """Simulate each scenario on the same draws and return the :class:`Comparison`; the first
-    scenario is the reference. Money is added when ``observations`` and ``params`` are given."""
+    scenario is the reference. Money is added when ``inputs`` (:func:`load_inputs`) are given."""
     runs = [simulate(ctx, s, draws=draws, seed=seed) for s in scenarios]
-    if observations is not None and params is not None:
+    if inputs is not None:
         for r in runs:
-            add_budget(r, observations, params, agreement=agreement, opening_balance=opening_balance)
+            add_budget(r, inputs, la_code=ctx.la_code, seed=seed, agreement=agreement)
     return compare_runs(ctx, runs, agreement=agreement)
 
 

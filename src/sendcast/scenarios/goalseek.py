@@ -15,7 +15,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from sendcast.money.agreements import Agreement
-from sendcast.parameters import Parameter, financial_year_label
+from sendcast.money.budget import MoneyInputs
+from sendcast.parameters import financial_year_label
 from sendcast.scenarios.compare import Context, add_budget, simulate
 from sendcast.scenarios.schema import (
     BASELINE,
@@ -80,19 +81,13 @@ def probability_balanced(
     seed: int,
     financial_year: int,
     at_least: float,
-    observations: pd.DataFrame,
-    params: dict[str, Parameter],
+    inputs: MoneyInputs,
     agreement: Agreement | None,
-    opening_balance: float | None = None,
 ) -> float:
     """Return the share of draws whose cumulative DSG balance at the end of ``financial_year``
     is at least ``at_least``; NaN when the year is outside the forecast."""
     run = add_budget(
-        simulate(ctx, scenario, draws=draws, seed=seed),
-        observations,
-        params,
-        agreement=agreement,
-        opening_balance=opening_balance,
+        simulate(ctx, scenario, draws=draws, seed=seed), inputs, la_code=ctx.la_code, seed=seed, agreement=agreement
     )
     assert run.budget is not None
     cum = run.budget.line("cumulative_balance")
@@ -106,8 +101,7 @@ def goal_seek(
     lever: LeverName,
     target_year: int,
     probability: float,
-    observations: pd.DataFrame,
-    params: dict[str, Parameter],
+    inputs: MoneyInputs,
     agreement: Agreement | None = None,
     base: Scenario = BASELINE,
     draws: int = 500,
@@ -115,7 +109,6 @@ def goal_seek(
     start: int | None = None,
     ramp: int = 0,
     at_least: float | None = None,
-    opening_balance: float | None = None,
     iterations: int = 10,
     progress: Callable[[float, float], None] | None = None,
 ) -> GoalSeekResult:
@@ -147,10 +140,8 @@ def goal_seek(
             seed=seed,
             financial_year=fy,
             at_least=floor,
-            observations=observations,
-            params=params,
+            inputs=inputs,
             agreement=agreement,
-            opening_balance=opening_balance,
         )
         trials.append((size, p))
         if progress:
