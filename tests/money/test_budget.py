@@ -26,7 +26,7 @@ def test_calibration_year_gives_back_the_outturn_and_basis_is_after_deductions()
     # One council = England, so pooling leaves its own unit costs; in 2021-22 (the s251 year)
     # plans x unit cost + non-placement lines = the s251 lines it came from: 115,506,699.
     inp = synthetic_inputs()
-    r = compute_budget(CODE, inp, first_year=2021, last_year=2021, n_draws=3, uncertainty=False)
+    r = compute_budget(CODE, inp, first_year=2021, last_year=2021, n_draws=3, uncertainty=False, calibrate=False)
     spend = _mean(r, "spend_total")[2021]
     assert spend == pytest.approx(council_paid_spend(), rel=1e-9)
     assert council_paid_spend() == pytest.approx(115_506_699)
@@ -85,3 +85,16 @@ def test_refusals_are_one_line() -> None:
     op = Opening(2023, -1.0, 0.0, "user", "test")
     with pytest.raises(BudgetInputError, match="no published January 2025 caseload|no published January 2024 caseload"):
         compute_budget(CODE, inp, first_year=2024, last_year=2024, n_draws=2, opening=op)
+
+
+def test_unmodelled_line_carries_the_past_gap() -> None:
+    # March 2021 opening; the one published in-year balance before it (2020-21) is compared with
+    # the same model run on 2020-21: share = 0.66 x (modelled - published) / block 2020-21
+    inp = synthetic_inputs()
+    plain = compute_budget(CODE, inp, first_year=2020, last_year=2020, n_draws=1, uncertainty=False, calibrate=False)
+    gap = (_mean(plain, "in_year_balance")[2020] - (-0.0491 * TOTAL_DSG[2020] + 0.0323 * TOTAL_DSG[2019])) / HNB_AFTER[
+        2020
+    ]
+    r = compute_budget(CODE, inp, first_year=2021, last_year=2021, n_draws=2, uncertainty=False)
+    assert _mean(r, "spend:unmodelled")[2021] == pytest.approx(0.66 * gap * HNB_AFTER[2021])
+    assert any("Unmodelled spend" in n for n in r.notes)

@@ -290,6 +290,7 @@ def compute_budget(
     through_year: int | None = None,
     adjust: Adjust | None = None,
     uncertainty: bool = True,
+    calibrate: bool = True,
     la_name: str | None = None,
 ) -> BudgetResult:
     """Return the :class:`BudgetResult` for one council.
@@ -301,7 +302,9 @@ def compute_budget(
     ``opening``: the balance to start from (default: the latest published one at or before
     ``first_year``, agreement balances included). ``through_year``: last outturn year the
     costs may use (a back-cast passes the year before it starts). ``adjust``: a scenario's
-    money levers, applied to the line table before the totals. Raises
+    money levers, applied to the line table before the totals. ``calibrate``: add the line
+    ``spend:unmodelled`` from the published in-year balances up to the opening balance
+    (:func:`unmodelled_share`). Raises
     :class:`BudgetInputError` (one line) when no balance, allocation or caseload is available.
     """
     from sendcast.money.balances import agreement_balances, combine
@@ -413,6 +416,17 @@ def compute_budget(
         cols[f"spend:{r['line']}"] = amount * np_idx
     hnb_v = hnb["value"].to_numpy(dtype=float)[None, :]
     cols["spend:residual"] = -r_sd * hnb_v * resid_z  # mean 0; positive = spend above the modelled lines
+    if calibrate:
+        share, used_years = unmodelled_share(
+            la_code, inputs, balances, opening.financial_year, through_year=through_year, agreement=agreement
+        )
+        if used_years:
+            cols["spend:unmodelled"] = np.broadcast_to(share * hnb_v, (n, len(years))).copy()
+            notes.append(
+                f"Unmodelled spend: {share * 100:+.2f}% of the high needs block a year, "
+                f"calibration/balance_residual.yaml x the mean gap between published and modelled in-year balances "
+                f"in {', '.join(financial_year_label(y) for y in used_years)}."
+            )
 
     cols["income:high_needs_block"] = np.broadcast_to(hnb_v, (n, len(years))).copy()
     income_rows = [hnb.assign(line="income:high_needs_block")]
@@ -490,6 +504,48 @@ def compute_budget(
         agreement=agreement,
         notes=notes,
     )
+
+
+def unmodelled_share(
+    la_code: str,
+    inputs: MoneyInputs,
+    balances: pd.DataFrame,
+    opening_year: int,
+    *,
+    through_year: int | None,
+    agreement: Agreement | None,
+) -> tuple[float, list[int]]:
+    """Return (share of the high needs block, years used): ``w x mean over published years of
+    (modelled in-year - published in-year) / block``, w from ``calibration/balance_residual.yaml``,
+    over the council's published in-year balances up to ``opening_year`` that can be modelled
+    (published caseloads and allocations), with the same costs and agreement and no spreads.
+    Positive = the council spends more than the modelled lines. (0, []) when none."""
+    rows = balances[(balances["la_code"] == la_code) & (balances["financial_year"] <= opening_year)]
+    b = rows[rows["in_year_balance"].notna()].set_index("financial_year")["in_year_balance"].astype(float)
+    years = sorted(int(y) for y in b.index)
+    if not years:
+        return 0.0, []
+    op = Opening(years[0] - 1, 0.0, 0.0, "calibration", "calibration run")
+    try:
+        past = compute_budget(
+            la_code,
+            inputs,
+            n_draws=1,
+            first_year=years[0],
+            last_year=years[-1],
+            opening=op,
+            through_year=through_year,
+            agreement=agreement,
+            uncertainty=False,
+            calibrate=False,
+        )
+    except BudgetInputError:
+        return 0.0, []
+    iy = past.line("in_year_balance").set_index("financial_year")["value"]
+    hnb = past.line("income:high_needs_block").set_index("financial_year")["value"]
+    gaps = [(float(iy[y]) - float(b[y])) / float(hnb[y]) for y in years if y in iy.index]
+    w = require(inputs.params, "calibration/balance_residual").value_for_financial_year(2020)
+    return w * float(np.mean(gaps)), years
 
 
 def dsg_balance(wide: pd.DataFrame, opening: np.ndarray | float) -> pd.DataFrame:

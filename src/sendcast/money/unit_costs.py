@@ -34,7 +34,9 @@ for the non-specialist groups: they are moved back with ``costs/inflation.yaml``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -46,6 +48,7 @@ from sendcast.parameters import (
     require,
 )
 
+T = TypeVar("T")
 OUTTURN = "s251_outturn"
 S251_YEAR = 2021
 SPECIALIST = {"state_special": "state", "independent_special": "independent_non_maintained"}
@@ -103,11 +106,32 @@ def fy_plans(series: pd.DataFrame, weights: tuple[float, float] = FY_WEIGHTS) ->
     return out[["la_code", "financial_year", "placement", "plans"]].dropna()
 
 
+_NATIONAL_CACHE: dict[tuple[object, ...], object] = {}
+
+
+def _national(key: tuple[object, ...], make: Callable[[], T]) -> T:
+    """England's figures are the same for every council of a run: compute them once per
+    (observations, plans) pair. The key holds the frames' ids and sizes; the cache is small."""
+    if key not in _NATIONAL_CACHE:
+        if len(_NATIONAL_CACHE) > 256:
+            _NATIONAL_CACHE.clear()
+        _NATIONAL_CACHE[key] = make()
+    return _NATIONAL_CACHE[key]  # type: ignore[return-value]
+
+
 def _council(observations: pd.DataFrame, la_code: str) -> pd.DataFrame:
+    """The council's rows (England: every council's rows), indexed once per frame."""
     if la_code == ENGLAND:
-        return observations[observations["geographic_level"] == "la"]
-    mask = observations["la_code"].astype(str).eq(la_code)
-    return observations.loc[mask]
+        return _national(
+            ("la_rows", id(observations), len(observations)),
+            lambda: observations[observations["geographic_level"] == "la"],
+        )
+    groups = _national(
+        ("by_code", id(observations), len(observations)),
+        lambda: observations.groupby(observations["la_code"].astype(str)).indices,
+    )
+    idx = groups.get(la_code)
+    return observations.iloc[idx] if idx is not None else observations.iloc[0:0]
 
 
 def _trace(rows: pd.DataFrame) -> str:
@@ -142,6 +166,30 @@ def _plans_wide(plans: pd.DataFrame, la_code: str) -> pd.DataFrame:
     else:
         p = plans[plans["la_code"] == la_code].set_index(["financial_year", "placement"])["plans"]
     return p.unstack("placement").reindex(columns=list(PLACEMENT_GROUPS))
+
+
+def specialist_cost_per_plan(
+    observations: pd.DataFrame, plans: pd.DataFrame, la_code: str, params: dict[str, Parameter]
+) -> pd.DataFrame:
+    """Return the council's yearly specialist cost per plan (index financial_year, columns
+    state_special and independent_special): series spend / financial-year SEN2 plans, NaN for
+    a year failing the screen of ``calibration/plausible_unit_cost.yaml`` (more than R times
+    above or below England's figure that year)."""
+    series = specialist_series(observations, la_code)
+    pw = _plans_wide(plans, la_code)
+    if series.empty:
+        return pd.DataFrame(columns=list(SPECIALIST))
+    own = pd.DataFrame({g: series[g] / pw[g].reindex(series.index) for g in SPECIALIST})
+    own = own.replace([np.inf, -np.inf], np.nan)
+    if la_code == ENGLAND:
+        return own
+    nat = _national(
+        ("cpp", id(observations), len(observations), id(plans), len(plans), id(params)),
+        lambda: specialist_cost_per_plan(observations, plans, ENGLAND, params),
+    ).reindex(own.index)
+    r = require(params, "calibration/plausible_unit_cost").value_for_financial_year(2018)
+    ratio = own / nat
+    return own.where((ratio >= 1 / r) & (ratio <= r))
 
 
 def log_growth(unit_cost: pd.Series) -> tuple[float, int]:
@@ -203,10 +251,6 @@ class CostModel:
         )
 
 
-def _national_levels(observations: pd.DataFrame, plans: pd.DataFrame, params: dict[str, Parameter]) -> dict[str, float]:
-    return {g: v for g, (v, _n, _t, _note) in _raw_levels(observations, plans, ENGLAND, params, S251_YEAR).items()}
-
-
 def _raw_levels(
     observations: pd.DataFrame,
     plans: pd.DataFrame,
@@ -218,7 +262,6 @@ def _raw_levels(
     line_map = require(params, "costs/s251_line_map").values
     assert isinstance(line_map, dict)
     lines = s251_lines(observations, la_code)
-    series = specialist_series(observations, la_code)
     pw = _plans_wide(plans, la_code)
     out: dict[str, tuple[float, float, str, str]] = {}
     nan = float("nan")
@@ -237,6 +280,22 @@ def _raw_levels(
 
     back = base_year < S251_YEAR
     deflate = inflation_index(params, S251_YEAR, base_year)
+    per_plan_series = specialist_cost_per_plan(observations, plans, la_code, params)
+    nat_cpp = _national(
+        ("cpp", id(observations), len(observations), id(plans), len(plans), id(params)),
+        lambda: specialist_cost_per_plan(observations, plans, ENGLAND, params),
+    )
+
+    def _mover(g: str):  # type: ignore[no-untyped-def]
+        def move(a: int, b: int) -> float:
+            s_ = nat_cpp[g].astype(float) if g in nat_cpp else pd.Series(dtype=float)
+            if a in s_.index and b in s_.index:
+                return float(s_[b] / s_[a])
+            return inflation_index(params, a, b)
+
+        return move
+
+    nat_index = {g: _mover(g) for g in SPECIALIST}
     for g in PLACEMENT_GROUPS:
         if g == "ap_pru":
             out[g] = (
@@ -250,20 +309,23 @@ def _raw_levels(
             spend, missing = group_sum(g)
             ser_lines = float(lines.reindex(SERIES_LINES[g]).sum()) if len(lines) else nan
             ratio = spend / ser_lines if ser_lines and not missing else nan
-            yr = base_year if base_year in series.index else (int(series.index.max()) if len(series) else None)
-            n = n_at(g, yr) if yr is not None else nan
-            if yr is None or np.isnan(n) or n <= 0 or np.isnan(ratio):
+            cpp = per_plan_series[g].astype(float) if g in per_plan_series else pd.Series(dtype=float)
+            cpp = cpp[(cpp.index <= base_year)].dropna()
+            yr = int(cpp.index.max()) if len(cpp) else None
+            n = n_at(g, base_year)
+            if yr is None or np.isnan(ratio):
                 out[g] = (
                     nan,
                     n,
                     "",
-                    "no specialist spend series, s251 lines or plans for this council; national figure",
+                    "no usable specialist spend series or s251 lines for this council; national figure",
                 )
                 continue
-            per_plan = float(series[g].astype(float)[yr]) / n * ratio
-            if yr != base_year:
-                per_plan *= inflation_index(params, yr, base_year)
+            per_plan = float(cpp[yr]) * ratio
             note = f"{financial_year_label(yr)} series x 2021-22 s251 ratio {ratio:.3f}"
+            if yr != base_year:
+                per_plan *= nat_index[g](yr, base_year)
+                note += f" (latest year passing the screen, moved to {financial_year_label(base_year)} by England's)"
             out[g] = (per_plan, n, f"specialist_spend.csv {financial_year_label(yr)}; s251 2021-22", note)
             continue
         if g in ("mainstream", "resourced_provision"):
@@ -290,21 +352,23 @@ def _raw_levels(
 
 
 def growth_rates(
-    observations: pd.DataFrame, plans: pd.DataFrame, la_code: str, through_year: int
+    observations: pd.DataFrame,
+    plans: pd.DataFrame,
+    la_code: str,
+    through_year: int,
+    params: dict[str, Parameter],
 ) -> dict[str, tuple[float, int]]:
     """Return group -> (yearly growth in cost per plan, yearly changes) for state and
-    independent special from the specialist series up to ``through_year``."""
-    series = specialist_series(observations, la_code)
-    pw = _plans_wide(plans, la_code)
+    independent special from the screened series (:func:`specialist_cost_per_plan`) up to
+    ``through_year``."""
+    cpp = specialist_cost_per_plan(observations, plans, la_code, params)
     out = {}
     for g in SPECIALIST:
-        if series.empty:
+        if cpp.empty or g not in cpp:
             out[g] = (float("nan"), 0)
             continue
-        s = series[g]
-        s = s[s.index <= through_year]
-        n = pw[g].reindex(s.index)
-        out[g] = log_growth(s / n)
+        s = cpp[g].astype(float)
+        out[g] = log_growth(s[s.index <= through_year])
     return out
 
 
@@ -329,10 +393,11 @@ def calibrate_costs(
         raise ValueError("the store has no s251 high-needs outturn: costs cannot be calibrated")
     k = require(params, "calibration/shrinkage").value_for_financial_year(S251_YEAR)
     kg = require(params, "calibration/cost_growth_shrinkage").value_for_financial_year(S251_YEAR)
-    nat_levels = _raw_levels(observations, plans, ENGLAND, params, base)
+    key = (id(observations), len(observations), id(plans), len(plans), id(params), base)
+    nat_levels = _national(("levels", *key), lambda: _raw_levels(observations, plans, ENGLAND, params, base))
     own = _raw_levels(observations, plans, la_code, params, base) if la_code != ENGLAND else nat_levels
-    nat_growth = growth_rates(observations, plans, ENGLAND, base)
-    own_growth = growth_rates(observations, plans, la_code, base) if la_code != ENGLAND else nat_growth
+    nat_growth = _national(("growth", *key), lambda: growth_rates(observations, plans, ENGLAND, base, params))
+    own_growth = growth_rates(observations, plans, la_code, base, params) if la_code != ENGLAND else nat_growth
     rows = []
     for g in PLACEMENT_GROUPS:
         value, n, trace, note = own[g]
@@ -382,7 +447,7 @@ def _non_placement(observations: pd.DataFrame, la_code: str, params: dict[str, P
     line_map = require(params, "costs/s251_line_map").values
     assert isinstance(line_map, dict)
     lines = s251_lines(observations, la_code)
-    nat = s251_lines(observations, ENGLAND)
+    nat = _national(("s251", id(observations), len(observations)), lambda: s251_lines(observations, ENGLAND))
     deflate = inflation_index(params, S251_YEAR, base)
     rows = []
     for line in NON_PLACEMENT_LINES:
@@ -411,25 +476,34 @@ def _non_placement(observations: pd.DataFrame, la_code: str, params: dict[str, P
     return pd.DataFrame(rows)
 
 
-def growth_shrinkage_estimate(observations: pd.DataFrame, plans: pd.DataFrame) -> dict[str, float]:
+def growth_shrinkage_estimate(
+    observations: pd.DataFrame, plans: pd.DataFrame, params: dict[str, Parameter]
+) -> dict[str, float]:
     """Return the empirical-Bayes ingredients behind ``calibration/cost_growth_shrinkage.yaml``:
-    the within-council variance of yearly log changes in cost per plan (s2), the variance of
-    true council growth across councils (tau2 = var of council means - mean s2 / n) and the
-    implied pseudo-count k = s2 / tau2, pooled over state and independent special."""
+    the within-council variance of yearly log changes in screened cost per plan (s2, robust:
+    (1.4826 x MAD)^2 of changes about each council's mean), the variance of true council growth
+    across councils (tau2 = robust variance of council means - s2 / n), the implied pseudo-count
+    k = s2 / tau2, and tau (the spread of true growth), pooled over state and independent special."""
     changes = []
     for code in sorted(set(plans["la_code"]) - {ENGLAND}):
-        pw = _plans_wide(plans, code)
-        ser = specialist_series(observations, code)
-        if ser.empty:
-            continue
+        cpp = specialist_cost_per_plan(observations, plans, code, params)
         for g in SPECIALIST:
-            uc = (ser[g] / pw[g].reindex(ser.index)).replace([np.inf, -np.inf], np.nan).dropna()
-            uc = uc[uc > 0]
+            if cpp.empty or g not in cpp:
+                continue
+            uc = cpp[g].astype(float).dropna()
             d = np.diff(np.log(uc.to_numpy(dtype=float)))
             if len(d) >= 2:
-                changes.append((g, d))
-    s2 = float(np.mean([np.var(d, ddof=1) for _, d in changes]))
-    means = np.array([d.mean() for _, d in changes])
-    n = float(np.mean([len(d) for _, d in changes]))
-    tau2 = max(float(np.var(means, ddof=1)) - s2 / n, 1e-9)
-    return {"s2": s2, "tau2": tau2, "k": s2 / tau2, "series": float(len(changes))}
+                changes.append(d)
+    if not changes:
+        return {"s2": float("nan"), "tau2": float("nan"), "k": float("nan"), "tau": float("nan"), "series": 0.0}
+
+    def robust_var(x: np.ndarray) -> float:
+        return float((1.4826 * np.median(np.abs(x - np.median(x)))) ** 2)
+
+    # deviations about a council's own mean of n changes have variance (n - 1) / n x s2
+    n_each = np.array([len(d) for d in changes], dtype=float)
+    s2 = robust_var(np.concatenate([d - d.mean() for d in changes])) * float(np.mean(n_each / (n_each - 1)))
+    means = np.array([d.mean() for d in changes])
+    n = float(np.mean([len(d) for d in changes]))
+    tau2 = max(robust_var(means) - s2 / n, 1e-6)
+    return {"s2": s2, "tau2": tau2, "k": s2 / tau2, "tau": float(np.sqrt(tau2)), "series": float(len(changes))}
