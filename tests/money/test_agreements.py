@@ -64,3 +64,8 @@ def test_not_a_mapping(tmp_path: Path) -> None:
     f.write_text("just text")
     with pytest.raises(ParameterError, match="expected a mapping"):
         load_agreement(f)
+
+
+def test_template_loads() -> None:
+    t = load_agreement(NORFOLK.parents[1] / "agreement-template.yaml")
+    assert t.target.financial_year == 2027 and t.published_balances[0].cumulative_balance == -11_500_000

@@ -51,3 +51,61 @@ def test_target_probability(case: dict[str, Any]) -> None:
 def test_shrinkage_arithmetic(case: dict[str, Any]) -> None:
     w = case["n"] / (case["n"] + case["k"])
     assert w * case["council"] + (1 - w) * case["national"] == pytest.approx(case["unit_cost"])
+
+
+@pytest.mark.parametrize("case", CASES["dsg_balance_from_percent"])
+def test_dsg_balance_from_percent(case: dict[str, Any]) -> None:
+    from money_fixtures import obs_row
+
+    from sendcast.money.balances import dsg_balances
+
+    rows = [
+        obs_row("dsg_cumulative_balance_pct_income", "total", "total", "financial_year", 2021, case["deficit_percent"]),
+        obs_row("total_dsg", "stage", "before_recoupment", "financial_year", 2021, case["total_dsg"]),
+    ]
+    b = dsg_balances(pd.DataFrame(rows))
+    assert b["cumulative_balance"].iloc[0] == pytest.approx(case["cumulative_balance"])
+
+
+@pytest.mark.parametrize("case", CASES["opening_income_spend"])
+def test_opening_income_spend(case: dict[str, Any]) -> None:
+    import numpy as np
+
+    from sendcast.money.budget import dsg_balance
+
+    n = len(case["income"])
+    idx = pd.MultiIndex.from_product([[0], range(2030, 2030 + n)], names=["draw", "financial_year"])
+    wide = pd.DataFrame({"income:high_needs_block": case["income"], "spend:x": case["spend"]}, index=idx, dtype=float)
+    out = dsg_balance(wide, np.array([case["opening"]]))
+    assert out["in_year_balance"].tolist() == pytest.approx(case["in_year"])
+    assert out["cumulative_balance"].tolist() == pytest.approx(case["cumulative"])
+
+
+@pytest.mark.parametrize("case", CASES["income_basis"])
+def test_income_basis_is_after_deductions(case: dict[str, Any]) -> None:
+    from sendcast.money.budget import HNB_STAGE, load_inputs
+    from sendcast.money.service import has_high_needs_block
+
+    inp = load_inputs()
+    o = inp.observations
+    rows = o[(o.la_code == case["la_code"]) & (o.measure == "high_needs_block") & (o.year == case["financial_year"])]
+    by = rows.set_index("breakdown")["value"]
+    assert by["before_deductions"] == pytest.approx(case["before"], abs=1)
+    assert by["after_deductions"] == pytest.approx(case["after"], abs=1)
+    assert by[HNB_STAGE] == pytest.approx(case["income"], abs=1)
+    assert has_high_needs_block(inp, case["la_code"])
+
+
+@pytest.mark.parametrize("case", CASES["foreign_agreement"])
+def test_foreign_agreement_refused(case: dict[str, Any]) -> None:
+    from money_fixtures import synthetic_inputs
+
+    from sendcast.money.agreements import load_agreement
+    from sendcast.money.budget import BudgetInputError, compute_budget
+
+    root = Path(__file__).resolve().parents[2]
+    agr = load_agreement(root / case["agreement"])
+    inp = synthetic_inputs(case["council"])
+    inp.councils["la_name"] = "Suffolk"  # type: ignore[attr-defined]
+    with pytest.raises(BudgetInputError, match=case["message"]):
+        compute_budget(case["council"], inp, first_year=2020, last_year=2021, n_draws=1, agreement=agr)

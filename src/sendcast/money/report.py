@@ -102,32 +102,124 @@ def assumptions_table(result: BudgetResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+GROUP_LABELS = {
+    "mainstream": "Mainstream schools and academies",
+    "resourced_provision": "Resourced provision and SEN units",
+    "state_special": "State special schools and academies",
+    "independent_special": "Independent and non-maintained special schools",
+    "ap_pru": "Alternative provision and pupil referral units",
+    "post16_fe": "Post-16 and further education",
+    "other": "Other (early years, elective home education, awaiting provision)",
+}
+OTHER_LABELS = {
+    "spend:alternative_provision": "Alternative provision places, top-ups and services",
+    "spend:sen_support_inclusion_services": "SEN support and inclusion services",
+    "spend:hospital_education_services": "Hospital education services",
+    "spend:therapies_health_services": "Therapies and other health-related services",
+    "spend:topup_income": "Top-up income netted off (from other councils)",
+    "spend:unmodelled": "Unmodelled spend (calibrated to published balances)",
+    "spend:residual": "Year-to-year variation (mean zero)",
+    "spend:programme_running_costs": "Programme running costs (scenario)",
+    "spend_total": "Total high-needs spend",
+    "income:high_needs_block": "High needs block (after deductions for ESFA-paid places)",
+    "income:block_transfer": "Transfer from the schools block",
+    "income:council_contribution": "Council contribution",
+    "income:safety_valve": "DfE Safety Valve payment",
+    "income:extra_high_needs": "Extra high-needs funding (scenario)",
+    "income_total": "Total income",
+    "in_year_balance_before_agreement": "In-year balance before agreement income",
+    "in_year_balance": "In-year balance",
+    "cumulative_balance": "Cumulative DSG balance at 31 March",
+}
+
+
+def line_label(line: str) -> str:
+    """A readable label for a budget line (no codes on screen)."""
+    if line.startswith("plans:"):
+        return f"{GROUP_LABELS.get(line[6:], line[6:])}: EHC plans (financial-year average)"
+    if line.startswith("spend:") and line[6:] in GROUP_LABELS:
+        return f"{GROUP_LABELS[line[6:]]}: spend"
+    return OTHER_LABELS.get(line, line)
+
+
 def _plan_sheet(result: BudgetResult) -> pd.DataFrame:
-    """Lines as rows, financial years as columns (means), in a deficit-plan order."""
+    """Lines as rows (readable labels, DSG management plan order), financial years as columns
+    (means; plan counts protected; £ rounded to the pound), then the cumulative balance's band."""
     t = budget_table(result)  # plan counts already protected
     wide = t.pivot(index="line", columns="financial_year", values="mean")
     order = (
         [f"plans:{g}" for g in PLACEMENT_GROUPS]
         + [f"spend:{g}" for g in PLACEMENT_GROUPS]
-        + [ln for ln in wide.index if ln.startswith("spend:") and ln.split(":", 1)[1] not in PLACEMENT_GROUPS]
+        + [ln for ln in OTHER_LABELS if ln.startswith("spend:")]
         + ["spend_total"]
-        + sorted(ln for ln in wide.index if ln.startswith("income:"))
+        + [ln for ln in OTHER_LABELS if ln.startswith("income:")]
         + ["income_total", "in_year_balance_before_agreement", "in_year_balance", "cumulative_balance"]
     )
-    return wide.reindex([ln for ln in order if ln in wide.index])
+    wide = wide.reindex([ln for ln in order if ln in wide.index])
+    band = t[t["line"] == "cumulative_balance"].set_index("financial_year")
+    extra = pd.DataFrame(
+        [band["p10"], band["p50"], band["p90"]],
+        index=["cumulative_balance_p10", "cumulative_balance_p50", "cumulative_balance_p90"],
+    )
+    wide = pd.concat([wide, extra.reindex(columns=wide.columns)])
+    labels = [line_label(ln) for ln in wide.index[:-3]] + [
+        "Cumulative balance: low (10th percentile)",
+        "Cumulative balance: median",
+        "Cumulative balance: high (90th percentile)",
+    ]
+    wide.index = pd.Index(labels, name="line")
+    kinds = t.drop_duplicates("financial_year").set_index("financial_year")["year_type"]
+    wide.columns = [f"{c} ({kinds.get(c, '')})" for c in wide.columns]
+    return wide.map(lambda v: round(float(v)) if isinstance(v, int | float) and pd.notna(v) else v)
+
+
+def summary_rows(result: BudgetResult, run: Any = None) -> list[tuple[str, object]]:
+    """The first sheet: the answer in words, the opening balance, the target and its
+    probability, the back-cast beside published balances."""
+    rows: list[tuple[str, object]] = [
+        (f"{result.la_name} ({result.la_code}): high-needs budget and DSG balance", ""),
+        (headline(result), ""),
+        ("Opening balance (£)", round(result.opening.value)),
+        ("Opening balance: as at", result.opening.as_at),
+        ("Opening balance: source", result.opening.derivation),
+        ("Negative balance", "deficit"),
+    ]
+    if run is not None and getattr(run, "assessment", None) is not None:
+        a = run.assessment
+        rows += [
+            (
+                "Target",
+                f"cumulative balance at least £{a.target.cumulative_balance_at_least:,.0f} at 31 March "
+                f"{a.target.financial_year + 1}",
+            ),
+            ("Probability of meeting the target", round(a.probability_meeting_target, 2)),
+        ]
+    if run is not None and getattr(run, "checks", None) is not None and len(run.checks):
+        for _, c in run.checks.iterrows():
+            rows += [
+                (f"Back-cast to {c['as_at']} from {c['start']} (£, median)", round(c["modelled_p50"])),
+                (f"Back-cast to {c['as_at']}: 80% range (£)", f"{c['modelled_p10']:,.0f} to {c['modelled_p90']:,.0f}"),
+                (f"Published at {c['as_at']} (£)", round(c["published"])),
+                (f"Gap (modelled - published) at {c['as_at']} (£)", round(c["gap"])),
+            ]
+    rows.append(("Notes", " ".join(result.notes)))
+    return rows
 
 
 def write_xlsx(result: BudgetResult, path: Path | str, run: Any = None) -> Path:
     """Write a workbook laid out like a DSG deficit management plan; return the path.
 
-    Sheets: ``Plan`` (mean by line and year: placements, spend, income, in-year and cumulative
-    balance), ``Ranges`` (mean, p10, p50, p90), ``Unit costs`` (with basis and data rows),
-    ``Non-placement``, ``Income`` (basis and trace per year), ``Assumptions`` (every parameter
-    value with its source) and ``Notes``.
+    Sheets: ``Summary`` (the answer, opening balance, target and probability, back-cast beside
+    published balances), ``Plan`` (lines in the order of the DfE's DSG management plan
+    template: placements by type with numbers and costs, other spend, income lines, in-year and
+    cumulative balance with its band; £ rounded and formatted), ``Ranges`` (mean, p10, p50,
+    p90), ``Unit costs``, ``Non-placement``, ``Income``, ``Assumptions`` (every parameter with
+    its source) and ``Notes``.
     """
     from openpyxl.styles import Font
 
     plan = _plan_sheet(result)
+    summary = pd.DataFrame(summary_rows(result, run), columns=["item", "value"])
     sheets = {
         "Ranges": budget_table(result),
         "Unit costs": result.costs.unit_costs if result.costs is not None else pd.DataFrame(),
@@ -141,16 +233,25 @@ def write_xlsx(result: BudgetResult, path: Path | str, run: Any = None) -> Path:
 
     def write(p: Path) -> None:
         with pd.ExcelWriter(p, engine="openpyxl") as xw:
-            title = f"{result.la_name} ({result.la_code}) - high needs budget and DSG balance (£)"
+            summary.to_excel(xw, sheet_name="Summary", index=False)
+            ws = xw.sheets["Summary"]
+            ws.column_dimensions["A"].width = 70
+            ws.column_dimensions["B"].width = 40
+            ws["A2"].font = Font(bold=True)
+            for row in ws.iter_rows(min_row=2, min_col=2, max_col=2):
+                for cell in row:
+                    if isinstance(cell.value, int | float):
+                        cell.number_format = "#,##0;[Red]-#,##0"
             plan.to_excel(xw, sheet_name="Plan", startrow=2, index_label="line")
             ws = xw.sheets["Plan"]
-            ws["A1"] = title
+            ws["A1"] = f"{result.la_name} ({result.la_code}): high needs budget and DSG balance (£; mean of draws)"
             ws["A1"].font = Font(bold=True)
-            ws["A2"] = (
-                f"Mean of draws. Opening balance {result.opening_balance:,.0f} "
-                f"({result.opening_source}). Negative balance = deficit."
-            )
-            ws.column_dimensions["A"].width = 44
+            ws["A2"] = f"Opening balance {result.opening.describe()}. Negative balance = deficit."
+            ws.column_dimensions["A"].width = 70
+            for row in ws.iter_rows(min_row=4, min_col=2):
+                for cell in row:
+                    if isinstance(cell.value, int | float):
+                        cell.number_format = "#,##0;[Red]-#,##0"
             for name, df in sheets.items():
                 df.to_excel(xw, sheet_name=name, index=False)
 
@@ -202,7 +303,7 @@ def headline(result: BudgetResult) -> str:
     fy = int(last["financial_year"])
 
     def m(v: float) -> str:
-        return f"£{v / 1e6:,.1f}m"
+        return f"{'-' if v < 0 else ''}£{abs(v) / 1e6:,.1f}m"
 
     return (
         f"{result.la_name}'s cumulative DSG balance at 31 March {fy + 1} is likely (80%) to be between "

@@ -153,7 +153,7 @@ def _all_results(
     for code, g in pd_all.groupby("la_code", sort=True):
         code = str(code)
         if not has_high_needs_block(inputs, code):
-            skipped.append(f"{code}: no high needs block allocation")
+            skipped.append(f"{g['la_name'].iloc[0] if 'la_name' in g else code}: no high needs block allocation")
             continue
         try:
             results.append(compute_budget(code, inputs, draws=g, seed=seed))
@@ -168,12 +168,23 @@ def england(inputs: MoneyInputs, *, origin: int | None, horizon: int, draws: int
     results, skipped = _all_results(inputs, origin=origin, horizon=horizon, draws=draws, seed=seed)
     total = sum_results(results)
     total.notes += [f"Left out: {s}" for s in skipped]
-    total.notes.append(
-        "The England figure is the net of every council's balance (surpluses offset deficits), without Safety "
-        "Valve payments; the 'over £3bn' quoted in 2024 is the sum of councils' deficits alone."
-    )
-    b = inputs.balances[inputs.balances["la_code"] == ENGLAND[0]]
-    nat = b[["financial_year", "cumulative_balance", "derivation"]].copy()
+    b = inputs.balances
+    latest = int(b[b["la_code"] == ENGLAND[0]]["financial_year"].max())
+    councils = b[(b["la_code"] != ENGLAND[0]) & (b["financial_year"] == latest)]["cumulative_balance"]
+    cum = total.line("cumulative_balance")
+    march_2024 = cum[cum["financial_year"] == 2023]["value"]
+    deficits = -float(councils[councils < 0].sum()) / 1e9
+    surpluses = float(councils[councils > 0].sum()) / 1e9
+    if len(march_2024):
+        total.notes.append(
+            f"England's modelled net cumulative DSG balance at 31 March 2024 is £{march_2024.median() / 1e9:,.2f}bn; "
+            "the public debate quotes over £3bn of council DSG deficits in 2024. The gap: this figure nets "
+            f"surpluses off deficits (at 31 March {latest + 1} councils' deficits were "
+            f"£{deficits:,.2f}bn and surpluses £{surpluses:,.2f}bn); "
+            "it holds no Safety Valve payments; and no balance after March 2022 is in the store, so 2022-23 and 2023-24 "
+            "are back-cast, which understated Norfolk's 2023-24 deficit (see its check against the published figure)."
+        )
+    nat = b[b["la_code"] == ENGLAND[0]][["financial_year", "cumulative_balance", "derivation"]].copy()
     return BudgetRun(result=total, national=nat)
 
 
