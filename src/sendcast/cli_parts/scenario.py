@@ -19,7 +19,7 @@ HorizonOpt = Annotated[int, typer.Option(help="Years ahead.")]
 DrawsOpt = Annotated[int, typer.Option(help="Monte Carlo draws.")]
 SeedOpt = Annotated[int, typer.Option(help="Random seed.")]
 AgreementOpt = Annotated[Path | None, typer.Option(help="Agreement YAML.")]
-FormatOpt = Annotated[str, typer.Option("--format", help="|".join(FORMATS))]
+FormatOpt = Annotated[str | None, typer.Option("--format", help="|".join(FORMATS) + " (default: --out's extension)")]
 OutOpt = Annotated[Path | None, typer.Option(help="Output file.")]
 
 # the options of ``scenario run`` and ``scenario compare``: (name, option, default)
@@ -30,7 +30,7 @@ COMPARE_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("draws", DrawsOpt, 500),
     ("seed", SeedOpt, 1),
     ("agreement", AgreementOpt, None),
-    ("fmt", FormatOpt, "table"),
+    ("fmt", FormatOpt, None),
     ("out", OutOpt, None),
 )
 
@@ -121,6 +121,22 @@ def _context(la: str, origin: int | None, horizon: int, draws: int) -> Any:
         raise _fail(str(e)) from e
 
 
+def _output_format(fmt: str | None, out: Path | None) -> str:
+    """The format to write: ``--format``, else ``--out``'s extension, else ``table``; a clash
+    between the two, or an unknown extension, is refused (one line, exit 2)."""
+    by_ext = {".csv": "csv", ".json": "json", ".html": "html", ".htm": "html", ".txt": "table"}
+    if fmt is not None and fmt not in FORMATS:
+        raise _fail(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r})")
+    if out is None:
+        return fmt or "table"
+    ext = by_ext.get(out.suffix.lower())
+    if ext is None:
+        raise _fail(f"--out {out}: extension {out.suffix or '(none)'} is not one of {', '.join(sorted(by_ext))}")
+    if fmt is not None and fmt != ext:
+        raise _fail(f"--out {out} is a {ext} file but --format is {fmt}: make them agree")
+    return ext
+
+
 def _emit(table: Any, fmt: str, out: Path | None, html: str | None = None) -> None:
     """Print ``table`` or write it (atomically) to ``out`` as csv, json, a text table or html."""
     from sendcast.outputs.io import write_atomic
@@ -172,15 +188,14 @@ def register(app: typer.Typer) -> None:
         draws: int,
         seed: int,
         agreement: Path | None,
-        fmt: str,
+        fmt: str | None,
         out: Path | None,
     ) -> None:
         from sendcast.money.budget import BudgetInputError
         from sendcast.scenarios.compare import compare, comparison_html
         from sendcast.scenarios.schema import BASELINE
 
-        if fmt not in FORMATS:
-            raise _fail(f"--format must be one of {FORMATS}")
+        fmt = _output_format(fmt, out)
         paths = [f for f in files if str(f) != "baseline"]
         read = _load(paths)
         sources = _file_records(paths, read)

@@ -181,8 +181,9 @@ def england(inputs: MoneyInputs, *, origin: int | None, horizon: int, draws: int
             "the public debate quotes over £3bn of council DSG deficits in 2024. The gap: this figure nets "
             f"surpluses off deficits (at 31 March {latest + 1} councils' deficits were "
             f"£{deficits:,.2f}bn and surpluses £{surpluses:,.2f}bn); "
-            "it holds no Safety Valve payments; and no balance after March 2022 is in the store, so 2022-23 and 2023-24 "
-            "are back-cast, which understated Norfolk's 2023-24 deficit (see its check against the published figure)."
+            "it holds no Safety Valve payments; and no balance after March 2022 is in the store, so 2022-23 and "
+            "2023-24 are back-cast, which understated Norfolk's 2023-24 deficit (see its check against the published "
+            "figure)."
         )
     nat = b[b["la_code"] == ENGLAND[0]][["financial_year", "cumulative_balance", "derivation"]].copy()
     return BudgetRun(result=total, national=nat)
