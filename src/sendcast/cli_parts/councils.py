@@ -53,6 +53,7 @@ def register(app: typer.Typer) -> None:
         neighbours' median and England."""
         from sendcast.geography import UnknownCouncilError, resolve
         from sendcast.outputs import profile as prof
+        from sendcast.outputs.disclosure import LEGEND
         from sendcast.outputs.io import frame_bytes
         from sendcast.store import StoreError, open_store
 
@@ -80,7 +81,7 @@ def register(app: typer.Typer) -> None:
                 wide = prof.profile_wide(table, period_type, last=last)
                 if not wide.empty:
                     _print_frame(wide, f"{row['la_name']} ({la_code}): {title}")
-            Console().print("<10: a count of 1 to 9, suppressed; c: a rate or share built on one. -: not published.")
+            Console().print(f"{LEGEND}, or a rate or share built on a hidden count. -: not published.", markup=False)
 
     @app.command()
     def las(

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
 console = Console(stderr=True)
 
@@ -75,23 +74,15 @@ def register(app: typer.Typer) -> None:
         console.print(f"wrote {written} (+ {written.name}.meta.json)")
 
     def _print_table(summary) -> None:  # type: ignore[no-untyped-def]
-        out = Console()
-        for (code, name), g in summary.groupby(["la_code", "la_name"], sort=False):
-            t = Table(title=f"{name} ({code}): EHC plans at January", show_lines=False)
-            years = sorted(g["year"].unique())
-            t.add_column("measure")
-            for y in years:
-                t.add_column(str(y), justify="right")
-            for m, mg in g.groupby("measure", sort=False):
-                mg = mg.set_index("year")
-                cells = []
-                for y in years:
-                    r = mg.loc[y]
-                    cells.append(
-                        f"{r['p50']:,.0f}"
-                        if r["p10"] == r["p90"]
-                        else f"{r['p50']:,.0f} ({r['p10']:,.0f}-{r['p90']:,.0f})"
-                    )
-                t.add_row(str(m), *cells)
-            out.print(t)
-        out.print("median (80% interval). England is the sum of councils draw by draw.")
+        from sendcast.outputs.forecast_report import DISCLOSURE_NOTE, LABELS, table_cells
+        from sendcast.outputs.tables import print_wide, stdout_console
+
+        cells = table_cells(summary)
+        for (code, name), g in cells.groupby(["la_code", "la_name"], sort=False):
+            wide = g.pivot(index="measure", columns="year", values="cell").reindex(g["measure"].unique())
+            wide.insert(0, "measure", [LABELS.get(str(m), str(m)) for m in wide.index])
+            wide.columns = [str(c) for c in wide.columns]
+            print_wide(wide.reset_index(drop=True), f"{name} ({code}): EHC plans at January", label_columns=1)
+        stdout_console().print(
+            "median (80% interval). England is the sum of councils draw by draw. " + DISCLOSURE_NOTE
+        )
