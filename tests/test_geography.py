@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -235,3 +237,43 @@ def test_real_neighbours_for_every_council(raw_dir: Path, real_councils: pd.Data
         nb = g.statistical_neighbours(code, t)
         assert len(nb) == 10 and code not in nb and set(nb) <= set(real_councils["la_code"]), code
     assert len(g.statistical_neighbours("E06000063", t, edition=2021)) >= 10  # Cumberland via Cumbria
+
+
+# --- what a user types: announced, refused when ambiguous ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("Norfok", "Norfolk"),  # a typo: read as Norfolk, and said so
+        ("Bath", "Bath and North East Somerset"),  # the start of one council's name, whole words
+        ("Hull", "Kingston upon Hull, City of"),
+        ("N Yorks", "North Yorkshire"),
+    ],
+)
+def test_other_spellings_are_announced(real_councils: pd.DataFrame, query: str, name: str) -> None:
+    with pytest.warns(g.CouncilMatchWarning, match=re.escape(f"using {name} for {query!r}")):
+        assert g.resolve(query, real_councils)["la_name"] == name
+
+
+@pytest.mark.parametrize("query", ["Norfolk", "norfolk", " NORFOLK ", "926", "E10000020", "St Helens"])
+def test_the_name_itself_is_not_announced(real_councils: pd.DataFrame, query: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g.resolve(query, real_councils)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("Lincoln", "no council matches 'Lincoln'; closest: Lincolnshire"),  # part of a word
+        ("Kingston", "'Kingston' could be Kingston upon Hull, City of or Kingston upon Thames"),
+        ("England", "England is not a council"),
+        ("London", "London is a region of 33 councils"),
+    ],
+)
+def test_ambiguous_or_partial_names_are_refused(real_councils: pd.DataFrame, query: str, message: str) -> None:
+    with pytest.raises(g.UnknownCouncilError) as exc:
+        g.resolve(query, real_councils)
+    assert str(exc.value).startswith(message)
+    assert "Sunderland" not in str(exc.value) and "Islington" not in str(exc.value)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -74,15 +75,23 @@ DESCRIPTIVE_COLUMNS = {
 
 
 class UnknownCouncilError(KeyError):
-    """No council matches a name or code; the message lists the three closest matches."""
+    """No council (or more than one) matches a name or code; the message lists the closest."""
 
-    def __init__(self, query: str, suggestions: list[str]) -> None:
+    def __init__(self, query: str, suggestions: list[str], message: str | None = None) -> None:
         self.query = query
         self.suggestions = suggestions
-        super().__init__(f"no council matches {query!r}; closest: {', '.join(suggestions) or 'none'}")
+        if message is None:
+            closest = ", ".join(suggestions) if suggestions else "none (`sendcast las` lists every council)"
+            message = f"no council matches {query!r}; closest: {closest}"
+        super().__init__(message)
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class CouncilMatchWarning(UserWarning):
+    """A council name was read as a different spelling ("using Norfolk for 'Norfok'"): the CLI
+    prints it as a note, so a user sees which council their figures are for."""
 
 
 @lru_cache(maxsize=4)
@@ -388,13 +397,30 @@ def _normalise(text: str) -> str:
     return " ".join(w for w in words if w not in _DROP_WORDS)
 
 
+def _plain(text: str) -> str:
+    """Lower case, ``&`` as ``and``, punctuation dropped: "St. Helens" and "st helens" agree."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", str(text).lower().replace("&", " and ")).split())
+
+
+def _announce(query: str, row: pd.Series) -> pd.Series:
+    """Return ``row``, warning (:class:`CouncilMatchWarning`) when ``query`` is not simply its name."""
+    name = str(row["la_name"])
+    if _plain(query) != _plain(name):
+        warnings.warn(f"using {name} for {query!r}", CouncilMatchWarning, stacklevel=3)
+    return row
+
+
 def resolve(name_or_code: str, councils: pd.DataFrame) -> pd.Series:
     """Return the row of ``councils`` matching a name, DfE 3-digit code or ONS code.
 
     Accepts ``"Norfolk"``, ``"norfolk"``, ``"926"``, ``"E10000020"``, ONS alias codes
-    (``"E06000065"``), predecessor codes (-> the council they became, when that is one council)
-    and common abbreviations (``"N Yorks"``). Raises :class:`UnknownCouncilError` listing the
-    three closest names (difflib) when nothing, or more than one council, matches.
+    (``"E06000065"``), predecessor codes (-> the council they became, when that is one council),
+    common abbreviations and nicknames (``"N Yorks"``, ``"Hull"``), the start of a name when it
+    is whole words and fits one council (``"Bath"``), and a close misspelling (``"Norfok"``).
+    Whenever the text is not simply the council's name, a :class:`CouncilMatchWarning` says
+    which council was used. Raises :class:`UnknownCouncilError` when nothing matches (with
+    the closest names), when more than one council fits (``"Kingston"``: upon Hull or upon
+    Thames), or for a name that is only part of a word (``"Lincoln"`` is not Lincolnshire).
     """
     query = str(name_or_code).strip()
     if not query:
@@ -410,21 +436,42 @@ def resolve(name_or_code: str, councils: pd.DataFrame) -> pd.Series:
         ch = boundary_changes()
         succ = ch.loc[ch["predecessor_code"] == code, "current_code"].unique()
         if len(succ) == 1 and (councils["la_code"] == succ[0]).any():
-            return councils[councils["la_code"] == succ[0]].iloc[0]
+            return _announce(query, councils[councils["la_code"] == succ[0]].iloc[0])
+    if _plain(query) in {"england", _plain(ENGLAND)}:
+        raise UnknownCouncilError(
+            query,
+            [],
+            "England is not a council: `sendcast profile COUNCIL` shows England beside the council, "
+            "and `sendcast forecast England` forecasts England",
+        )
+    if _plain(query) in {"london", "greater london"}:
+        raise UnknownCouncilError(
+            query, [], "London is a region of 33 councils: name one (e.g. City of London, Camden, Croydon)"
+        )
+    names = councils["la_name"].astype(str).tolist()
     norm_names = councils["la_name"].map(_normalise)
     target = _normalise(_NICKNAMES.get(query.lower(), query))
     hit = councils[norm_names == target]
     if len(hit) == 1:
-        return hit.iloc[0]
-    contains = councils[norm_names.str.startswith(target)] if target else councils.iloc[0:0]
-    if len(contains) == 1:
-        return contains.iloc[0]
+        return _announce(query, hit.iloc[0])
+    # the start of a name, in whole words ("Bath", "Kingston"): one council, or ambiguous
+    words = councils[(norm_names == target) | norm_names.str.startswith(target + " ")] if target else councils.iloc[0:0]
+    if len(words) == 1:
+        return _announce(query, words.iloc[0])
+    if len(words) > 1:
+        options = words["la_name"].astype(str).tolist()
+        raise UnknownCouncilError(
+            query,
+            options,
+            f"{query!r} could be {', '.join(options[:-1])} or {options[-1]}: give more of the name, or a code",
+        )
     close = difflib.get_close_matches(target, norm_names.tolist(), n=2, cutoff=0.9)
-    if len(close) == 1:
-        return councils[norm_names == close[0]].iloc[0]
-    names = councils["la_name"].tolist()
-    best = difflib.get_close_matches(target, norm_names.tolist(), n=3, cutoff=0.0)
-    suggestions = [names[norm_names.tolist().index(b)] for b in best]
+    if len(close) == 1 and not any(n.startswith(target) for n in norm_names):
+        return _announce(query, councils[norm_names == close[0]].iloc[0])
+    # part of a word ("Lincoln" of Lincolnshire) is not a match: suggest it first
+    partial = [names[i] for i, n in enumerate(norm_names) if target and n.startswith(target)]
+    best = difflib.get_close_matches(target, norm_names.tolist(), n=3, cutoff=0.5)
+    suggestions = partial[:3] or [names[norm_names.tolist().index(b)] for b in best]
     raise UnknownCouncilError(query, suggestions)
 
 

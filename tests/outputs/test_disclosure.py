@@ -7,8 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sendcast.outputs.disclosure import (
+    SECONDARY,
     SUPPRESSED,
     Additive,
+    determined,
     format_count,
     protect,
     protect_numeric,
@@ -42,7 +44,8 @@ def test_secondary_suppression_by_hand() -> None:
     assert mask.tolist() == [False, False, True, True]
     assert recoverable(t, "value", mask, [REL]) == []
     shown = protect(t, ["value"], [REL])
-    assert shown["value"].tolist() == [100, 60, SUPPRESSED, SUPPRESSED]
+    # 35 is hidden but not small: "c", not "<10" (which would be false)
+    assert shown["value"].tolist() == [100, 60, SECONDARY, SUPPRESSED]
 
 
 def test_primary_only_leaks_and_checker_finds_it() -> None:
@@ -70,3 +73,30 @@ def test_no_suppressed_cell_recoverable(members: list[int]) -> None:
     assert recoverable(t, "value", mask, [rel]) == []
     vals = t["value"]
     assert not ((vals >= 1) & (vals <= 9) & ~mask).any()
+
+
+def test_determined_combines_relations() -> None:
+    # state 4 (small) + independent 30 = special 34 (shown); total 100 = mainstream 66 + state + independent.
+    # Each relation alone has two unknowns once independent is hidden, but with special_school
+    # shown, special_school = state + independent and total = mainstream + special_school hold
+    # together: nothing more is learnt; hiding only state would be pinned by either.
+    t = pd.DataFrame(
+        {
+            "la_code": "E1",
+            "measure": ["total", "mainstream", "state", "independent", "special"],
+            "value": [100, 66, 4, 30, 34],
+        }
+    )
+    rels = [
+        Additive("measure", ("mainstream", "state", "independent"), "total", ("la_code",)),
+        Additive("measure", ("state", "independent"), "special", ("la_code",)),
+    ]
+    only_state = pd.Series([False, False, True, False, False])
+    assert determined(t, "value", only_state, rels) == [2]
+    both = pd.Series([False, False, True, True, False])
+    assert determined(t, "value", both, rels) == []  # 34 = state + independent: two unknowns, one equation
+    # but with mainstream hidden as well, 100 - 34 gives mainstream (66) back: it is determined,
+    # while state and independent are not
+    three = pd.Series([False, True, True, True, False])
+    assert determined(t, "value", three, rels) == [1]
+    assert suppression_mask(t, "value", rels).tolist() == [False, False, True, True, False]

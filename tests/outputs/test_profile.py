@@ -146,11 +146,27 @@ def _one(p: pd.DataFrame, measure: str, comparator: str, period: str) -> pd.Seri
 # --------------------------------------------------------------------------- suppression
 
 
-def test_suppress_small_keeps_zero_hides_one_to_nine_shows_ten() -> None:
-    df = pd.DataFrame({"value": [0.0, 1.0, 9.0, 9.6, 10.0, 5.0], "unit": ["plans"] * 5 + ["percent"]})
-    out = prof.suppress_small(df)
+def _rows(values: list[float], unit: str = "plans", comparator: str = "council") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "la_code": COUNCIL,
+            "la_name": "Tinyshire",
+            "period": [str(2020 + i) for i in range(len(values))],
+            "period_type": "january",
+            "measure": "ehcp_total",
+            "value": values,
+            "unit": unit,
+            "source": "s",
+            "comparator": comparator,
+        }
+    )
+
+
+def test_small_counts_hidden_zero_kept_ten_shown() -> None:
+    df = pd.concat([_rows([0.0, 1.0, 9.0, 9.4, 10.0]), _rows([5.0], unit="percent")], ignore_index=True)
+    out = prof.apply_disclosure(df)
     assert out["value"].iloc[0] == 0  # zero stays zero
-    assert out["value"].iloc[1:4].isna().all()  # 1, 9 and 9.6 suppressed
+    assert out["value"].iloc[1:4].isna().all()  # 1, 9 and 9.4 (rounds to 9) suppressed
     assert out["value"].iloc[4] == 10  # 10 shown
     assert out["value"].iloc[5] == 5  # 5% is not a count
     assert prof.is_suppressed(out["unit"]).tolist() == [False, True, True, True, False, False]
@@ -164,6 +180,35 @@ def test_suppress_small_keeps_zero_hides_one_to_nine_shows_ten() -> None:
     ]
 
 
+def test_secondary_suppression_by_hand() -> None:
+    # 100 plans = 60 mainstream + 35 state special + 5 AP/PRU + 0 in the other four groups:
+    # hiding the 5 alone leaves 100 - 60 - 35 - 0 = 5, so the smallest cell of 10 or more
+    # (35) is hidden too ("c"), and so is its share (35% of 100 gives 35 back)
+    rows = {"ehcp_total": 100, "mainstream": 60, "state_special": 35, "ap_pru": 5}
+    rows |= {m: 0 for m in prof.PLACEMENTS if m not in rows}
+    shares = {f"{m}_pct": v for m, v in rows.items() if m != "ehcp_total"}
+    df = pd.DataFrame(
+        [
+            {
+                "la_code": COUNCIL, "la_name": "T", "period": "2024", "period_type": "january", "measure": m,
+                "value": float(v), "unit": "percent of plans" if m.endswith("_pct") else "plans", "source": "s",
+                "comparator": comp,
+            }
+            for comp in ("council", "neighbour_median")
+            for m, v in (rows | shares).items()
+        ]
+    )
+    out = prof.apply_disclosure(df).set_index(["comparator", "measure"])
+    shown = {m: prof.format_value(out.loc[("council", m), "value"], out.loc[("council", m), "unit"]) for m in rows}
+    assert shown["ap_pru"] == "<10" and shown["state_special"] == "c"
+    assert shown["mainstream"] == "60" and shown["ehcp_total"] == "100" and shown["other"] == "0"
+    assert out.loc[("council", "state_special_pct"), "value"] != out.loc[("council", "state_special_pct"), "value"]
+    assert out.loc[("council", "mainstream_pct"), "value"] == 60
+    # a neighbour median is no sum: only its small count (and that count's share) is hidden
+    assert np.isnan(out.loc[("neighbour_median", "ap_pru"), "value"])
+    assert out.loc[("neighbour_median", "state_special"), "value"] == 35
+
+
 def test_small_counts_suppressed_in_profile_and_their_shares(tiny: Store) -> None:
     p = prof.profile_table(tiny, COUNCIL)
     ap = _one(p, "ap_pru", "council", "2024")
@@ -171,9 +216,10 @@ def test_small_counts_suppressed_in_profile_and_their_shares(tiny: Store) -> Non
     # the share 5 / 250 = 2% would give the count away: suppressed with it
     share = _one(p, "ap_pru_pct", "council", "2024")
     assert np.isnan(share["value"]) and prof.format_value(share["value"], share["unit"]) == "c"
-    # zero stays zero; 245 is shown
+    # zero stays zero; 245 is hidden ("c") because 250 - 245 - 0 would give the 5 away
     assert _one(p, "post16_fe", "council", "2024")["value"] == 0
-    assert _one(p, "mainstream", "council", "2024")["value"] == 245
+    main = _one(p, "mainstream", "council", "2024")
+    assert np.isnan(main["value"]) and prof.format_value(main["value"], main["unit"]) == "c"
     wide = prof.profile_wide(p, "january")
     # the council's row is the one that names the measure
     assert wide.loc[wide["measure"] == "plans in alternative provision / PRU", "2024"].item() == "<10"

@@ -83,7 +83,8 @@ def test_compare_records_every_file_in_order_and_the_agreement(synthetic: None, 
     a = _write(tmp_path, "spend.yaml", SPEND)
     b = _write(tmp_path, "cut.yaml", CUT)
     out = tmp_path / "cmp.json"
-    args = ["scenario", "compare", str(a), str(b), "--draws", "20", "--format", "json", "--out", str(out)]
+    args = ["scenario", "compare", str(a), str(b), "--la", "Synthetic", "--draws", "20", "--format", "json"]
+    args += ["--out", str(out)]
     res = CliRunner().invoke(app, [*args, "--agreement", str(AGREEMENT)])
     assert res.exit_code == 0, res.output
     meta = json.loads(Path(f"{out}.meta.json").read_text())
@@ -99,7 +100,7 @@ def test_compare_records_every_file_in_order_and_the_agreement(synthetic: None, 
 def test_no_out_no_metadata(synthetic: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     sc = _write(tmp_path, "spend.yaml", SPEND)
-    res = CliRunner().invoke(app, ["scenario", "run", str(sc), "--draws", "20", "--format", "csv"])
+    res = CliRunner().invoke(app, ["scenario", "run", str(sc), "--la", "Synthetic", "--draws", "20", "--format", "csv"])
     assert res.exit_code == 0, res.output
     assert not list(tmp_path.glob("*.meta.json"))
 

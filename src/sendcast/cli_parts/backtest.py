@@ -6,8 +6,11 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
+
+from sendcast.cli_parts.common import DEFAULT_DRAWS, DEFAULT_SEED
 
 console = Console(stderr=True)
 
@@ -29,8 +32,8 @@ def register(app: typer.Typer) -> None:
         council: str | None = typer.Argument(None, help="Score one council only (all are fitted)."),
         origins: str = typer.Option("2015-2023", help="Origin Januarys, e.g. 2015-2023 or 2019,2021."),
         horizons: str = typer.Option("1-5", help="Years ahead to score."),
-        draws: int = typer.Option(1000, help="Monte Carlo draws per forecast."),
-        seed: int = typer.Option(20240101),
+        draws: int = typer.Option(DEFAULT_DRAWS, help="Monte Carlo draws per forecast."),
+        seed: int = typer.Option(DEFAULT_SEED, help="Random seed (same seed, same draws)."),
         models: str = typer.Option(
             "sendcast,last_value,drift,avg_growth_3y,pooled_growth,auto_ets", help="Comma-separated."
         ),
@@ -66,7 +69,7 @@ def register(app: typer.Typer) -> None:
             try:
                 codes = [resolve_council(council, data)[0]]
             except (UnknownCouncilError, ForecastInputError) as exc:
-                console.print(f"[red]error:[/red] {exc}")
+                console.print(f"[red]error:[/red] {escape(str(exc))}")
                 raise typer.Exit(2) from None
         with Progress(console=console, transient=True) as prog:
             task = prog.add_task("backtesting origins", total=len(org))

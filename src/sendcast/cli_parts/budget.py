@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from sendcast.cli_parts.common import DEFAULT_DRAWS, DEFAULT_SEED
+
 FORMATS = ("table", "csv", "json", "html", "xlsx")
 EXTENSIONS = {".csv": "csv", ".json": "json", ".html": "html", ".htm": "html", ".xlsx": "xlsx", ".txt": "table"}
 
@@ -62,8 +64,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
         origin: Annotated[int | None, typer.Option(help="Last January observed.")] = None,
         horizon: Annotated[int, typer.Option(help="Years ahead.")] = 6,
-        draws: Annotated[int, typer.Option(help="Monte Carlo draws.")] = 500,
-        seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+        draws: Annotated[int, typer.Option(help="Monte Carlo draws.")] = DEFAULT_DRAWS,
+        seed: Annotated[int, typer.Option(help="Random seed.")] = DEFAULT_SEED,
         fmt: Annotated[str | None, typer.Option("--format", help="|".join(FORMATS))] = None,
         out: Annotated[Path | None, typer.Option(help="Output file (the format follows its extension).")] = None,
     ) -> None:

@@ -9,9 +9,10 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.table import Table
 
-console = Console(stderr=True)
+from sendcast.cli_parts.common import fail
+
+console = Console(stderr=True, markup=False, highlight=False)
 OutOption = Annotated[Path | None, typer.Option("--out", help="Write to this file (default: stdout).")]
 
 PERIOD_TITLES = {
@@ -22,12 +23,9 @@ PERIOD_TITLES = {
 
 
 def _print_frame(df: pd.DataFrame, title: str, text_columns: int = 2) -> None:
-    t = Table(title=title)
-    for i, col in enumerate(df.columns):
-        t.add_column(str(col), justify="left" if i < text_columns else "right")
-    for row in df.itertuples(index=False):
-        t.add_row(*(str(v) for v in row))
-    Console().print(t)
+    from sendcast.outputs.tables import print_wide
+
+    print_wide(df, title, label_columns=text_columns)
 
 
 def _emit(payload: bytes, out: Path | None) -> None:
@@ -53,21 +51,18 @@ def register(app: typer.Typer) -> None:
         neighbours' median and England."""
         from sendcast.geography import UnknownCouncilError, resolve
         from sendcast.outputs import profile as prof
+        from sendcast.outputs.disclosure import LEGEND
         from sendcast.outputs.io import frame_bytes
+        from sendcast.outputs.tables import stdout_console
         from sendcast.store import StoreError, open_store
 
         if fmt not in ("table", "csv", "json", "html"):
-            console.print(f"[red]error:[/red] unknown format {fmt!r}: choose table, csv, json or html")
-            raise typer.Exit(2)
+            raise fail(f"unknown format {fmt!r}: choose table, csv, json or html")
         try:
             store = open_store()
             row = resolve(council, store.table("councils"))
-        except UnknownCouncilError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from None
-        except StoreError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from None
+        except (UnknownCouncilError, StoreError) as exc:
+            raise fail(str(exc)) from None
         la_code = str(row["la_code"])
         table = prof.profile_table(store, la_code)
         if fmt == "html":
@@ -75,12 +70,12 @@ def register(app: typer.Typer) -> None:
         elif fmt in ("csv", "json"):
             _emit(frame_bytes(table, fmt), out)
         else:
-            Console().print(prof.summary_text(table))
+            stdout_console().print(prof.summary_text(table))
             for period_type, title in PERIOD_TITLES.items():
                 wide = prof.profile_wide(table, period_type, last=last)
                 if not wide.empty:
                     _print_frame(wide, f"{row['la_name']} ({la_code}): {title}")
-            Console().print("<10: a count of 1 to 9, suppressed; c: a rate or share built on one. -: not published.")
+            stdout_console().print(f"{LEGEND}, or a rate or share built on a hidden count. -: not published.")
 
     @app.command()
     def las(
@@ -93,13 +88,11 @@ def register(app: typer.Typer) -> None:
         from sendcast.store import StoreError, open_store
 
         if fmt not in ("table", "csv", "json"):
-            console.print(f"[red]error:[/red] unknown format {fmt!r}: choose table, csv or json")
-            raise typer.Exit(2)
+            raise fail(f"unknown format {fmt!r}: choose table, csv or json")
         try:
             df = council_list(open_store())
         except StoreError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from None
+            raise fail(str(exc)) from None
         if fmt == "table":
             _print_frame(df, f"{len(df)} current councils", text_columns=len(df.columns))
         else:

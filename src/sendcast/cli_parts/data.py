@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console(stderr=True)
@@ -31,7 +32,7 @@ def register(app: typer.Typer) -> None:
             with console.status("building store...") as st:
                 manifest = build_store(source, target, progress=lambda m: st.update(m))
         except (IngestError, StoreError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
             console.print("The existing store was left unchanged.")
             raise typer.Exit(1) from None
         console.print(f"built store: {manifest['rows']:,} observations from {len(manifest['files'])} files")
@@ -46,7 +47,7 @@ def register(app: typer.Typer) -> None:
         try:
             st = status(open_store())
         except StoreError as exc:
-            console.print(f"[red]error:[/red] {exc}")
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(1) from None
         if as_json:
             typer.echo(json.dumps(st, indent=1, default=str))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
+
+from sendcast.cli_parts.common import DrawsOption, SeedOption, check_memory, fail
 
 console = Console(stderr=True)
 
@@ -21,8 +23,8 @@ def register(app: typer.Typer) -> None:
         all_councils: bool = typer.Option(False, "--all", help="Every council, plus England."),
         origin: int | None = typer.Option(None, help="Forecast from January ORIGIN (default: latest in the store)."),
         horizon: int = typer.Option(5, help="Years ahead (1-30)."),
-        draws: int = typer.Option(1000, help="Monte Carlo draws."),
-        seed: int = typer.Option(20240101, help="Random seed (same seed, same draws)."),
+        draws: int = DrawsOption,
+        seed: int = SeedOption,
         fmt: str | None = typer.Option(
             None, "--format", help="table|csv|parquet|json|html (default: from --out's extension, else table)"
         ),
@@ -41,11 +43,13 @@ def register(app: typer.Typer) -> None:
             suffix = out.suffix.lower().lstrip(".") if out is not None else ""
             fmt = suffix if suffix in ("csv", "parquet", "json", "html") else ("csv" if out is not None else "table")
         if fmt not in ("table", "csv", "parquet", "json", "html"):
-            console.print(f"[red]error:[/red] unknown format {fmt!r}: choose table, csv, parquet, json or html")
-            raise typer.Exit(2)
+            raise fail(f"unknown format {fmt!r}: choose table, csv, parquet, json or html")
         if council is None and not all_councils:
-            console.print("[red]error:[/red] name a council (or England), or use --all")
-            raise typer.Exit(2)
+            raise fail("name a council (or England), or use --all")
+        if fmt in ("parquet", "html") and out is None:
+            raise fail(f"--format {fmt} needs --out PATH")
+        every = all_councils or str(council).strip().lower() in ("england", "e92000001")
+        check_memory(draws, horizon, workers=min(os.cpu_count() or 1, 8) if every else 1)
         try:
             with Progress(console=console, transient=True) as prog:
                 task = prog.add_task("simulating", total=None)
@@ -60,38 +64,26 @@ def register(app: typer.Typer) -> None:
                     population_projection=population,
                 )
         except (ForecastInputError, UnknownCouncilError, IngestError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from None
+            raise fail(str(exc)) from None
         if fmt == "table":
             _print_table(res.summary)
             console.print(forecast_report.accuracy_note(res))
             return
-        if fmt in ("parquet", "html") and out is None:
-            console.print(f"[red]error:[/red] --format {fmt} needs --out PATH")
-            raise typer.Exit(2)
         written = forecast_report.write(res, fmt, out)
         if written is None:
             return
         console.print(f"wrote {written} (+ {written.name}.meta.json)")
 
     def _print_table(summary) -> None:  # type: ignore[no-untyped-def]
-        out = Console()
-        for (code, name), g in summary.groupby(["la_code", "la_name"], sort=False):
-            t = Table(title=f"{name} ({code}): EHC plans at January", show_lines=False)
-            years = sorted(g["year"].unique())
-            t.add_column("measure")
-            for y in years:
-                t.add_column(str(y), justify="right")
-            for m, mg in g.groupby("measure", sort=False):
-                mg = mg.set_index("year")
-                cells = []
-                for y in years:
-                    r = mg.loc[y]
-                    cells.append(
-                        f"{r['p50']:,.0f}"
-                        if r["p10"] == r["p90"]
-                        else f"{r['p50']:,.0f} ({r['p10']:,.0f}-{r['p90']:,.0f})"
-                    )
-                t.add_row(str(m), *cells)
-            out.print(t)
-        out.print("median (80% interval). England is the sum of councils draw by draw.")
+        from sendcast.outputs.forecast_report import DISCLOSURE_NOTE, LABELS, table_cells
+        from sendcast.outputs.tables import print_wide, stdout_console
+
+        cells = table_cells(summary)
+        for (code, name), g in cells.groupby(["la_code", "la_name"], sort=False):
+            wide = g.pivot(index="measure", columns="year", values="cell").reindex(g["measure"].unique())
+            wide.insert(0, "measure", [LABELS.get(str(m), str(m)) for m in wide.index])
+            wide.columns = [str(c) for c in wide.columns]
+            print_wide(wide.reset_index(drop=True), f"{name} ({code}): EHC plans at January", label_columns=1)
+        stdout_console().print(
+            "median (80% interval). England is the sum of councils draw by draw. " + DISCLOSURE_NOTE
+        )

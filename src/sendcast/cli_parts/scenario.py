@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from sendcast.cli_parts.common import DEFAULT_DRAWS, DEFAULT_SEED
+
 FORMATS = ("table", "csv", "json", "html")
 
 # options shared by several commands (one definition, so run and compare cannot drift apart)
@@ -24,11 +26,11 @@ OutOpt = Annotated[Path | None, typer.Option(help="Output file.")]
 
 # the options of ``scenario run`` and ``scenario compare``: (name, option, default)
 COMPARE_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
-    ("la", CouncilOpt, "Norfolk"),
+    ("la", CouncilOpt, inspect.Parameter.empty),  # required: a scenario is always for a named council
     ("origin", OriginOpt, None),
     ("horizon", HorizonOpt, 6),
-    ("draws", DrawsOpt, 500),
-    ("seed", SeedOpt, 1),
+    ("draws", DrawsOpt, DEFAULT_DRAWS),
+    ("seed", SeedOpt, DEFAULT_SEED),
     ("agreement", AgreementOpt, None),
     ("fmt", FormatOpt, None),
     ("out", OutOpt, None),
@@ -237,7 +239,7 @@ def register(app: typer.Typer) -> None:
     @sub.command("realism")
     def realism(
         file: Annotated[Path, typer.Argument(help="Scenario YAML.")],
-        la: CouncilOpt = "Norfolk",
+        la: CouncilOpt,
         fmt: Annotated[str, typer.Option("--format", help="table|csv|json")] = "table",
         out: OutOpt = None,
     ) -> None:
@@ -283,8 +285,8 @@ def register(app: typer.Typer) -> None:
         probability: Annotated[float, typer.Option(help="Wanted probability (0-1).")] = 0.5,
         base: Annotated[Path | None, typer.Option(help="Scenario to add the lever to.")] = None,
         origin: OriginOpt = None,
-        draws: DrawsOpt = 300,
-        seed: SeedOpt = 1,
+        draws: DrawsOpt = DEFAULT_DRAWS,
+        seed: SeedOpt = DEFAULT_SEED,
         agreement: AgreementOpt = None,
     ) -> None:
         """Find the lever size that balances the budget with the wanted probability."""

@@ -13,6 +13,9 @@ too, repeated until no group can be solved by subtraction. Groups are described 
 :class:`Additive` relations (e.g. placements within a council and year add up to the total; the
 councils of England add up to England).
 
+Text outputs show a primary-suppressed cell as ``<10`` and a secondary-suppressed one as ``c``
+(it is usually 10 or more, so ``<10`` would be false); :data:`LEGEND` explains both.
+
 Callers: build the tidy table, call :func:`protect` (text outputs: csv, json, table, html, xlsx)
 or :func:`protect_numeric` (parquet and charts) at the output boundary, never earlier (the
 model and the money need the real numbers).
@@ -28,8 +31,12 @@ import pandas as pd
 
 SMALL_MAX = 9  # counts 1..9 are suppressed
 SUPPRESSED = "<10"
+# a cell hidden by secondary suppression is usually 10 or more: showing it as "<10" would
+# state something false, so it has its own marker (DfE's "c", confidential)
+SECONDARY = "c"
 REASON = "fewer than 10 (suppressed to protect children's identities)"
 SECONDARY_REASON = "suppressed so that a count under 10 cannot be recovered by subtraction"
+LEGEND = f"{SUPPRESSED}: a count of 1 to 9, hidden; {SECONDARY}: hidden so that one cannot be worked out by subtraction"
 
 
 def is_small(values: pd.Series | np.ndarray | float) -> np.ndarray:
@@ -67,54 +74,131 @@ class Additive:
     group_cols: tuple[str, ...]
 
 
-def _secondary(values: pd.Series, mask: pd.Series, df: pd.DataFrame, rel: Additive) -> bool:
-    """One pass of secondary suppression for one relation; returns whether anything changed."""
-    changed = False
-    in_rel = df[rel.member_col].isin(rel.members + ((rel.total,) if rel.total else ()))
+def _relation_arrays(df: pd.DataFrame, rel: Additive) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Positions of the rows in ``rel``, their group number and whether each is a member (not
+    the total); None when no row is in the relation."""
+    in_rel = df[rel.member_col].isin(rel.members + ((rel.total,) if rel.total else ())).to_numpy()
     if not in_rel.any():
+        return None
+    pos = np.flatnonzero(in_rel)
+    sub = df.iloc[pos]
+    if rel.group_cols:
+        groups = sub.groupby(list(rel.group_cols), sort=False, dropna=False).ngroup().to_numpy()
+    else:
+        groups = np.zeros(len(pos), dtype=np.int64)
+    return pos, groups, sub[rel.member_col].isin(rel.members).to_numpy()
+
+
+def _secondary(values: np.ndarray, mask: np.ndarray, arrays: tuple[np.ndarray, np.ndarray, np.ndarray]) -> bool:
+    """One pass of secondary suppression for one relation (``mask`` is updated in place);
+    returns whether anything changed.
+
+    In every group whose total is shown (or absent) and where exactly one member is unknown and
+    that member is suppressed, the smallest shown member (preferring one of 10 or more) is
+    suppressed too."""
+    pos, groups, is_member = arrays
+    n = int(groups.max()) + 1
+    hid = mask[pos]
+    na = np.isnan(values[pos])
+    is_total = ~is_member
+    # if the total is suppressed, the members cannot be recovered from it, but they are all
+    # small anyway (each is at most the total)
+    n_totals = np.bincount(groups[is_total], minlength=n)
+    n_totals_hidden = np.bincount(groups[is_total & hid], minlength=n)
+    total_hidden = (n_totals > 0) & (n_totals_hidden == n_totals)
+    hidden = np.bincount(groups[is_member & hid], minlength=n)
+    # a missing member (not published) is as unknown as a suppressed one
+    unknown = np.bincount(groups[is_member & (hid | na)], minlength=n)
+    exposed = ~total_hidden & (hidden >= 1) & (unknown == 1)
+    cand = is_member & ~hid & ~na & exposed[groups]
+    if not cand.any():
         return False
-    sub = df.loc[in_rel, list(rel.group_cols) + [rel.member_col]]
-    keys = [sub[c] for c in rel.group_cols] if rel.group_cols else [pd.Series(0, index=sub.index)]
-    for _, idx in sub.groupby(keys, sort=False, dropna=False).groups.items():
-        rows = pd.Index(idx)
-        members = rows[sub.loc[rows, rel.member_col].isin(rel.members).to_numpy()]
-        totals = rows.difference(members)
-        # if the total is suppressed, the members cannot be recovered from it, but they are all
-        # small anyway (each is at most the total)
-        if len(totals) and bool(mask.loc[totals].all()):
-            continue
-        shown_vals = values.loc[members]
-        hidden = mask.loc[members]
-        # a missing member (not published) is as unknown as a suppressed one
-        unknown = hidden | shown_vals.isna()
-        if int(hidden.sum()) == 0 or int(unknown.sum()) >= 2:
-            continue
-        candidates = shown_vals[~unknown]
-        if candidates.empty:
-            continue
-        big = candidates[candidates >= SMALL_MAX + 0.5]
-        pick = (big if not big.empty else candidates).sort_values(kind="stable").index[0]
-        mask.loc[pick] = True
-        changed = True
-    return changed
+    c_pos, c_grp, c_val = pos[cand], groups[cand], values[pos[cand]]
+    not_big = c_val < SMALL_MAX + 0.5
+    order = np.lexsort((c_pos, c_val, not_big, c_grp))  # by group, big first, smallest, first row
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = c_grp[order][1:] != c_grp[order][:-1]
+    mask[c_pos[order][first]] = True
+    return True
 
 
 def suppression_mask(
-    df: pd.DataFrame, value_col: str, relations: Sequence[Additive] = (), *, max_passes: int = 20
+    df: pd.DataFrame,
+    value_col: str,
+    relations: Sequence[Additive] = (),
+    *,
+    max_passes: int | None = None,
+    exact: bool = False,
 ) -> pd.Series:
     """Boolean Series (index of ``df``): True where ``df[value_col]`` must not be shown.
 
     Primary: counts of 1-9. Secondary: see the module docstring. Passes repeat until no
-    relation changes (a cell hidden for one relation may expose another)."""
-    values = pd.to_numeric(df[value_col], errors="coerce").astype(float)
-    mask = pd.Series(is_small(values.to_numpy()), index=df.index)
-    for _ in range(max_passes):
+    relation changes (a cell hidden for one relation may expose another); every pass that
+    changes something hides one more cell, so this ends. ``max_passes`` caps the passes (for
+    tests of a single pass); a table left unsettled by the cap raises RuntimeError."""
+    values = pd.to_numeric(df[value_col], errors="coerce").astype(float).to_numpy()
+    mask = is_small(values)
+    arrays = [a for a in (_relation_arrays(df, rel) for rel in relations) if a is not None]
+    passes = 0
+    changed = True
+    while changed:
+        if max_passes is not None and passes >= max_passes:
+            raise RuntimeError(f"secondary suppression of {value_col} did not settle in {max_passes} passes")
         changed = False
-        for rel in relations:
-            changed |= _secondary(values, mask, df, rel)
-        if not changed:
-            break
-    return mask
+        for arr in arrays:
+            changed |= _secondary(values, mask, arr)
+        if not changed and exact:
+            # one relation at a time is safe; a combination of them may still pin a cell down
+            changed = _break_determined(df, values, mask, relations, arrays)
+        passes += 1
+    return pd.Series(mask, index=df.index)
+
+
+def _break_determined(
+    df: pd.DataFrame,
+    values: np.ndarray,
+    mask: np.ndarray,
+    relations: Sequence[Additive],
+    arrays: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> bool:
+    """Hide one more cell beside each cell that a combination of relations pins down (see
+    :func:`determined`): the smallest shown member (preferring one of 10 or more) of a group
+    holding it. Returns whether anything changed."""
+    if not mask.any() or not relations:
+        return False
+    pinned = determined(df.iloc[:, :0].assign(**{c: df[c] for c in _columns(relations)}).assign(_v=values),
+                        "_v", pd.Series(mask, index=df.index), relations)
+    if not pinned:
+        return False
+    pos_of = {label: i for i, label in enumerate(df.index)}
+    changed = False
+    for label in pinned:
+        p = pos_of[label]
+        best: tuple[bool, float, int] | None = None
+        for pos, groups, is_member in arrays:
+            at = np.flatnonzero(pos == p)
+            if not len(at):
+                continue
+            in_g = (groups == groups[at[0]]) & is_member
+            for q in pos[in_g]:
+                v = values[q]
+                if mask[q] or np.isnan(v):
+                    continue
+                key = (bool(v < SMALL_MAX + 0.5), float(v), int(q))
+                best = key if best is None or key < best else best
+        if best is not None:
+            mask[best[2]] = True
+            changed = True
+    return changed
+
+
+def _columns(relations: Sequence[Additive]) -> list[str]:
+    cols: list[str] = []
+    for rel in relations:
+        for c in (rel.member_col, *rel.group_cols):
+            if c not in cols:
+                cols.append(c)
+    return cols
 
 
 def _masks(df: pd.DataFrame, value_cols: Iterable[str], relations: Sequence[Additive]) -> dict[str, pd.Series]:
@@ -129,15 +213,18 @@ def protect(
     decimals: int | None = None,
 ) -> pd.DataFrame:
     """A copy of ``df`` for text outputs (csv, json, tables, html, xlsx): each value column
-    becomes object dtype holding numbers, with ``<10`` where suppressed. With ``decimals`` the
-    shown numbers are rounded to that many places."""
+    becomes object dtype holding numbers, with ``<10`` where a count of 1-9 is hidden and ``c``
+    where a larger one is hidden by secondary suppression. With ``decimals`` the shown numbers
+    are rounded to that many places."""
     out = df.copy()
     for col, mask in _masks(df, value_cols, relations).items():
-        vals = pd.to_numeric(out[col], errors="coerce")
-        if decimals is not None:
-            vals = vals.round(decimals)
+        raw = pd.to_numeric(out[col], errors="coerce")
+        primary = is_small(raw.to_numpy())
+        vals = raw.round(decimals) if decimals is not None else raw
         shown = pd.Series([None if pd.isna(v) else v for v in vals], index=out.index, dtype=object)
-        shown[mask.to_numpy()] = SUPPRESSED
+        hidden = mask.to_numpy()
+        shown[hidden & ~primary] = SECONDARY
+        shown[hidden & primary] = SUPPRESSED
         out[col] = shown
     return out
 
@@ -155,6 +242,44 @@ def protect_numeric(
         flags = flags.where(~mask, flags.where(flags == "", flags + ";") + col)
     out["suppressed"] = flags
     return out
+
+
+def plan_relations(
+    group_cols: tuple[str, ...],
+    *,
+    member_col: str = "measure",
+    total: str = "ehcp_total",
+    ages: bool = True,
+    special_school: bool = True,
+) -> list[Additive]:
+    """The additive relations of a table of EHC plans by placement and age (forecast, profile,
+    budget): the seven placement groups add up to ``total``; all special schools
+    (``special_school``) are state plus independent special schools, so the six groups with
+    ``special_school`` in place of its two parts add up to ``total`` too; the age bands add up
+    to ``total`` (when ``ages``). ``group_cols`` name one council-year (e.g. ``("la_code",
+    "year")``). Leave out (``ages=False``, ``special_school=False``) what the table does not
+    hold: the rows of a group are taken to be all of its members."""
+    from sendcast.model.structure import AGE_BANDS, GROUPS
+
+    special = ("state_special", "independent_special")
+    with_special = tuple("special_school" if g == special[0] else g for g in GROUPS if g != special[1])
+    rels = [Additive(member_col, tuple(GROUPS), total, group_cols)]
+    if special_school:
+        rels += [
+            Additive(member_col, special, "special_school", group_cols),
+            Additive(member_col, with_special, total, group_cols),
+        ]
+    if ages:
+        rels.append(Additive(member_col, tuple(AGE_BANDS), total, group_cols))
+    return rels
+
+
+def england_relation(
+    council_codes: Iterable[str], group_cols: tuple[str, ...], *, code_col: str = "la_code", england: str = "E92000001"
+) -> Additive:
+    """Councils add up to England: shown beside all its councils, England minus all but one
+    council would give the last one away."""
+    return Additive(code_col, tuple(sorted(set(council_codes) - {england})), england, group_cols)
 
 
 def recoverable(df: pd.DataFrame, value_col: str, mask: pd.Series, relations: Sequence[Additive]) -> list[object]:
@@ -178,3 +303,41 @@ def recoverable(df: pd.DataFrame, value_col: str, mask: pd.Series, relations: Se
             if len(hidden) == 1 and bool(mask.loc[hidden[0]]):
                 found.append(hidden[0])
     return found
+
+
+def determined(df: pd.DataFrame, value_col: str, mask: pd.Series, relations: Sequence[Additive]) -> list[object]:
+    """Index labels of suppressed cells that any combination of the relations pins down: every
+    subtraction at once, not one relation at a time as :func:`recoverable` does.
+
+    Each group of each relation whose total is shown gives one linear equation (members minus
+    total = 0) in the unknown cells (suppressed, or missing members); a suppressed cell is
+    determined exactly when its unit vector lies in the row space of that system, i.e. when
+    every solution of the homogeneous system is zero there (its row of the null space is 0)."""
+    from scipy.linalg import null_space
+
+    values = pd.to_numeric(df[value_col], errors="coerce").astype(float).to_numpy()
+    hidden = mask.to_numpy(dtype=bool)
+    unknown = hidden | np.isnan(values)
+    col_of = {p: i for i, p in enumerate(np.flatnonzero(unknown))}
+    rows: list[np.ndarray] = []
+    for rel in relations:
+        arrays = _relation_arrays(df, rel)
+        if arrays is None or rel.total is None:
+            continue
+        pos, groups, is_member = arrays
+        for g in np.unique(groups):
+            in_g = groups == g
+            totals = pos[in_g & ~is_member]
+            if len(totals) != 1 or unknown[totals[0]]:
+                continue
+            members = pos[in_g & is_member]
+            row = np.zeros(len(col_of))
+            for p in members[unknown[members]]:
+                row[col_of[p]] = 1.0
+            if row.any():
+                rows.append(row)
+    if not rows or not col_of:
+        return []
+    ns = null_space(np.vstack(rows))
+    fixed = np.abs(ns).max(axis=1) < 1e-9 if ns.size else np.ones(len(col_of), dtype=bool)
+    return [df.index[int(p)] for p, i in col_of.items() if fixed[i] and hidden[p]]

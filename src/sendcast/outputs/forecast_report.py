@@ -1,18 +1,44 @@
-"""Forecast outputs: files in every format, fan-chart pages and the accuracy note."""
+"""Forecast outputs: files in every format, fan-chart pages and the accuracy note.
+
+Every figure leaves through :func:`protected` (or :func:`protected_history` for the published
+series beside it), which applies :mod:`sendcast.outputs.disclosure`: published and modelled
+counts of 1 to 9 become ``<10`` (missing with a reason in parquet and in charts), and enough
+other cells are hidden that none can be recovered by subtraction (placements and ages add up to
+the total, state plus independent special schools to all special schools, councils to England).
+"""
 
 from __future__ import annotations
 
+import html
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 from sendcast.model.api import model_data
-from sendcast.model.forecast import ENGLAND, ForecastResult
+from sendcast.model.forecast import ENGLAND, MEASURES, QUANTILES, ForecastResult
 from sendcast.outputs.charts import fan_chart, html_page, table_html
-from sendcast.outputs.io import frame_bytes, write_atomic, write_json
+from sendcast.outputs.disclosure import (
+    LEGEND,
+    REASON,
+    SECONDARY,
+    SECONDARY_REASON,
+    SUPPRESSED,
+    Additive,
+    england_relation,
+    plan_relations,
+    protect,
+    protect_numeric,
+)
+from sendcast.outputs.io import frame_bytes, json_bytes, write_atomic_many
 from sendcast.outputs.metadata import run_metadata
 from sendcast.store import open_store
+
+COUNT_COLUMNS = ("mean", *QUANTILES)
+DISCLOSURE_NOTE = (
+    f"Counts of 1 to 9, published or modelled, are shown as {SUPPRESSED}; a few larger ones are hidden ({SECONDARY}) "
+    "so that none can be worked out by subtraction from a total."
+)
 
 ACCURACY_FILE = Path(__file__).resolve().parents[1] / "evaluate" / "results" / "accuracy.parquet"
 
@@ -77,6 +103,30 @@ def accuracy_note(res: ForecastResult, la_code: str | None = None) -> str:
     )
 
 
+def disclosure_relations(table: pd.DataFrame, group_col: str = "year") -> list[Additive]:
+    """The additive relations of a forecast (or history) table: within each council and year,
+    placements and ages add up to all plans; across councils (when England is shown beside
+    them) councils add up to England."""
+    rels = plan_relations(("la_code", group_col))
+    codes = set(table["la_code"])
+    if ENGLAND[0] in codes and len(codes) > 1:
+        rels.append(england_relation(codes, (group_col, "measure")))
+    return rels
+
+
+def protected(summary: pd.DataFrame, *, numeric: bool = False) -> pd.DataFrame:
+    """The forecast summary as it may be published: for text outputs (csv, json, tables, html)
+    counts are rounded to one decimal with ``<10`` in place of hidden ones; with ``numeric``
+    (parquet, charts) hidden counts are missing and the ``suppressed`` column names them."""
+    rels = disclosure_relations(summary)
+    if not numeric:
+        return protect(summary, COUNT_COLUMNS, rels, decimals=1)
+    out = protect_numeric(summary, COUNT_COLUMNS, rels)
+    for c in COUNT_COLUMNS:
+        out[c] = out[c].round(1)
+    return out
+
+
 def history_long(la_code: str) -> pd.DataFrame:
     """Published January values for one council (or England: the sum of councils), with
     ``special_school`` (state + independent special) added as the forecast reports it."""
@@ -92,6 +142,40 @@ def history_long(la_code: str) -> pd.DataFrame:
     return pd.concat([h, special[["year", "measure", "value"]]], ignore_index=True)
 
 
+def protected_history(la_code: str, origin: int, summary: pd.DataFrame) -> pd.DataFrame:
+    """Published January figures for the chart beside a forecast, as they may be shown: the
+    forecast's measures only, disclosure-protected year by year (values hidden are missing).
+    The origin year is taken from the protected forecast (it is the published stock), so a
+    count hidden in the table is hidden in the chart too."""
+    h = history_long(la_code)
+    h = h[h["measure"].isin(MEASURES) & (h["year"] != origin)].assign(la_code=la_code)
+    h = protect_numeric(h, ["value"], plan_relations(("la_code", "year")))
+    at_origin = summary[(summary["la_code"] == la_code) & (summary["year"] == origin)]
+    start = at_origin[["year", "measure", "p50"]].rename(columns={"p50": "value"})
+    return pd.concat([h[["year", "measure", "value"]], start], ignore_index=True).sort_values("year")
+
+
+def _count_text(value: object) -> str:
+    if value in (SUPPRESSED, SECONDARY):
+        return str(value)
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return "-"
+    return f"{float(value):,.0f}"  # type: ignore[arg-type]
+
+
+def table_cells(summary: pd.DataFrame) -> pd.DataFrame:
+    """The forecast as text for people (the CLI table): one row per council, measure and year
+    with ``cell`` = "median (10th-90th percentile)", or just the median when they agree (the
+    published origin year); hidden counts show as ``<10``."""
+    text = protected(summary)
+    cells = []
+    for p10, p50, p90 in zip(text["p10"], text["p50"], text["p90"], strict=True):
+        mid = _count_text(p50)
+        lo, hi = _count_text(p10), _count_text(p90)
+        cells.append(mid if (lo, hi) == (mid, mid) else f"{mid} ({lo}-{hi})")
+    return text[["la_code", "la_name", "year", "measure"]].assign(cell=cells)
+
+
 def html_report(res: ForecastResult, measures: list[str] | None = None) -> str:
     """A self-contained page of fan charts (with history) for each council in the result."""
     measures = measures or ["ehcp_total", "special_school", "independent_special", "mainstream", "post16_fe"]
@@ -99,41 +183,45 @@ def html_report(res: ForecastResult, measures: list[str] | None = None) -> str:
     codes = list(res.summary["la_code"].unique())
     if len(codes) > 1:
         codes = [ENGLAND[0]] if ENGLAND[0] in codes else codes[:1]
+    numeric = protected(res.summary, numeric=True)
+    text = protected(res.summary)
     for code in codes:
-        s = res.summary[res.summary["la_code"] == code]
-        name = s["la_name"].iloc[0]
-        hist = history_long(code)
+        s = numeric[numeric["la_code"] == code]
+        name = str(s["la_name"].iloc[0])
+        hist = protected_history(code, res.origin, s)
         note = accuracy_note(res, code).removeprefix("How accurate is this? ")
-        sections.append((f"How accurate is this? ({name})", f"<p>{note}</p>"))
+        sections.append((f"How accurate is this? ({name})", f"<p>{html.escape(note)}</p>"))
         for m in measures:
             fm = s[s["measure"] == m]
             hm = hist[hist["measure"] == m]
             sections.append((f"{name}: {LABELS.get(m, m)}", fan_chart(fm, hm, title=LABELS.get(m, m))))
-        last = s[s["year"] == s["year"].max()][["measure", "mean", "p10", "p50", "p90"]]
+        t = text[(text["la_code"] == code) & (text["year"] == s["year"].max())]
+        last = pd.DataFrame(
+            {
+                "measure": [LABELS.get(str(m), str(m)) for m in t["measure"]],
+                **{c: [_count_text(v) for v in t[c]] for c in ("mean", "p10", "p50", "p90")},
+            }
+        )
         sections.append((f"{name}: January {int(s['year'].max())}", table_html(last)))
     title = f"EHC plan forecast from January {res.origin}"
     intro = (
         f"<p>Forecast of education, health and care plans from January {res.origin}, {res.horizon} years ahead, "
         f"{res.draws:,} simulated futures (seed {res.seed}). Bands show where 80% and 90% of simulated futures fall. "
-        "Counts are rounded; nothing here identifies a child.</p>"
+        f"{html.escape(DISCLOSURE_NOTE)} Gaps in a chart are hidden figures.</p>"
     )
     return html_page(title, sections, intro=intro)  # type: ignore[arg-type]
 
 
 def write(res: ForecastResult, fmt: str, out: Path | None) -> Path | None:
     """Write the forecast in ``fmt`` to ``out`` (stdout for csv/json when out is None), with a
-    ``.meta.json`` run record beside the file."""
-    summary = res.summary.copy()
-    for c in ("mean", "p5", "p10", "p50", "p90", "p95"):
-        summary[c] = summary[c].round(1)
+    ``.meta.json`` run record beside the file; neither file is replaced unless both can be."""
     if fmt == "html":
         payload: bytes = html_report(res).encode("utf-8")
     else:
-        payload = frame_bytes(summary, fmt)
+        payload = frame_bytes(protected(res.summary, numeric=fmt == "parquet"), fmt)
     if out is None:
         sys.stdout.write(payload.decode("utf-8"))
         return None
-    write_atomic(out, payload)
     meta = run_metadata(
         "forecast",
         {
@@ -145,5 +233,11 @@ def write(res: ForecastResult, fmt: str, out: Path | None) -> Path | None:
         },
         open_store(),
     )
-    write_json(meta, Path(str(out) + ".meta.json"))
+    meta["disclosure"] = {
+        "rule": DISCLOSURE_NOTE,
+        "legend": LEGEND,
+        "text_outputs": f"'{SUPPRESSED}': {REASON}; '{SECONDARY}': {SECONDARY_REASON}",
+        "parquet": "hidden values are missing; the 'suppressed' column names the columns hidden in each row",
+    }
+    write_atomic_many({out: payload, Path(str(out) + ".meta.json"): json_bytes(meta)})
     return Path(out)

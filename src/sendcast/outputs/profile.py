@@ -10,8 +10,10 @@
   measure and period, ignoring neighbours with no value) or ``england``;
 - ``period`` is ``"2024"`` for a January caseload (``period_type`` ``january``), ``"2023"`` for
   a calendar year of flows (``calendar_year``) and ``"2023-24"`` for an academic year;
-- counts of 1 to 9 are suppressed (:func:`suppress_small`): the value is missing and the unit
-  says so, and rates or shares computed from such a count are suppressed with it.
+- counts of 1 to 9 are suppressed, and so are enough others that none can be recovered by
+  subtraction (the seven placement groups add up to the total) (:func:`apply_disclosure`,
+  which uses :mod:`sendcast.outputs.disclosure`): the value is missing and the unit says why,
+  and rates or shares computed from a hidden count are hidden with it.
 
 Rates per 10,000 aged 0-25 divide a January caseload (or a calendar year's flow) of year Y
 by the ONS mid-year Y population aged 0-25 on the same current-council geography (the
@@ -32,6 +34,7 @@ import pandas as pd
 
 from sendcast.geography import ENGLAND
 from sendcast.outputs.charts import html_page, line_chart, table_html
+from sendcast.outputs.disclosure import SECONDARY, SUPPRESSED, is_small, plan_relations, suppression_mask
 from sendcast.store import Store
 
 COLUMNS = [
@@ -53,6 +56,7 @@ COMPARATOR_LABELS = {
 }
 COUNT_UNITS = ("plans", "requests", "assessments")
 SUPPRESSED_NOTE = "; fewer than 10, suppressed"
+SECONDARY_NOTE = "; suppressed so that a count under 10 cannot be worked out by subtraction"
 SMALL_COUNT_LIMIT = 10
 
 PLACEMENTS = {
@@ -119,23 +123,54 @@ def council_info(store: Store, la_code: str) -> Council:
 # --------------------------------------------------------------------------- suppression
 
 
-def suppress_small(df: pd.DataFrame) -> pd.DataFrame:
-    """Return ``df`` with counts of 1 to 9 suppressed: value missing, unit noting the suppression.
-
-    A count is a row whose ``unit`` is one of :data:`COUNT_UNITS`; zero stays zero (it is
-    published as zero and reveals no person), and 10 or more is shown. Values strictly between
-    0 and 10 (apportioned counts can be fractional) are suppressed.
-    """
-    out = df.copy()
-    small = out["unit"].isin(COUNT_UNITS) & (out["value"] > 0) & (out["value"] < SMALL_COUNT_LIMIT)
-    out.loc[small, "value"] = np.nan
-    out.loc[small, "unit"] = out.loc[small, "unit"].astype(str) + SUPPRESSED_NOTE
-    return out
-
-
 def is_suppressed(unit: pd.Series) -> pd.Series:
-    """True where a row's unit marks a suppressed count."""
-    return unit.astype(str).str.endswith(SUPPRESSED_NOTE)
+    """True where a row's unit marks a hidden figure (a small count, a count hidden so that
+    none can be recovered by subtraction, or a rate or share built on either)."""
+    u = unit.astype(str)
+    return u.str.endswith(SUPPRESSED_NOTE) | u.str.endswith(SECONDARY_NOTE)
+
+
+# the count each rate or share is built on: hidden with it (rate x population, or share x
+# total, gives the count back)
+DERIVED_FROM = {
+    "ehcp_per_10k_0_25": "ehcp_total",
+    **{f"{m}_pct": m for m in PLACEMENTS},
+    "requests_per_10k_0_25": "requests",
+    "new_plans_per_10k_0_25": "new_plans",
+}
+# placements add up to all plans, for the council and for England (a neighbour median is
+# not a sum of anything)
+RELATIONS = plan_relations(("comparator", "period_type", "period"), ages=False, special_school=False)
+
+
+def apply_disclosure(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (columns :data:`COLUMNS`) as it may be published: counts of 1 to 9 hidden; for
+    the council and England, secondary suppression so that no hidden placement count is the
+    total minus the others; every rate or share built on a hidden count hidden with it. A
+    hidden value is missing and its unit says why (:data:`SUPPRESSED_NOTE`,
+    :data:`SECONDARY_NOTE`)."""
+    out = table.reset_index(drop=True).copy()
+    counts = out["unit"].isin(COUNT_UNITS)
+    primary = counts & pd.Series(is_small(out["value"].to_numpy()), index=out.index)
+    summed = counts & out["comparator"].isin(["council", "england"])
+    hidden = primary.copy()
+    if summed.any():
+        sub = out[summed]
+        hidden.loc[sub.index] = suppression_mask(sub, "value", RELATIONS)
+    secondary = hidden & ~primary
+    key = ["comparator", "period_type", "period"]
+    gone = out.loc[hidden, key + ["measure"]].assign(_hidden=True)
+    for derived, base in DERIVED_FROM.items():
+        rows = out["measure"] == derived
+        if not rows.any():
+            continue
+        lookup = gone[gone["measure"] == base].drop(columns="measure")
+        m = out.loc[rows, key].merge(lookup, on=key, how="left")["_hidden"].eq(True).to_numpy()
+        primary.loc[out.index[rows][m]] = True
+    out.loc[primary | secondary, "value"] = np.nan
+    out.loc[primary, "unit"] = out.loc[primary, "unit"].astype(str) + SUPPRESSED_NOTE
+    out.loc[secondary, "unit"] = out.loc[secondary, "unit"].astype(str) + SECONDARY_NOTE
+    return out
 
 
 def _mask_small(values: pd.Series) -> pd.Series:
@@ -308,7 +343,7 @@ def profile_table(store: Store, la_code: str) -> pd.DataFrame:
     out["_m"] = out["measure"].map(order).fillna(len(order))
     out["_c"] = out["comparator"].map({k: i for i, k in enumerate(COMPARATORS)})
     out = out.sort_values(["_m", "_c", "year"], kind="stable")
-    out = suppress_small(out[COLUMNS])
+    out = apply_disclosure(out[COLUMNS])
     # a figure nobody published (or a rate without a population) is left out rather than shown blank
     return out[out["value"].notna() | is_suppressed(out["unit"])].reset_index(drop=True)
 
@@ -317,10 +352,13 @@ def profile_table(store: Store, la_code: str) -> pd.DataFrame:
 
 
 def format_value(value: float, unit: str) -> str:
-    """A figure as text: ``<10`` for a suppressed count, ``c`` for a rate or share built on one,
-    ``-`` when missing."""
+    """A figure as text: ``<10`` for a count of 1 to 9, ``c`` for a count hidden so that one
+    cannot be worked out by subtraction or a rate or share built on a hidden count, ``-`` when
+    missing."""
+    if unit.endswith(SECONDARY_NOTE):
+        return SECONDARY
     if unit.endswith(SUPPRESSED_NOTE):
-        return "<10" if unit.removesuffix(SUPPRESSED_NOTE) in COUNT_UNITS else "c"
+        return SUPPRESSED if unit.removesuffix(SUPPRESSED_NOTE) in COUNT_UNITS else SECONDARY
     if value is None or pd.isna(value):
         return "-"
     if unit in COUNT_UNITS:
@@ -458,8 +496,9 @@ def profile_html(store: Store, la_code: str, profile: pd.DataFrame | None = None
         f"<p class='note'>Statistical neighbours (DfE children's services statistical neighbour "
         f"benchmarking tool): {html.escape(nb_names)}. Neighbour figures are the median of the "
         "neighbours "
-        "that published a figure. Counts of 1 to 9 are shown as &lt;10, and rates or shares built "
-        "on them as c. Caseloads are at January; "
+        "that published a figure. Counts of 1 to 9 are shown as &lt;10; c marks a count hidden so "
+        "that a small one cannot be worked out by subtraction from the total, and a rate or share "
+        "built on a hidden count. Caseloads are at January; "
         "requests, assessments and new or ceased plans are calendar years; pupil percentages and "
         "Attainment 8 are academic years.</p>"
         "<p class='note'>How accurate is a forecast for this council? Run "
