@@ -32,9 +32,10 @@ NEW = {
     "B": [1000, 800, 1000, 1000],  # falls 20% in 2016, back in 2017
     "C": [1000, 1000, 1000, 1000],  # flat
     "D": [20, 16, 16, 16],  # small: falls 20%, but that is ordinary chance variation for 20 plans
+    "E": [1000, 1404, 1204, 1204],  # rises as the others fall, so England is flat at 4,020 a year
 }
 TOTAL = {c: [5000.0] * 4 for c in NEW}
-INDEP = {"A": [500, 400, 400, 400], "B": [500, 500, 500, 500], "C": [500, 500, 500, 500], "D": [500, 500, 500, 500]}
+INDEP = {"A": [500, 400, 400, 400]}  # the others 500 of 5,000 every year
 
 
 def _series(new: dict[str, list[int]]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -66,11 +67,11 @@ def test_metrics_by_hand(metrics: pd.DataFrame) -> None:
 
 
 def test_base_rate_by_hand(metrics: pd.DataFrame) -> None:
-    # single-year ends, 1-year windows, hold 1 year, not relative to England:
-    # windows start 2015, 2016, 2017; the 2017 ones end 2018 and would be held in 2019 (not
-    # published), so 4 councils x 2 start years = 8 windows have a known outcome.
-    w = window_changes(metrics, "new_plans_per_10k", window=1, smooth=1, hold=1, relative_to_england=False)
-    assert len(w) == 12 and w["change_held"].notna().sum() == 8
+    # single-year ends, 1-year windows, hold 1 year; England is flat, so changes relative to it are
+    # the councils' own: windows start 2015, 2016, 2017; the 2017 ones end 2018 and would be held in
+    # 2019 (not published), so 5 councils x 2 start years = 10 windows have a known outcome.
+    w = window_changes(metrics, "new_plans_per_10k", window=1, smooth=1, hold=1)
+    assert len(w) == 15 and w["change_held"].notna().sum() == 10
     a15 = w[(w.la_code == "A") & (w.start == 2015)].iloc[0]
     assert a15["change"] == pytest.approx(-0.2)  # 80 / 100 - 1
     assert a15["change_held"] == pytest.approx(-0.2)  # 2017: 80 / 100 - 1
@@ -88,26 +89,27 @@ def test_base_rate_by_hand(metrics: pd.DataFrame) -> None:
         norm.cdf(math.log(0.8) / math.sqrt(1 / 20 + 1 / 16))
     )
     assert out[("C", 2015)] == "not met" and out[("B", 2016)] == "not met"  # B 2016: +25%
+    assert out[("E", 2016)] == "not met"  # 1204 / 1404 - 1 = -14.2%, short of -15%
     r = base_rate(c)
-    # 8 known windows; met 3 (A, B, D 2015); achieved 2 (A, B); held 1 (A) -> 1/8 = 12.5%
-    assert (r.windows, r.met, r.achieved, r.held, r.reversed, r.within_chance) == (8, 3, 2, 1, 1, 1)
-    assert r.share == pytest.approx(0.125)
+    # 10 known windows; met 3 (A, B, D 2015); achieved 2 (A, B); held 1 (A) -> 1/10 = 10%
+    assert (r.windows, r.met, r.achieved, r.held, r.reversed, r.within_chance) == (10, 3, 2, 1, 1, 1)
+    assert r.share == pytest.approx(0.10)
     assert r.recent == 0  # the 2017 windows are flat
-    assert verdict_for(r.held, r.windows) == "within experience"  # 12.5% >= 10%
+    assert verdict_for(r.held, r.windows) == "within experience"  # 10% is not fewer than 10%
 
 
 def test_judge_leaves_the_council_out_and_names_years(metrics: pd.DataFrame) -> None:
-    w = window_changes(metrics, "new_plans_per_10k", window=1, smooth=1, hold=1, relative_to_england=False)
-    # for A: pool B, C, D -> 6 known windows, none achieved and held -> unprecedented
+    w = window_changes(metrics, "new_plans_per_10k", window=1, smooth=1, hold=1)
+    # for A: pool B, C, D, E -> 8 known windows, none achieved and held -> unprecedented
     ev_a = judge("cut", "a 15% fall", -0.15, w, la_code="A", neighbours={"A": ["B", "C"]})
-    assert (ev_a.rate.windows, ev_a.rate.held) == (6, 0) and ev_a.verdict == "unprecedented"
+    assert (ev_a.rate.windows, ev_a.rate.held) == (8, 0) and ev_a.verdict == "unprecedented"
     assert "Council A's own record: best change -20% (2015-2016); achieved and held in 1 of 2 windows" in ev_a.text
     assert ev_a.neighbours_total == 2 and ev_a.neighbours_held == 0
-    # for C: pool A, B, D -> 1 of 6 = 16.7% -> within experience, naming A and the years
+    # for C: pool A, B, D, E -> 1 of 8 = 12.5% -> within experience, naming A and the years
     ev_c = judge("cut", "a 15% fall", -0.15, w, la_code="C")
-    assert ev_c.rate.held == 1 and ev_c.rate.windows == 6 and ev_c.verdict == "within experience"
+    assert ev_c.rate.held == 1 and ev_c.rate.windows == 8 and ev_c.verdict == "within experience"
     assert ev_c.achieved == ["Council A (2015-2016)"]
-    assert "achieved and held 1 year later in 1 of 6 council-windows starting 2015-2016 (17%" in ev_c.text
+    assert "achieved and held 1 year later in 1 of 8 council-windows starting 2015-2016 (12%" in ev_c.text
     assert "of the 2 real achievements, 1 (50%) reversed" in ev_c.text
     # a 25% fall: nobody -> unprecedented
     assert judge("cut", "a 25% fall", -0.25, w, la_code="C").verdict == "unprecedented"
@@ -144,6 +146,8 @@ def test_one_year_dip_is_averaged_and_reverses() -> None:
     assert two.loc[2016, "change"] == pytest.approx(-0.2)
     assert two.loc[2016, "change_held"] == pytest.approx(0.0)  # (1000 + 1000) / 2 against 1000
     assert 2015 not in two.index  # a two-year average ending 2015 needs 2014 (before SINCE)
+    # X is all of "England" here, so judge it against no change (null 0) rather than itself
+    two = two.assign(null=0.0)
     assert classify(two, -0.15, how="ratio", lower_is_better=True).loc[2016, "outcome"] == "achieved, reversed"
 
 
@@ -179,27 +183,27 @@ def test_levers_and_the_plan_as_a_whole(metrics: pd.DataFrame, monkeypatch: pyte
     t = assess_scenario(sc, metrics, la_code="C")
     assert list(t["kind"]) == ["incidence", "placement_shift", "placement_shift", "running_cost", "combined", "plan"]
     assert t.loc[3, "verdict"] == "not assessed"
-    # independent share relative to England: England 2000/20000 = 10% -> 1900/20000 = 9.5%;
-    # A: 10% -> 8% = -20%, against England's -5%: 0.8 / 0.95 - 1 = -15.8% (binomial sd of the
-    # log: sqrt(0.9/500 + 0.92/400) = 0.064, z = log(0.842) / 0.064 = -2.7: beyond chance), still
-    # -15.8% in 2017; B, D: 1 / 0.95 - 1 = +5.3%. Pool without C: 6 known windows.
-    # A 10% fall alone: A (2015) -> 1 of 6; a 20% fall together (10% + 10%): nobody
+    # independent share relative to England: England 2500/25000 = 10% -> 2400/25000 = 9.6%;
+    # A: 10% -> 8% = -20%, against England's -4%: 0.8 / 0.96 - 1 = -16.7% (binomial sd of the
+    # log: sqrt(0.9/500 + 0.92/400) = 0.064, z = log(0.833) / 0.064 = -2.85: beyond chance), still
+    # -16.7% in 2017; B, D, E: 1 / 0.96 - 1 = +4.2%. Pool without C: 8 known windows.
+    # A 10% fall alone: A (2015) -> 1 of 8; a 20% fall together (10% + 10%): nobody
     assert t.loc[4, "verdict"] == "unprecedented"
-    assert t.loc[1, "achieved_and_held"] == 1 and t.loc[1, "windows"] == 6
-    # the plan as a whole: new plans relative to England: England 3020 -> 2616 (x0.866), A and B
-    # 0.8 / 0.866 - 1 = -7.6%: nobody cut 15%, so nobody did both
+    assert t.loc[1, "achieved_and_held"] == 1 and t.loc[1, "windows"] == 8
+    assert t.loc[0, "achieved_and_held"] == 1  # the new-plans cut: A 2015 (-20%, England flat)
+    # the plan as a whole: only A cut new plans 15%, and A's share fell 16.7%, not 20%: nobody did both
     assert t.loc[5, "verdict"] == "unprecedented"
 
 
 def test_joint_evidence_needs_both_in_the_same_window(metrics: pd.DataFrame) -> None:
-    w = window_changes(metrics, "new_plans_per_10k", window=1, smooth=1, hold=1, relative_to_england=False)
+    w = window_changes(metrics, "new_plans_per_10k", window=1, smooth=1, hold=1)
     cut = judge("cut", "a 15% fall", -0.15, w)  # held by A 2015 only
-    wi = window_changes(metrics, "independent_share", window=1, smooth=1, hold=1, relative_to_england=False)
-    shift = judge("shift", "a 10% fall", -0.10, wi)  # A 2015: 10% -> 8%, held 2017 -> held
+    wi = window_changes(metrics, "independent_share", window=1, smooth=1, hold=1)
+    shift = judge("shift", "a 10% fall", -0.10, wi)  # A 2015: -16.7% relative to England, held 2017
     ev = joint_evidence([cut, shift])
-    assert ev is not None and ev.rate.held == 1 and ev.rate.windows == 8
+    assert ev is not None and ev.rate.held == 1 and ev.rate.windows == 10
     assert ev.achieved == ["Council A (2015-2016)"]
-    assert "both achieved and held by the same council from the same start in 1 of 8" in ev.text
+    assert "both achieved and held by the same council from the same start in 1 of 10" in ev.text
 
 
 def test_growth_path(metrics: pd.DataFrame) -> None:

@@ -230,12 +230,14 @@ def register(app: typer.Typer) -> None:
         (scenario,) = _load([file])
         sources = _file_records([file], [scenario])
         try:
-            result = assess(scenario, la)
+            result = assess(scenario, la, with_backtest=True)
         except (ForecastInputError, UnknownCouncilError) as e:
             raise _fail(str(e)) from e
         table = result.table
         if fmt == "table":
             text = "\n".join(f"- {r['lever']} [{r['verdict']}]\n  {r['evidence']}" for _, r in table.iterrows())
+            if result.calibration:
+                text += f"\n\n{result.calibration}"
             if out is None:
                 typer.echo(text)
                 return

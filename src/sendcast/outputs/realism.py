@@ -67,6 +67,8 @@ def realism_html(a: Assessment) -> str:
         sections.append((f"{ev.subject}: {ev.verdict}", f"<p>{html.escape(ev.text)}</p>{note}"))
         if "change" in ev.windows.columns:
             sections.append((f"How councils' changes were spread ({ev.subject})", distribution_figure(ev)))
+    if a.calibration:
+        sections.append(("How these verdicts have done", f"<p>{html.escape(a.calibration)}</p>"))
     intro = (
         f"<p>How often councils achieved, and held for two years, each promise in "
         f"&ldquo;{html.escape(a.scenario.name)}&rdquo;, judged for {html.escape(a.la_name)}. A base rate, "

@@ -141,11 +141,10 @@ def council_metrics(series: pd.DataFrame, population: pd.DataFrame, *, since: in
     jan = s[s["period_type"] == "january"]
     cal = s[s["period_type"] == "calendar_year"]
     wanted = ["ehcp_total", "independent_special", "state_special", "resourced_provision"]
-    wide = jan[jan["measure"].isin(wanted)].pivot_table(
-        index=["la_code", "year"], columns="measure", values="value", aggfunc="sum"
-    )
-    wide = wide.reindex(columns=wanted)
-    newp = cal[cal["measure"] == "new_plans"].groupby(["la_code", "year"])["value"].sum()
+    # sum(min_count=1): a suppressed or missing count stays missing, never 0
+    counts = jan[jan["measure"].isin(wanted)].groupby(["la_code", "year", "measure"])["value"].sum(min_count=1)
+    wide = counts.unstack("measure").reindex(columns=wanted)
+    newp = cal[cal["measure"] == "new_plans"].groupby(["la_code", "year"])["value"].sum(min_count=1)
     wide["new_plans"] = newp.reindex(wide.index)
     pop = population[(population["age"] >= 0) & (population["age"] <= 25)]
     pop_tot = pop.groupby(["la_code", "year"])["population"].sum().sort_index()
@@ -227,7 +226,8 @@ MEASURES: dict[str, Measure] = {
 
 def _wide(metrics: pd.DataFrame, col: str) -> pd.DataFrame:
     """Councils x consecutive years of one column (missing years as NaN)."""
-    w = metrics.pivot_table(index="la_code", columns="year", values=col, aggfunc="sum")
+    # sum(min_count=1): a missing count stays missing (pivot_table's sum would make it 0)
+    w = metrics.groupby(["la_code", "year"])[col].sum(min_count=1).unstack("year")
     if w.empty:
         return w
     years = range(int(w.columns.min()), int(w.columns.max()) + 1)
@@ -260,8 +260,8 @@ def england_series(metrics: pd.DataFrame, column: str, *, smooth: int = 1) -> pd
     den = _wide(metrics, m.den).reindex(index=num.index, columns=num.columns)
     ok = num.notna() & den.notna()
     s = smooth if m.smooth else 1
-    n = num.where(ok).sum().rolling(s, min_periods=s).sum()
-    d = den.where(ok).sum().rolling(s, min_periods=s).sum()
+    n = num.where(ok).sum(min_count=1).rolling(s, min_periods=s).sum()
+    d = den.where(ok).sum(min_count=1).rolling(s, min_periods=s).sum()
     return n / d * m.scale
 
 
@@ -283,7 +283,20 @@ def _var(m: Measure, how: How, n: float, d: float, flows: float = float("nan")) 
     return 1 / n if how == "ratio" else n * (m.scale / d) ** 2
 
 
-WINDOW_COLUMNS = ["la_code", "la_name", "start", "end", "held_year", "v0", "v1", "v2", "change", "change_held", "sd"]
+WINDOW_COLUMNS = [
+    "la_code",
+    "la_name",
+    "start",
+    "end",
+    "held_year",
+    "v0",
+    "v1",
+    "v2",
+    "change",
+    "change_held",
+    "sd",
+    "null",
+]
 
 
 def window_changes(
@@ -297,7 +310,7 @@ def window_changes(
     hold: int | None = None,
 ) -> pd.DataFrame:
     """Return one row per council x start year: ``la_code, la_name, start, end, held_year, v0, v1,
-    v2, change, change_held, sd``.
+    v2, change, change_held, sd, null``.
 
     ``v0`` is the measure at ``start`` (the mean of the ``smooth`` years ending then, default
     :data:`SUSTAINED`; the caseload is not averaged), ``v1`` at ``end = start + window``, ``v2`` at
@@ -305,8 +318,10 @@ def window_changes(
     ``change = (v1 / v0) / (E1 / E0) - 1`` with England's ``E`` (``relative_to_england``), ``diff``:
     ``change = (v1 - v0) - (E1 - E0)``; ``change_held`` the same from ``start`` to ``held_year``.
     ``sd``: chance standard deviation of the change (of its log for ratios) for a council of that
-    size (module docstring). Windows start no earlier than :data:`SINCE` + smooth - 1, so every
-    year averaged is in the record.
+    size (module docstring). ``null``: the change with no real change of the council's own, the
+    one chance varies around: 0 relative to England; England's own change when not relative
+    (a council growing as England did has done nothing unusual). Windows start no earlier than
+    :data:`SINCE` + smooth - 1, so every year averaged is in the record.
     """
     smooth = SUSTAINED if smooth is None else smooth
     hold = HOLD if hold is None else hold
@@ -320,11 +335,8 @@ def window_changes(
     num = num_df.to_numpy(dtype=float)
     den = den_df.to_numpy(dtype=float)
     flows = _wide(metrics, "flows").reindex(index=val_df.index, columns=val_df.columns).to_numpy(dtype=float)
-    if relative_to_england:
-        eng_s = england_series(metrics, column, smooth=smooth).reindex(years)
-        eng = eng_s.to_numpy(dtype=float)
-    else:
-        eng = np.full(len(years), 1.0 if how == "ratio" else 0.0)
+    eng_actual = england_series(metrics, column, smooth=smooth).reindex(years).to_numpy(dtype=float)
+    eng = eng_actual if relative_to_england else np.full(len(years), 1.0 if how == "ratio" else 0.0)
     names = metrics.groupby("la_code")["la_name"].last()
     first = min(years) + ((smooth - 1) if m.smooth else 0)
     rows: list[tuple[Any, ...]] = []
@@ -356,28 +368,49 @@ def window_changes(
                 var = _var(m, how, float(num[i, j0]), float(den[i, j0])) + _var(
                     m, how, float(num[i, j1]), float(den[i, j1])
                 )
-            rows.append((code, names.get(code, code), t0, t1, t2, v0, v1, v2, change, change_held, math.sqrt(var)))
+            if relative_to_england:
+                null = 0.0
+            elif how == "ratio":
+                null = eng_actual[j1] / eng_actual[j0] - 1
+            else:
+                null = eng_actual[j1] - eng_actual[j0]
+            rows.append(
+                (code, names.get(code, code), t0, t1, t2, v0, v1, v2, change, change_held, math.sqrt(var), null)
+            )
     return pd.DataFrame(rows, columns=WINDOW_COLUMNS)
 
 
 # --------------------------------------------------------------------------- base rates
 
 
-def chance_probability(change: pd.Series, sd: pd.Series, how: How, *, lower_is_better: bool) -> pd.Series:
-    """Probability that chance alone (no real change) gives a change at least as good as
-    ``change`` in a window with chance standard deviation ``sd`` (normal on the log for ratios)."""
+def chance_probability(
+    change: pd.Series, sd: pd.Series, how: How, *, lower_is_better: bool, null: pd.Series | float = 0.0
+) -> pd.Series:
+    """Probability that chance alone (true change ``null``, default none) gives a change at least
+    as good as ``change`` in a window with chance standard deviation ``sd`` (normal on the log
+    for ratios: ``z = (log(1 + change) - log(1 + null)) / sd``)."""
     c = change.astype(float)
-    x = np.log1p(c.clip(lower=-0.999999)) if how == "ratio" else c
+    n0 = pd.Series(null, index=change.index, dtype=float)
+    if how == "ratio":
+        x = np.log1p(c.clip(lower=-0.999999)) - np.log1p(n0.clip(lower=-0.999999))
+    else:
+        x = c - n0
     z = x / sd.astype(float).replace(0, np.nan)
     p = norm.cdf(z) if lower_is_better else norm.sf(z)
     return pd.Series(np.where(sd.astype(float) == 0, 0.0, p), index=change.index)
 
 
 def classify(
-    windows: pd.DataFrame, promise: float, *, how: How, lower_is_better: bool, chance_level: float | None = None
+    windows: pd.DataFrame,
+    promise: float | np.ndarray,
+    *,
+    how: How,
+    lower_is_better: bool,
+    chance_level: float | None = None,
 ) -> pd.DataFrame:
     """Return ``windows`` with ``met, chance_p, beyond_chance, held_known, held, outcome`` and
-    ``chance_meets`` (probability that chance alone meets the promise in that window).
+    ``chance_meets`` (probability that chance alone meets the promise in that window). ``promise``
+    is one change for every window, or one per window (an array as long as ``windows``).
 
     outcome: ``achieved and held`` / ``achieved, reversed`` / ``achieved, hold not yet known`` /
     ``met, within chance`` / ``not met``."""
@@ -390,11 +423,13 @@ def classify(
     else:
         w["met"] = w["change"] >= promise - eps
         w["held"] = w["change_held"] >= promise - eps
-    w["chance_p"] = chance_probability(w["change"], w["sd"], how, lower_is_better=lower_is_better)
+    null = w["null"] if "null" in w.columns else 0.0
+    w["chance_p"] = chance_probability(w["change"], w["sd"], how, lower_is_better=lower_is_better, null=null)
     w["beyond_chance"] = w["chance_p"] < level
     w["held_known"] = w["change_held"].notna()
+    promise = np.asarray(promise, dtype=float) if not isinstance(promise, float | int) else float(promise)
     promise_s = pd.Series(promise, index=w.index, dtype=float)
-    w["chance_meets"] = chance_probability(promise_s, w["sd"], how, lower_is_better=lower_is_better)
+    w["chance_meets"] = chance_probability(promise_s, w["sd"], how, lower_is_better=lower_is_better, null=null)
     real = w["met"] & w["beyond_chance"]
     w["outcome"] = np.select(
         [real & w["held_known"] & w["held"], real & w["held_known"], real, w["met"]],
@@ -1052,12 +1087,15 @@ class Assessment:
     la_name: str
     table: pd.DataFrame
     evidence: list[tuple[Any, Evidence | None]]
+    calibration: str = ""
 
 
-def assess(scenario: Scenario, la_code: str, data: Any | None = None) -> Assessment:
+def assess(scenario: Scenario, la_code: str, data: Any | None = None, *, with_backtest: bool = False) -> Assessment:
     """Judge ``scenario`` for council ``la_code`` (a code or a name) on the store's data
     (``data``: :class:`sendcast.model.api.ModelData`, default the store's). The one function the
-    CLI and the web pages call."""
+    CLI and the web pages call. ``with_backtest``: add the backtest's headline
+    (:func:`sendcast.scenarios.postmortem.realism_backtest`), how often plans given each verdict
+    were then achieved, as ``calibration``."""
     from sendcast.model import api
 
     data = data or api.model_data()
@@ -1071,4 +1109,14 @@ def assess(scenario: Scenario, la_code: str, data: Any | None = None) -> Assessm
         neighbours=data.neighbours,
         pop_0_25=float(pop.iloc[-1]) if len(pop) else None,
     )
-    return Assessment(scenario, code, name, evidence_table(items), items)
+    calibration = ""
+    if with_backtest:
+        from sendcast.scenarios.postmortem import backtest_text, funding_growth, realism_backtest
+        from sendcast.store import StoreError, open_store
+
+        try:
+            growth = funding_growth(open_store())
+        except (StoreError, KeyError, ValueError):
+            growth = None
+        calibration = backtest_text(realism_backtest(m, growth=growth)[1])
+    return Assessment(scenario, code, name, evidence_table(items), items, calibration)
