@@ -50,25 +50,29 @@ def test_safety_valve_postmortem_by_hand() -> None:
 
 
 def test_promise_tracker_ramp_and_unpublished_years() -> None:
-    # A: new plans 100 a year to 2019, 90 in 2020; B: 100 every year -> England (per 10,000)
-    # 2020: 190 / 200,000 against 200 / 200,000 in 2019 -> x0.95; A: 0.9 / 0.95 - 1 = -5.3%
-    new = {"A": [100.0] * 5 + [90.0] + [float("nan")] * 4, "B": [100.0] * 5 + [100.0] + [float("nan")] * 4}
+    # A: new plans 100 a year to 2020, 80 in 2021; B: 100 every year. Two-year averages per
+    # 10,000 (100,000 aged 0-25 each): A 2020 (100 + 100) / 2 -> 10, 2021 (100 + 80) / 2 -> 9;
+    # England 2020 20 / 2 = 10 ... ratio of sums: 2021 (180 + 200) / (2 x 200,000) -> 9.5.
+    # A relative to England, 2021 against 2020: (9 / 10) / (9.5 / 10) - 1 = -5.26%
+    nan = float("nan")
+    new = {"A": [100.0] * 6 + [80.0] + [nan] * 3, "B": [100.0] * 7 + [nan] * 3}
     m = _metrics({"A": [1000.0] * 10, "B": [1000.0] * 10}, new)
     sc = scenario_from_dict(
         {
             "name": "x",
             "description": "x",
-            "levers": [{"kind": "incidence", "change_percent": -15, "start": 2020, "ramp": 3}],
+            "levers": [{"kind": "incidence", "change_percent": -15, "start": 2021, "ramp": 3}],
         }
     )
     t = pm.promise_tracker(sc, m, "A").set_index("year")
-    assert t.loc[2019, "status"] == "baseline year"
-    # promised: a third of -15% in 2020, two thirds in 2021, all from 2022
-    assert t.loc[2020, "promised"] == pytest.approx(-0.05)
-    assert t.loc[2022, "promised"] == pytest.approx(-0.15)
-    assert t.loc[2020, "actual"] == pytest.approx(0.9 / 0.95 - 1)
-    assert t.loc[2020, "status"] == "on track"  # -5.3% <= -5%
-    assert t.loc[2021, "status"] == "not yet published"
+    assert t.loc[2020, "status"] == "baseline year"
+    assert t.loc[2019, "status"] == "before the programme"
+    # promised: a third of -15% in 2021 (strength 1/3), two thirds in 2022, all from 2023
+    assert t.loc[2021, "promised"] == pytest.approx(-0.05)
+    assert t.loc[2023, "promised"] == pytest.approx(-0.15)
+    assert t.loc[2021, "actual"] == pytest.approx(0.9 / 0.95 - 1)
+    assert t.loc[2021, "status"] == "on track"  # -5.26% <= -5%
+    assert t.loc[2022, "status"] == "not yet published"
 
 
 def test_backtest_on_the_published_record(embedded_store: Store) -> None:

@@ -230,14 +230,22 @@ def register(app: typer.Typer) -> None:
         (scenario,) = _load([file])
         sources = _file_records([file], [scenario])
         try:
-            result = assess(scenario, la, with_backtest=True)
+            result = assess(scenario, la, with_backtest=True, with_path=True)
         except (ForecastInputError, UnknownCouncilError) as e:
             raise _fail(str(e)) from e
         table = result.table
         if fmt == "table":
             text = "\n".join(f"- {r['lever']} [{r['verdict']}]\n  {r['evidence']}" for _, r in table.iterrows())
-            if result.calibration:
-                text += f"\n\n{result.calibration}"
+            if result.path_note:
+                text += f"\n\n{result.path_note}"
+            if not result.tracker.empty:
+                shown = result.tracker.drop(columns="levers")
+                text += "\n\nPromises year by year (published record):\n" + shown.to_string(
+                    index=False, float_format=lambda v: f"{v:+.1%}", na_rep="-"
+                )
+            for extra in (result.postmortem, result.calibration):
+                if extra:
+                    text += f"\n\n{extra}"
             if out is None:
                 typer.echo(text)
                 return

@@ -67,6 +67,13 @@ def realism_html(a: Assessment) -> str:
         sections.append((f"{ev.subject}: {ev.verdict}", f"<p>{html.escape(ev.text)}</p>{note}"))
         if "change" in ev.windows.columns:
             sections.append((f"How councils' changes were spread ({ev.subject})", distribution_figure(ev)))
+    if not a.tracker.empty:
+        t = a.tracker.copy()
+        for c in ("promised", "actual"):
+            t[c] = [("-" if v != v else f"{v:+.1%}") for v in t[c]]
+        sections.append(("Promises year by year, against the published record", table_html(t)))
+    if a.postmortem:
+        sections.append(("What councils under Safety Valve agreements achieved", f"<p>{html.escape(a.postmortem)}</p>"))
     if a.calibration:
         sections.append(("How these verdicts have done", f"<p>{html.escape(a.calibration)}</p>"))
     intro = (

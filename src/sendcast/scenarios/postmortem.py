@@ -184,54 +184,70 @@ def postmortem_text(cohorts: pd.DataFrame, last: int) -> str:
 
 
 def promise_tracker(
-    scenario: Scenario, metrics: pd.DataFrame, la_code: str, *, through: int | None = None
+    scenario: Scenario, metrics: pd.DataFrame, la_code: str, *, through: int | None = None, before: int = 4
 ) -> pd.DataFrame:
-    """Return one row per demand promise and year from the year before the lever starts to
-    ``through`` (default: three years after the last start): ``promise, year, promised, actual,
-    status``.
+    """Return one row per demand measure the scenario promises to move and per year, from the
+    year before its levers start to ``through`` (default: when the last reaches full effect),
+    with ``before`` earlier years for the run-up: ``measure, levers, year_type, year, promised,
+    actual, status``. Caseload shares are at January: a lever in force in year y first shows at
+    January y + 1, so the base year is the January the levers start.
 
-    ``promised``: the lever's change reached by that year relative to the year before it starts
-    (the ramp is linear: a lever of -15% with a 3-year ramp from 2024 promises -5% in 2024, -10%
-    in 2025, -15% from 2026), read as the council's measure relative to England. ``actual``: the
-    council's measure that year against the year before the start, relative to England's (single
-    years); missing with ``status`` "not yet published" where the data stop.
+    ``promised``: the change promised by that year against the year before the first lever
+    starts, read as the council's measure relative to England: the levers' sizes times their
+    :meth:`~sendcast.scenarios.schema.LeverBase.strength` that year, added for shifts out of
+    independent special schools, multiplied for incidence (a -15% lever ramped over 3 years from
+    2024 promises -5% in 2024, -10% in 2025, -15% from 2026). ``actual``: the council's measure
+    that year against that base year, relative to England's (both two-year averages ending that
+    year, :data:`sendcast.scenarios.realism.SUSTAINED`); missing with status "not yet published"
+    where the data stop.
     """
-    rows = []
+    groups: dict[str, list[Any]] = {}
     for lv in scenario.levers:
         p = promise_for(lv)
-        if p is None or not isinstance(lv, IncidenceLever | PlacementShiftLever):
-            continue
-        m = realism.MEASURES[p.column]
-        val, _, _ = realism._ends(metrics, m, 1)
-        eng = realism.england_series(metrics, p.column)
-        base = lv.start - 1
-        end = through or (lv.start + max(lv.ramp, 1) + 2)
-        for y in range(base, end + 1):
-            k = y - base
-            frac = 1.0 if lv.ramp <= 0 else min(1.0, k / lv.ramp)
-            promised = p.value * frac
+        if p is not None and isinstance(lv, IncidenceLever | PlacementShiftLever):
+            groups.setdefault(p.column, []).append(lv)
+    rows = []
+    for column, levers in groups.items():
+        m = realism.MEASURES[column]
+        # two-year averages (realism.SUSTAINED), as the realism check judges changes: a single
+        # year's backlog or catch-up is not read as the programme working or failing
+        val, _, _ = realism._ends(metrics, m, realism.SUSTAINED)
+        eng = realism.england_series(metrics, column, smooth=realism.SUSTAINED)
+        # a lever in force in year y moves that calendar year's flows, so a caseload share first
+        # shows it at January y + 1; new plans are counted by calendar year
+        lag = 1 if m.den == "ehcp_total" else 0
+        base = min(lv.start for lv in levers) - 1 + lag
+        end = through or max(lv.start + max(lv.ramp, 1) - 1 for lv in levers) + lag
+        for y in range(base - before, end + 1):
+            if column == "independent_share":
+                promised = -sum(lv.share_percent / 100 * lv.strength(y - lag) for lv in levers)
+            else:
+                promised = float(np.prod([1 + lv.change_percent / 100 * lv.strength(y) for lv in levers]) - 1)
             actual = float("nan")
-            ok = la_code in val.index and base in val.columns and y in val.columns
             v1, v0 = _cell(val, la_code, y), _cell(val, la_code, base)
-            if ok and np.isfinite(v1) and np.isfinite(v0) and v0 > 0:
-                actual = (v1 / v0) / (float(eng[y]) / float(eng[base])) - 1
-            if y == base:
+            e1, e0 = float(eng.get(y, np.nan)), float(eng.get(base, np.nan))
+            if np.isfinite(v1) and np.isfinite(v0) and v0 > 0 and e0 > 0 and e1 > 0:
+                actual = (v1 / v0) / (e1 / e0) - 1
+            if y < base:
+                status, promised = "before the programme", float("nan")
+            elif y == base:
                 status = "baseline year"
             elif not np.isfinite(actual):
                 status = "not yet published"
             else:
-                status = "on track" if actual <= promised else "off track"
+                status = "on track" if actual <= promised + 1e-12 else "off track"
             rows.append(
                 {
-                    "promise": f"{lv.describe()}: {p.test}",
-                    "measure": m.name,
+                    "measure": f"{m.name}, relative to England",
+                    "levers": "; ".join(lv.describe() for lv in levers),
+                    "year_type": "January" if lag else "calendar year",
                     "year": y,
                     "promised": promised,
                     "actual": actual,
                     "status": status,
                 }
             )
-    return pd.DataFrame(rows, columns=["promise", "measure", "year", "promised", "actual", "status"])
+    return pd.DataFrame(rows, columns=["measure", "levers", "year_type", "year", "promised", "actual", "status"])
 
 
 def recent_record(metrics: pd.DataFrame, la_code: str, years: int = 6) -> pd.DataFrame:
@@ -352,11 +368,13 @@ def realism_backtest(
                 continue
             own = w[w["start"] == start].set_index("la_code")
             # every plan against every pool window at once: achieved (beyond chance) and held
-            pool_all = classify(pool_all, 0.0, how=how, lower_is_better=True)
+            pool_all = classify(pool_all, 0.0, how=how, lower_is_better=True)  # chance_p needs no promise
             known = pool_all["held_known"].to_numpy()
-            real = (pool_all["beyond_chance"].to_numpy() & known)[None, :]
             promise = plans["promise"].to_numpy()[:, None]
-            hit = real & (pool_all["change"].to_numpy()[None, :] <= promise + 1e-12)
+            # as in realism.classify: the chance test applies to promises stricter than England's change
+            strict = promise < pool_all["null"].to_numpy()[None, :] - 1e-12
+            beyond = (pool_all["chance_p"].to_numpy() < realism.CHANCE_LEVEL)[None, :] | ~strict
+            hit = beyond & known[None, :] & (pool_all["change"].to_numpy()[None, :] <= promise + 1e-12)
             hit &= pool_all["change_held"].to_numpy()[None, :] <= promise + 1e-12
             same = pool_all["la_code"].to_numpy()[None, :] == plans["la_code"].to_numpy()[:, None]
             held = (hit & ~same).sum(axis=1)

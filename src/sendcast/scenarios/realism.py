@@ -423,12 +423,16 @@ def classify(
     else:
         w["met"] = w["change"] >= promise - eps
         w["held"] = w["change_held"] >= promise - eps
-    null = w["null"] if "null" in w.columns else 0.0
-    w["chance_p"] = chance_probability(w["change"], w["sd"], how, lower_is_better=lower_is_better, null=null)
-    w["beyond_chance"] = w["chance_p"] < level
-    w["held_known"] = w["change_held"].notna()
     promise = np.asarray(promise, dtype=float) if not isinstance(promise, float | int) else float(promise)
     promise_s = pd.Series(promise, index=w.index, dtype=float)
+    null = w["null"] if "null" in w.columns else 0.0
+    w["chance_p"] = chance_probability(w["change"], w["sd"], how, lower_is_better=lower_is_better, null=null)
+    # chance can only fake an achievement that needs a real change: a promise the council meets
+    # by doing what England did (a generous ceiling) is met whatever the noise
+    null_s = pd.Series(null, index=w.index, dtype=float)
+    strict = (promise_s < null_s - eps) if lower_is_better else (promise_s > null_s + eps)
+    w["beyond_chance"] = (w["chance_p"] < level) | ~strict
+    w["held_known"] = w["change_held"].notna()
     w["chance_meets"] = chance_probability(promise_s, w["sd"], how, lower_is_better=lower_is_better, null=null)
     real = w["met"] & w["beyond_chance"]
     w["outcome"] = np.select(
@@ -591,7 +595,12 @@ def judge(
     achieved = windows_by_council(held_w)
     n_councils = pool["la_code"].nunique()
     verdict = verdict_for(rate.held, rate.windows)
-    years = f"starting {rate.first_start}-{rate.last_start}" if rate.first_start is not None else ""
+    if rate.first_start is None:
+        years = ""
+    elif rate.first_start == rate.last_start:
+        years = f"starting {rate.first_start}"
+    else:
+        years = f"starting {rate.first_start}-{rate.last_start}"
     hold = int((windows["held_year"] - windows["end"]).iloc[0]) if len(windows) else HOLD
     parts = [
         f"{test}: achieved and held {plural(hold, 'year')} later in {rate.held} of {rate.windows:,} council-windows "
@@ -833,7 +842,10 @@ def assess_path(
       England: a council has to hold its caseload to that path);
     - independent share: its change (relative) over the path against councils' change;
     - new plans per 10,000 aged 0-25 (needs ``pop_0_25``): relative change from the first to the
-      last simulated year against councils' change relative to England.
+      last simulated year against councils' change.
+
+    A path is a council's own future, so these are not taken relative to England (chance is
+    judged around England's change, see :func:`window_changes`).
     """
     out: list[Evidence] = []
     ys = sorted(totals)
@@ -854,11 +866,11 @@ def assess_path(
         share1 = independent[ys[-1]] / totals[ys[-1]]
         if share0 > 0:
             r = share1 / share0 - 1
-            w = window_changes(metrics, "independent_share", window=k, how="ratio")
+            w = window_changes(metrics, "independent_share", window=k, how="ratio", relative_to_england=False)
             out.append(
                 judge(
                     "implied path: independent special share",
-                    f"independent special share changing {r:+.0%} relative to England in {k} years",
+                    f"independent special share changing {r:+.0%} in {k} years",
                     r,
                     w,
                     la_code=la_code,
@@ -869,11 +881,11 @@ def assess_path(
     if len(ny) >= 2 and pop_0_25:
         k = ny[-1] - ny[0]
         r = new_plans[ny[-1]] / new_plans[ny[0]] - 1
-        w = window_changes(metrics, "new_plans_per_10k", window=k, how="ratio")
+        w = window_changes(metrics, "new_plans_per_10k", window=k, how="ratio", relative_to_england=False)
         out.append(
             judge(
                 "implied path: new plans per 10,000 aged 0-25",
-                f"new plans per 10,000 aged 0-25 changing {r:+.0%} relative to England over {k} years",
+                f"new plans per 10,000 aged 0-25 changing {r:+.0%} over {k} years",
                 r,
                 w,
                 la_code=la_code,
@@ -1088,14 +1100,65 @@ class Assessment:
     table: pd.DataFrame
     evidence: list[tuple[Any, Evidence | None]]
     calibration: str = ""
+    path_note: str = ""
+    postmortem: str = ""
+    tracker: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def assess(scenario: Scenario, la_code: str, data: Any | None = None, *, with_backtest: bool = False) -> Assessment:
+def implied_path(
+    scenario: Scenario,
+    la_code: str,
+    metrics: pd.DataFrame,
+    *,
+    neighbours: dict[str, list[str]] | None = None,
+    data: Any | None = None,
+    horizon: int = 6,
+    draws: int = 200,
+    seed: int = 1,
+) -> list[Evidence]:
+    """Run ``scenario`` for the council from the last published January (the model, ``draws``
+    draws) and judge its mean path with :func:`assess_path`: EHC plans, plans in independent
+    special schools and new plans a year."""
+    from sendcast.model import api
+    from sendcast.model.forecast import MEASURES as RUN_MEASURES
+    from sendcast.scenarios.compare import context_from_histories, simulate
+
+    data = data or api.model_data()
+    origin = api.check_request(data, None, horizon, draws)
+    ctx = context_from_histories(api.histories(data, origin), la_code, horizon=horizon, neighbours=data.neighbours)
+    run = simulate(ctx, scenario, draws=draws, seed=seed)
+
+    years = [ctx.origin + t for t in range(run.values.shape[1])]
+    mean = run.values.mean(axis=0)
+    tot = dict(zip(years, mean[:, RUN_MEASURES.index("ehcp_total")].tolist(), strict=True))
+    ind = dict(zip(years, mean[:, RUN_MEASURES.index("independent_special")].tolist(), strict=True))
+    pop = metrics[metrics["la_code"] == ctx.la_code]["pop_0_25"].dropna()
+    return assess_path(
+        tot,
+        ind,
+        dict(run.new_plans),
+        metrics,
+        la_code=ctx.la_code,
+        neighbours=neighbours,
+        pop_0_25=float(pop.iloc[-1]) if len(pop) else None,
+    )
+
+
+def assess(
+    scenario: Scenario,
+    la_code: str,
+    data: Any | None = None,
+    *,
+    with_backtest: bool = False,
+    with_path: bool = False,
+) -> Assessment:
     """Judge ``scenario`` for council ``la_code`` (a code or a name) on the store's data
     (``data``: :class:`sendcast.model.api.ModelData`, default the store's). The one function the
     CLI and the web pages call. ``with_backtest``: add the backtest's headline
     (:func:`sendcast.scenarios.postmortem.realism_backtest`), how often plans given each verdict
-    were then achieved, as ``calibration``."""
+    were then achieved, as ``calibration``. ``with_path``: also judge the scenario's implied path
+    (:func:`implied_path`; runs the model); a path that cannot be run is left out with the reason
+    in ``path_note``."""
     from sendcast.model import api
 
     data = data or api.model_data()
@@ -1109,14 +1172,38 @@ def assess(scenario: Scenario, la_code: str, data: Any | None = None, *, with_ba
         neighbours=data.neighbours,
         pop_0_25=float(pop.iloc[-1]) if len(pop) else None,
     )
-    calibration = ""
+    path_note = ""
+    if with_path and not isinstance(data, api.ModelData):
+        path_note = "implied path not judged: the model's data are not loaded"
+    elif with_path:
+        try:
+            for ev in implied_path(scenario, code, m, neighbours=data.neighbours, data=data):
+                items.append(("path", ev))
+        except (api.ForecastInputError, ValueError) as e:
+            path_note = f"implied path not judged: {e}"
+    from sendcast.scenarios import postmortem as pm
+
+    calibration = postmortem_text = ""
     if with_backtest:
-        from sendcast.scenarios.postmortem import backtest_text, funding_growth, realism_backtest
         from sendcast.store import StoreError, open_store
 
         try:
-            growth = funding_growth(open_store())
+            store = open_store()
+            growth = pm.funding_growth(store)
+            sv = pm.safety_valve_councils(store)
+            bal = store.observations(measure="dsg_cumulative_balance_pct_income")[["la_code", "year", "value"]]
+            postmortem_text = pm.safety_valve_postmortem(m, sv, bal).text
         except (StoreError, KeyError, ValueError):
-            growth = None
-        calibration = backtest_text(realism_backtest(m, growth=growth)[1])
-    return Assessment(scenario, code, name, evidence_table(items), items, calibration)
+            growth, sv = None, None
+        calibration = pm.backtest_text(pm.realism_backtest(m, growth=growth, safety_valve=sv)[1])
+    return Assessment(
+        scenario,
+        code,
+        name,
+        evidence_table(items),
+        items,
+        calibration,
+        path_note,
+        postmortem_text,
+        pm.promise_tracker(scenario, m, code),
+    )
