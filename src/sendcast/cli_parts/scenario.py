@@ -227,6 +227,8 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in ("table", "csv", "json", "html"):
             raise _fail(f"--format must be table, csv or json (or html with --out), not {fmt!r}")
+        if fmt == "html" and out is None:
+            raise _fail("--format html needs --out")
         (scenario,) = _load([file])
         sources = _file_records([file], [scenario])
         try:

@@ -126,6 +126,7 @@ def scatter_figure(store: Any, la_code: str, x_key: str, y_key: str, year: int) 
     """Every council's ``x_key`` against ``y_key`` in ``year``, the council and its neighbours marked."""
     t = all_councils(store)
     t = t[(t["year"] == year) & (t["la_code"] != ENGLAND)]
+    periods = t.groupby("series")["period"].last().to_dict()
     w = t.pivot_table(index=["la_code", "la_name"], columns="series", values="value", aggfunc="last").reset_index()
     if x_key not in w or y_key not in w:
         return go.Figure()
@@ -150,7 +151,8 @@ def scatter_figure(store: Any, la_code: str, x_key: str, y_key: str, year: int) 
             )
         )
     fig.update_layout(
-        title=f"{BY_KEY[y_key].label} against {BY_KEY[x_key].label}, {year}-{(year + 1) % 100:02d}",
+        title=f"{BY_KEY[y_key].label} ({periods.get(y_key, year)}) against {BY_KEY[x_key].label} "
+        f"({periods.get(x_key, year)})",
         xaxis_title=BY_KEY[x_key].unit,
         yaxis_title=BY_KEY[y_key].unit,
         template="plotly_white",
@@ -197,7 +199,7 @@ def outcomes_html(store: Any, la_code: str) -> str:
     sections.append(
         (
             "Timeliness against plans per head across councils",
-            scatter_figure(store, code, "plans_per_10k", "within_20_weeks", 2022),
+            scatter_figure(store, code, "plans_per_10k", "within_20_weeks", 2023),
         )
     )
     sections.append(("Latest figures", table_html(latest_table(o))))

@@ -407,11 +407,16 @@ VERDICT_ORDER = ("within experience", "ambitious", "unprecedented")
 
 
 def backtest_summary(plans: pd.DataFrame) -> pd.DataFrame:
-    """Per plan kind (and "all kinds") and verdict: ``plans, achieved_and_held, share_achieved``."""
+    """Per plan kind (and "all kinds", and the Safety Valve councils' plans at every origin, a
+    check that the verdicts hold for councils in that position) and verdict: ``plans,
+    achieved_and_held, share_achieved``."""
     if plans.empty:
         return pd.DataFrame(columns=["kind", "verdict", "plans", "achieved_and_held", "share_achieved"])
     out = []
-    for kind, g in [*plans.groupby("kind", sort=False), ("all kinds", plans)]:
+    groups: list[tuple[Any, pd.DataFrame]] = [*plans.groupby("kind", sort=False), ("all kinds", plans)]
+    if "safety_valve" in plans.columns and plans["safety_valve"].any():
+        groups.append(("Safety Valve councils, all kinds", plans[plans["safety_valve"]]))
+    for kind, g in groups:
         for v in VERDICT_ORDER:
             s = g[g["verdict"] == v]
             out.append(
@@ -438,6 +443,14 @@ def backtest_text(summary: pd.DataFrame) -> str:
             )
     if not parts:
         return ""
+    sv = summary[summary["kind"] == "Safety Valve councils, all kinds"].set_index("verdict")
+    sv_parts = [
+        f"{_cell(sv, v, 'achieved_and_held'):,.0f} of {_cell(sv, v, 'plans'):,.0f} judged {v}"
+        for v in VERDICT_ORDER
+        if v in sv.index and _cell(sv, v, "plans") > 0
+    ]
+    if sv_parts:
+        parts.append("for the Safety Valve councils alone: " + ", ".join(sv_parts))
     return (
         "Backtest of the realism check (plans written from councils' state at past origins, judged on "
         "the record published by then): " + "; ".join(parts) + "."
