@@ -1,5 +1,5 @@
 """The realism verdicts' thresholds come from parameters/scenarios/realism.yaml: changing a value
-in the file changes the verdict (four made-up councils, arithmetic in the comments)."""
+in the file changes the verdict (made-up windows, arithmetic in the comments)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,20 @@ from sendcast.scenarios.realism import (
 )
 from sendcast.scenarios.schema import scenario_from_dict
 
-# each council's best fall in some rate (a share, -0.4 = a 40% fall)
-BEST = pd.Series({"A": -0.40, "B": -0.10, "C": -0.05, "D": 0.00})
-NAMES = pd.DataFrame({"la_code": list(BEST.index), "la_name": [f"Council {c}" for c in BEST.index]})
+# ten windows of large councils (chance sd 1%), each with a known hold: changes -40%, -10%,
+# -5% and seven of 0%; every change still there at the hold year
+WINDOWS = pd.DataFrame(
+    {
+        "la_code": [f"C{i}" for i in range(10)],
+        "la_name": [f"Council {i}" for i in range(10)],
+        "start": 2016,
+        "end": 2019,
+        "held_year": 2021,
+        "change": [-0.40, -0.10, -0.05] + [0.0] * 7,
+        "change_held": [-0.40, -0.10, -0.05] + [0.0] * 7,
+        "sd": 0.01,
+    }
+)
 
 
 def _thresholds_file(tmp_path: Path, old: str, new: str) -> Path:
@@ -34,34 +45,46 @@ def _thresholds_file(tmp_path: Path, old: str, new: str) -> Path:
     return p
 
 
-def test_shipped_thresholds_are_the_former_constants() -> None:
+def test_shipped_thresholds() -> None:
     assert load_thresholds() == RealismThresholds(
         since=2015,
-        ambitious_share=0.20,
+        within_experience_share=0.10,
+        hold_years=2,
+        chance_level=0.05,
         sustained_years=2,
         min_years_incidence=2,
         min_years_ceasing=2,
         min_years_placement_shift=3,
+        min_years_new_places=2,
     )
-    assert realism.AMBITIOUS_SHARE == 0.20 and realism.SUSTAINED == 2 and realism.SINCE == 2015
+    assert realism.WITHIN_EXPERIENCE_SHARE == 0.10 and realism.SUSTAINED == 2 and realism.SINCE == 2015
 
 
-def test_changing_ambitious_share_in_yaml_changes_the_verdict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # a promised 30% fall: only A (40%) did as well -> 1 of 4 councils = 25%
-    ev = judge("lever", "a 30% fall", -0.30, BEST, NAMES)
-    assert ev.achieved == ["Council A"] and ev.n_councils == 4
-    # shipped 0.20: 25% is not fewer than 20% -> within experience
+def test_changing_the_share_in_yaml_changes_the_verdict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a promised 30% fall: only the -40% window did as well -> 1 of 10 windows = 10%
+    ev = judge("lever", "a 30% fall", -0.30, WINDOWS)
+    assert (ev.rate.held, ev.rate.windows) == (1, 10)
+    # shipped 0.10: 10% is not fewer than 10% -> within experience
     assert ev.verdict == "within experience"
-    # 0.30 in the file: 25% < 30% -> ambitious
-    t = load_thresholds(_thresholds_file(tmp_path, "ambitious_share: 0.20", "ambitious_share: 0.30"))
-    assert t.ambitious_share == 0.30
-    monkeypatch.setattr(realism, "AMBITIOUS_SHARE", t.ambitious_share)
-    assert judge("lever", "a 30% fall", -0.30, BEST, NAMES).verdict == "ambitious"
+    # 0.15 in the file: 10% < 15% -> ambitious
+    t = load_thresholds(_thresholds_file(tmp_path, "within_experience_share: 0.10", "within_experience_share: 0.15"))
+    assert t.within_experience_share == 0.15
+    monkeypatch.setattr(realism, "WITHIN_EXPERIENCE_SHARE", t.within_experience_share)
+    assert judge("lever", "a 30% fall", -0.30, WINDOWS).verdict == "ambitious"
     # a promised 50% fall: nobody -> unprecedented whatever the share
-    assert judge("lever", "a 50% fall", -0.50, BEST, NAMES).verdict == "unprecedented"
-    # 6 of 150 = 4%: ambitious under 0.30, within experience under an explicit 0.03
-    assert verdict_for(6, 150) == "ambitious"
-    assert verdict_for(6, 150, ambitious_share=0.03) == "within experience"
+    assert judge("lever", "a 50% fall", -0.50, WINDOWS).verdict == "unprecedented"
+    assert verdict_for(6, 150, within_experience_share=0.03) == "within experience"  # 4% >= 3%
+
+
+def test_changing_chance_level_in_yaml_changes_what_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the -5% window with chance sd 2.5%: z = log(0.95) / 0.025 = -2.05, p = 0.020 -> beyond
+    # chance at the shipped 0.05, within chance at 0.01
+    w = WINDOWS.assign(sd=[0.01, 0.01, 0.025] + [0.01] * 7)
+    assert judge("lever", "a 5% fall", -0.05, w).rate.held == 3
+    t = load_thresholds(_thresholds_file(tmp_path, "chance_level: 0.05", "chance_level: 0.01"))
+    monkeypatch.setattr(realism, "CHANCE_LEVEL", t.chance_level)
+    ev = judge("lever", "a 5% fall", -0.05, w)
+    assert ev.rate.held == 2 and ev.rate.within_chance == 1
 
 
 def test_changing_min_years_in_yaml_changes_the_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,7 +96,7 @@ def test_changing_min_years_in_yaml_changes_the_window(tmp_path: Path, monkeypat
             "year": range(2015, 2020),
             "new_plans": 100.0,
             "pop_0_25": 10_000.0,
-            "new_plans_per_10k": 100.0,
+            "flows": 0.0,
         }
     )
     lv = scenario_from_dict(
@@ -90,13 +113,14 @@ def test_changing_min_years_in_yaml_changes_the_window(tmp_path: Path, monkeypat
     monkeypatch.setattr(realism, "MIN_YEARS_INCIDENCE", t.min_years_incidence)
     # max(1, 1) = 1 year
     ev = assess_lever(lv, m)
-    assert ev is not None and ev.test.endswith("within 1 years")
+    assert ev is not None and ev.test.endswith("within 1 year")
 
 
 @pytest.mark.parametrize(
     ("old", "new", "key"),
     [
-        ("ambitious_share: 0.20", "ambitious_share: 1.5", "values.ambitious_share"),
+        ("within_experience_share: 0.10", "within_experience_share: 1.5", "values.within_experience_share"),
+        ("chance_level: 0.05", "chance_level: 0", "values.chance_level"),
         ("sustained_years: 2 ", "sustained_years: 0.5 ", "values.sustained_years"),
         ("  since: 2015 ", "  from_year: 2015 ", "values.since"),
         ("unit: mixed (see each value's comment)\n", "", "unit"),

@@ -240,31 +240,38 @@ def register(app: typer.Typer) -> None:
     def realism(
         file: Annotated[Path, typer.Argument(help="Scenario YAML.")],
         la: CouncilOpt,
-        fmt: Annotated[str, typer.Option("--format", help="table|csv|json")] = "table",
+        fmt: Annotated[str, typer.Option("--format", help="table|csv|json|html")] = "table",
         out: OutOpt = None,
     ) -> None:
-        """Judge each lever against what councils achieved (since the first January in
-        parameters/scenarios/realism.yaml)."""
-        from sendcast.model import api
-        from sendcast.scenarios.realism import assess_scenario, council_metrics
+        """Judge each promise by how often councils achieved and held it (a base rate over
+        council x start-year windows; thresholds in parameters/scenarios/realism.yaml)."""
+        from sendcast.geography import UnknownCouncilError
+        from sendcast.model.api import ForecastInputError
+        from sendcast.scenarios.realism import assess
 
-        if fmt not in ("table", "csv", "json"):
-            raise _fail(f"--format must be table, csv or json, not {fmt!r}")
+        if fmt not in ("table", "csv", "json", "html"):
+            raise _fail(f"--format must be table, csv or json (or html with --out), not {fmt!r}")
+        if fmt == "html" and out is None:
+            raise _fail("--format html needs --out")
         (scenario,) = _load([file])
         sources = _file_records([file], [scenario])
-        data = api.model_data()
-        code, _ = api.resolve_council(la, data)
-        m = council_metrics(data.series, data.population)
-        pop = m[m["la_code"] == code]["pop_0_25"].dropna()
-        table = assess_scenario(
-            scenario,
-            m,
-            la_code=code,
-            neighbours=data.neighbours,
-            pop_0_25=float(pop.iloc[-1]) if len(pop) else None,
-        )
+        try:
+            result = assess(scenario, la, with_backtest=True, with_path=True)
+        except (ForecastInputError, UnknownCouncilError) as e:
+            raise _fail(str(e)) from e
+        table = result.table
         if fmt == "table":
             text = "\n".join(f"- {r['lever']} [{r['verdict']}]\n  {r['evidence']}" for _, r in table.iterrows())
+            if result.path_note:
+                text += f"\n\n{result.path_note}"
+            if not result.tracker.empty:
+                shown = result.tracker.drop(columns="levers")
+                text += "\n\nPromises year by year (published record):\n" + shown.to_string(
+                    index=False, float_format=lambda v: f"{v:+.1%}", na_rep="-"
+                )
+            for extra in (result.postmortem, result.calibration):
+                if extra:
+                    text += f"\n\n{extra}"
             if out is None:
                 typer.echo(text)
                 return
@@ -272,10 +279,14 @@ def register(app: typer.Typer) -> None:
 
             write_atomic(out, text + "\n")
             typer.echo(f"wrote {out}")
+        elif fmt == "html":
+            from sendcast.outputs.realism import realism_html
+
+            _emit(table, fmt, out, realism_html(result))
         else:
             _emit(table, fmt, out)
         if out is not None:
-            _write_metadata(out, "scenario realism", {"la": la, "la_code": code, "format": fmt}, sources)
+            _write_metadata(out, "scenario realism", {"la": la, "la_code": result.la_code, "format": fmt}, sources)
 
     @sub.command("goal-seek")
     def goal_seek_cmd(
