@@ -59,6 +59,11 @@ class Simulation:
     states: pd.DataFrame  # truth at each census: pid, census_year, age (at 31 August), group, need
     establishments: pd.DataFrame
     rates: TruthRates
+    stock0: int = 0  # plans at the first (unrendered) census
+
+    def joiners_mean(self, step: int) -> float:
+        """Expected joiners in step ``step`` (0: the year after the first, unrendered census)."""
+        return self.rates.joiners_per_plan * self.stock0 * (1 + self.rates.growth) ** step
 
 
 # --------------------------------------------------------------------------- establishments
@@ -87,9 +92,25 @@ def _establishments(la: str, scale: int, rng: np.random.Generator) -> pd.DataFra
     return est
 
 
-def _pick_estab(est: pd.DataFrame, group: str, age: int, rng: np.random.Generator) -> tuple[object, object, str, int]:
-    """(urn, ukprn, sensetting, rp_kind) for a new placement in ``group`` at ``age``."""
+_KINDS = {
+    "mainstream": ["Community school", "Academy converter"],
+    "state_special": ["Community special school", "Academy special converter"],
+    "independent_special": ["Other independent special school", "Non-maintained special school"],
+    "ap_pru": ["Pupil referral unit"],
+}
+
+
+def _candidates(est: pd.DataFrame) -> dict[str, np.ndarray]:
     t = est["TypeOfEstablishment (name)"]
+    out = {g: est.loc[t.isin(k), "URN"].to_numpy() for g, k in _KINDS.items()}
+    out["resourced_provision"] = est.loc[est["has_rp"], "URN"].to_numpy()
+    out["post16_fe"] = est.loc[t == "Further education", "UKPRN"].to_numpy()
+    return out
+
+
+def _pick_estab(cands: dict[str, np.ndarray], group: str, age: int, rng: np.random.Generator
+                ) -> tuple[object, object, str, int]:  # fmt: skip
+    """(urn, ukprn, sensetting, rp_kind) for a new placement in ``group`` at ``age``."""
     if group == "other":
         if age < 5:
             setting = "EYP"
@@ -98,20 +119,12 @@ def _pick_estab(est: pd.DataFrame, group: str, age: int, rng: np.random.Generato
         else:
             setting = str(rng.choice(["OLA", "OPA", "EHE", "NIEO"], p=[0.35, 0.2, 0.25, 0.2]))
         return None, None, setting, 0
+    pick = cands[group][int(rng.integers(len(cands[group])))]
     if group == "post16_fe":
-        row = est[t == "Further education"].sample(1, random_state=rng).iloc[0]
-        return None, int(row["UKPRN"]), "", 0
-    kinds = {
-        "mainstream": ["Community school", "Academy converter"],
-        "state_special": ["Community special school", "Academy special converter"],
-        "independent_special": ["Other independent special school", "Non-maintained special school"],
-        "ap_pru": ["Pupil referral unit"],
-    }
+        return None, int(pick), "", 0
     if group == "resourced_provision":
-        row = est[est["has_rp"]].sample(1, random_state=rng).iloc[0]
-        return int(row["URN"]), None, "", 1 + int(rng.random() < 0.5)
-    row = est[t.isin(kinds[group])].sample(1, random_state=rng).iloc[0]
-    return int(row["URN"]), None, "", 0
+        return int(pick), None, "", 1 + int(rng.random() < 0.5)
+    return int(pick), None, "", 0
 
 
 # --------------------------------------------------------------------------- people
@@ -188,6 +201,7 @@ def simulate(people: int = 2000, years: int = 4, *, seed: int = 1, last_year: in
     census_years = list(range(last_year - years, last_year + 1))  # first one is unrendered
     stock0 = max(10, int(round(people / (1.055 ** years))))
     est = _establishments(la, people, rng)
+    cands = _candidates(est)
 
     # the first stock: ages like a caseload, placements and needs like joiners
     age_w = np.array([0.0, 0.0, 0.01, 0.02, 0.035, 0.05, 0.055, 0.06, 0.062, 0.065, 0.068, 0.07, 0.07, 0.068,
@@ -209,7 +223,7 @@ def simulate(people: int = 2000, years: int = 4, *, seed: int = 1, last_year: in
     cur_place: dict[int, int] = {}
 
     def place(p: int, g: int, a: int, entry: np.datetime64) -> None:
-        urn, ukprn, setting, rp = _pick_estab(est, GROUPS[g], int(a), rng)
+        urn, ukprn, setting, rp = _pick_estab(cands, GROUPS[g], int(a), rng)
         cur_place[p] = len(place_rows)
         place_rows.append({"pid": p, "group": GROUPS[g], "urn": urn, "ukprn": ukprn, "sensetting": setting,
                            "rp_kind": rp, "entrydate": entry, "leavingdate": pd.NaT})  # fmt: skip
@@ -237,7 +251,7 @@ def simulate(people: int = 2000, years: int = 4, *, seed: int = 1, last_year: in
             place_rows[cur_place[int(p_arr[i])]]["leavingdate"] = when[i]
         keep = ~st.ceased
         # joiners
-        lam = rates.joiners_per_plan * stock0 * (1 + rates.growth) ** t
+        lam = rates.joiners_per_plan * stock0 * (1 + rates.growth) ** t  # = Simulation.joiners_mean(t)
         nj = int(rng.poisson(lam))
         ja, jg, jn = draw_joiners(rates, nj, rng)
         jpid = np.arange(next_pid, next_pid + nj)
@@ -270,7 +284,7 @@ def simulate(people: int = 2000, years: int = 4, *, seed: int = 1, last_year: in
     return Simulation(
         la=la, years=census_years[1:], persons=pd.concat(persons, ignore_index=True), plans=plan_df,
         other_requests=pd.concat(other_req, ignore_index=True) if other_req else pd.DataFrame(),
-        placements=pd.DataFrame(place_rows), states=st_all, establishments=est, rates=rates,
+        placements=pd.DataFrame(place_rows), states=st_all, establishments=est, rates=rates, stock0=stock0,
     )  # fmt: skip
 
 
@@ -295,6 +309,49 @@ def _other_requests(pid: np.ndarray, c_a: dt.date, c_b: dt.date, rng: np.random.
     return pd.DataFrame({"pid": pid, "receiveddate": received, "requestoutcomedate": decided,
                          "requestoutcome": np.where(kind == "AN", "A", kind), "assessmentoutcomedate": assessed,
                          "assessed": kind == "AN"})  # fmt: skip
+
+
+def truth_tables(sim: Simulation) -> tuple[dict[str, object], dict[str, pd.DataFrame]]:
+    """(manifest, tables) as an import of the clean returns would give them, straight from the
+    truth (the caseload and plans tables the model reads): for model tests that need many
+    councils without writing and reading CSVs. The import test checks the two agree."""
+    st = sim.states[sim.states["census_year"].isin(sim.years)]
+    caseload = pd.DataFrame({"census_year": st["census_year"], "person_id": st["pid"].astype(str),
+                             "age": np.nan, "ncy": st["age"] - 4, "placement_group": st["group"],
+                             "primary_need": st["need"]})  # fmt: skip
+    p = sim.plans
+    plans = pd.DataFrame({"census_year": sim.years[-1], "person_id": p["pid"].astype(str),
+                          "startdate": p["startdate"], "ceasedate": p["ceasedate"],
+                          "ceasereason": p["ceasereason"]})  # fmt: skip
+    manifest: dict[str, object] = {"lea": sim.la, "returns": [
+        {"census_year": y, "census_date": census_date(y).isoformat()} for y in sim.years]}
+    return manifest, {"caseload": caseload.reset_index(drop=True), "plans": plans}
+
+
+def continue_truth(sim: Simulation, horizon: int, paths: int, seed: int) -> pd.DataFrame:
+    """Futures of the synthetic council from its last census under its true rates: ``paths``
+    independent simulations, long format: path, year, primary_need, plans."""
+    rng = np.random.default_rng([seed, 99])
+    last = sim.states[sim.states["census_year"] == sim.years[-1]]
+    gi = {g: i for i, g in enumerate(GROUPS)}
+    ni = {n: i for i, n in enumerate(NEEDS)}
+    out = []
+    steps_done = len(sim.years)
+    for path in range(paths):
+        a = last["age"].to_numpy()
+        g = last["group"].map(gi).to_numpy()
+        n = last["need"].map(ni).to_numpy()
+        for h in range(1, horizon + 1):
+            st = step_plans(sim.rates, a, g, n, rng)
+            keep = ~st.ceased
+            ja, jg, jn = draw_joiners(sim.rates, int(rng.poisson(sim.joiners_mean(steps_done - 1 + h))), rng)
+            a = np.concatenate([st.age[keep], ja])
+            g = np.concatenate([st.group[keep], jg])
+            n = np.concatenate([st.need[keep], jn])
+            counts = np.bincount(n, minlength=len(NEEDS))
+            out.append(pd.DataFrame({"path": path, "year": sim.years[-1] + h, "primary_need": list(NEEDS),
+                                     "plans": counts}))  # fmt: skip
+    return pd.concat(out, ignore_index=True)
 
 
 # --------------------------------------------------------------------------- rendering

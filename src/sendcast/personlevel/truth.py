@@ -145,7 +145,8 @@ class TruthRates:
 
     joiners_per_plan: float = 0.14  # first year's joiners as a share of the first caseload
     growth: float = 0.07  # yearly growth of joiners
-    cease_band: tuple[float, ...] = (0.04, 0.025, 0.03, 0.13, 0.22)
+    # near England's published ceasing rates by age band (ceased in 2023 over January 2024 plans)
+    cease_band: tuple[float, ...] = (0.02, 0.022, 0.025, 0.12, 0.35)
     cease_group: dict[str, float] = field(default_factory=lambda: {
         "mainstream": 1.1, "resourced_provision": 0.9, "state_special": 0.6, "independent_special": 0.8,
         "ap_pru": 1.2, "post16_fe": 1.0, "other": 1.4})  # fmt: skip
