@@ -23,7 +23,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def flow(tmp_path_factory: pytest.TempPathFactory):
-    """synth -> check (every format) -> import -> derive, through the CLI."""
+    """synth -> check (every format) -> import -> derive -> forecast by need, through the CLI."""
     root = tmp_path_factory.mktemp("flow")
     src, out, store = root / "in", root / "out", root / "store"
     mp = pytest.MonkeyPatch()
@@ -37,6 +37,10 @@ def flow(tmp_path_factory: pytest.TempPathFactory):
         ["sen2", "import", str(src), "--dest", str(store)],
         ["sen2", "derive", str(store), "--out", str(out / "derived.xlsx")],
         ["sen2", "derive", str(store), "--out", str(out / "derived")],
+        ["forecast", "--sen2", str(store), "--draws", "50", "--horizon", "2", "--out", str(out / "need.csv")],
+        ["forecast", "--sen2", str(store), "--draws", "50", "--horizon", "2", "--out", str(out / "need.html")],
+        ["forecast", "--sen2", str(store), "--draws", "50", "--horizon", "2", "--format", "parquet",
+         "--out", str(out / "need.parquet")],
     ]
     for c in calls:
         res = runner.invoke(app, c)
@@ -174,3 +178,16 @@ def test_pipeline_and_reconciliation(flow, embedded_store):
     tot = rec[rec["measure"] == "ehcp_total"].set_index("census_year")
     assert tot.loc[2024, "published"] == 10736
     assert np.isclose(tot.loc[2024, "difference"], tot.loc[2024, "return"] - 10736)
+
+
+def test_forecast_by_need_output_is_protected(flow):
+    _, out, _, _ = flow
+    fc = pd.read_csv(out / "need.csv", dtype=str)
+    assert set(fc.columns) >= {"year", "primary_need", "mean", "p10", "p50", "p90"}
+    for col in ("mean", "p10", "p50", "p90"):
+        v = pd.to_numeric(fc[col].where(fc[col] != disclosure.SUPPRESSED), errors="coerce").dropna()
+        assert not ((v > 0) & (v < 9.5)).any()
+    assert (fc["primary_need"] == "total").any()
+    pq = pd.read_parquet(out / "need.parquet")
+    assert pq["p50"].isna().any() and (pq.loc[pq["p50"].isna(), "suppressed"] != "").all()
+    assert (out / "need.csv.meta.json").is_file()

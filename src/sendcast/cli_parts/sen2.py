@@ -159,3 +159,43 @@ def register(app: typer.Typer) -> None:
             _fail(exc)
         for p in write_tables(derived_tables(tables, manifest), out):
             console.print(f"wrote {p}")
+
+
+def forecast_from_store(store: Path, *, horizon: int, draws: int, seed: int, fmt: str, out: Path | None) -> None:
+    """`sendcast forecast --sen2 STORE`: the forecast by primary need, printed or written."""
+    from sendcast.personlevel import api
+    from sendcast.personlevel.read import Sen2InputError
+
+    if fmt not in api.FORMATS:
+        console.print(f"[red]error:[/red] unknown format {fmt!r}: choose {', '.join(api.FORMATS)}")
+        raise typer.Exit(2)
+    if fmt in ("parquet", "html") and out is None:
+        console.print(f"[red]error:[/red] --format {fmt} needs --out PATH")
+        raise typer.Exit(2)
+    try:
+        with console.status("fitting and simulating..."):
+            res = api.forecast_by_need(store, horizon=horizon, draws=draws, seed=seed)
+    except (Sen2InputError, ValueError) as exc:
+        _fail(exc)
+    if fmt == "table":
+        pub = res.published(("primary_need",))
+        t = Table(title=f"LA {res.la}: EHC plans by primary need at January (own SEN2 returns to {res.origin})")
+        years = sorted(pub["year"].unique())
+        t.add_column("primary need")
+        for y in years:
+            t.add_column(str(y), justify="right")
+        from sendcast.personlevel.codes import NEED_NAMES
+
+        def num(v: object) -> str:
+            return v if isinstance(v, str) else f"{float(v):,.0f}"  # type: ignore[arg-type]
+
+        for need, g in pub.groupby("primary_need", sort=False):
+            g = g.set_index("year")
+            t.add_row(NEED_NAMES.get(str(need), str(need)),
+                      *(f"{num(g.loc[y, 'p50'])} ({num(g.loc[y, 'p10'])}-{num(g.loc[y, 'p90'])})" for y in years))
+        Console().print(t)
+        Console().print("median (80% interval); counts under 10 shown as <10.")
+        return
+    written = api.write(res, fmt, out)
+    if written is not None:
+        console.print(f"wrote {written} (+ {written.name}.meta.json)")
