@@ -32,6 +32,9 @@ def register(app: typer.Typer) -> None:
         population: Path | None = typer.Option(
             None, "--population", help="ONS subnational population projection CSV (published layout) to use."
         ),
+        sen2: Path | None = typer.Option(
+            None, "--sen2", help="Forecast by primary need from the council's own SEN2 store (`sendcast sen2 import`)."
+        ),
     ) -> None:
         """Forecast EHC plans by placement and age with uncertainty (mean and percentiles)."""
         from sendcast.geography import UnknownCouncilError
@@ -44,6 +47,11 @@ def register(app: typer.Typer) -> None:
             fmt = suffix if suffix in ("csv", "parquet", "json", "html") else ("csv" if out is not None else "table")
         if fmt not in ("table", "csv", "parquet", "json", "html"):
             raise fail(f"unknown format {fmt!r}: choose table, csv, parquet, json or html")
+        if sen2 is not None:
+            from sendcast.cli_parts.sen2 import forecast_from_store
+
+            forecast_from_store(sen2, horizon=horizon, draws=draws, seed=seed, fmt=fmt, out=out)
+            return
         if council is None and not all_councils:
             raise fail("name a council (or England), or use --all")
         if fmt in ("parquet", "html") and out is None:

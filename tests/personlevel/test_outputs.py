@@ -1,0 +1,193 @@
+"""Everything sendcast writes from person-level data: no identifier in any file, and disclosure
+control on every published table (no count of 1-9 shown, none recoverable by subtraction)."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from sendcast.cli import app
+from sendcast.outputs import disclosure
+from sendcast.personlevel import derive
+from sendcast.personlevel.importer import open_sen2_store, person_ids
+from sendcast.personlevel.report import derived_tables, protect_counts, relations
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory: pytest.TempPathFactory):
+    """synth -> check (every format) -> import -> derive -> forecast by need, through the CLI."""
+    root = tmp_path_factory.mktemp("flow")
+    src, out, store = root / "in", root / "out", root / "store"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_CONFIG_HOME", str(root / "config"))
+    calls = [
+        ["sen2", "synth", "--out", str(src), "--people", "400", "--years", "3", "--seed", "21"],
+        ["sen2", "check", str(src)],
+        ["sen2", "check", str(src), "--format", "csv", "--out", str(out / "check.csv")],
+        ["sen2", "check", str(src), "--format", "xlsx", "--out", str(out / "check.xlsx")],
+        ["sen2", "check", str(src), "--format", "html", "--out", str(out / "check.html")],
+        ["sen2", "import", str(src), "--dest", str(store)],
+        ["sen2", "derive", str(store), "--out", str(out / "derived.xlsx")],
+        ["sen2", "derive", str(store), "--out", str(out / "derived")],
+        ["forecast", "--sen2", str(store), "--draws", "50", "--horizon", "2", "--out", str(out / "need.csv")],
+        ["forecast", "--sen2", str(store), "--draws", "50", "--horizon", "2", "--out", str(out / "need.html")],
+        ["forecast", "--sen2", str(store), "--draws", "50", "--horizon", "2", "--format", "parquet",
+         "--out", str(out / "need.parquet")],
+    ]
+    for c in calls:
+        res = runner.invoke(app, c)
+        assert res.exit_code == 0, (c, res.output)
+    yield src, out, store, root
+    mp.undo()
+
+
+def _texts(folder: Path) -> dict[Path, str]:
+    """Every file under ``folder`` as text (parquet and xlsx decoded, so compression hides nothing)."""
+    out = {}
+    for p in folder.rglob("*"):
+        if not p.is_file():
+            continue
+        if p.suffix == ".parquet":
+            out[p] = pd.read_parquet(p).astype(str).to_csv(index=False)
+        elif p.suffix == ".xlsx":
+            with zipfile.ZipFile(p) as z:
+                # the cells, not the theme (whose font list holds words such as "Kalinga")
+                out[p] = " ".join(z.read(n).decode("utf-8", "replace") for n in z.namelist()
+                                  if n.startswith(("xl/worksheets/", "xl/sharedStrings")))
+        else:
+            out[p] = p.read_bytes().decode("utf-8", "replace")
+    return out
+
+
+def test_no_identifier_in_any_file_sendcast_writes(flow):
+    src, out, store, _ = flow
+    persons = pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False) for p in src.glob("*_person.csv")])
+    names = set(persons["surname"]) | set(persons["forename"])
+    upns = {u for u in persons["upn"] if u}
+    ulns = {u for u in persons["uniquelearnernumber"] if u}
+    postcodes = {p for p in persons["postcode"] if p}
+    births = set(persons["personbirthdate"]) | {
+        pd.Timestamp(pd.to_datetime(b, format="%Y-%b-%d %H:%M:%S")).strftime("%Y-%m-%d")
+        for b in persons["personbirthdate"]}
+    texts = {**_texts(out), **_texts(store)}
+    assert len(texts) >= 20
+    for path, text in texts.items():
+        words = set(re.findall(r"[A-Za-z]+", text))
+        hit = names & words
+        assert not hit, f"names {sorted(hit)[:3]} found in {path}"
+        for needle in upns | ulns | postcodes:
+            assert needle not in text, f"{needle!r} found in {path}"
+        if store not in path.parents:  # the store holds event dates, checked person by person below
+            for b in births:
+                assert b not in text, f"birth date {b} found in {path}"
+
+
+def test_store_holds_no_full_birth_date(flow):
+    src, _, store, root = flow
+    manifest, tables = open_sen2_store(store)
+    key = bytes.fromhex((root / "config" / "sendcast" / "sen2-keys" / "990.key").read_text().strip())
+    persons = pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False).assign(year=int(p.name[19:23]))
+                         for p in src.glob("*_person.csv")])
+    persons["personbirthdate"] = pd.to_datetime(persons["personbirthdate"], format="%Y-%b-%d %H:%M:%S")
+    persons["persontableid"] = pd.to_numeric(persons["persontableid"])
+    persons["person_id"] = person_ids(persons.reset_index(drop=True), key, 0).to_numpy()
+    birth = persons.drop_duplicates("person_id").set_index("person_id")["personbirthdate"].dt.normalize()
+    for name, df in tables.items():
+        if "person_id" not in df:
+            continue
+        for col in df.columns:
+            if pd.api.types.is_datetime64_any_dtype(df[col]):
+                same = pd.to_datetime(df[col]).dt.normalize() == df["person_id"].map(birth)
+                assert not same.any(), f"{name}.{col} equals a birth date"
+    assert set(tables["people"]["birth_month"].str.len()) == {7}
+
+
+def _shown_counts(df: pd.DataFrame, col: str) -> pd.Series:
+    v = df[col]
+    return pd.to_numeric(v.where(v != disclosure.SUPPRESSED), errors="coerce")
+
+
+def test_published_tables_show_no_small_count_and_none_is_recoverable(flow):
+    _, _, store, _ = flow
+    manifest, tables = open_sen2_store(store)
+    out = derived_tables(tables, manifest)
+    assert {"caseload_by_placement_group_x_primary_need", "pipeline"} <= set(out)
+    for name, df in out.items():
+        for col in ("plans", "joiners", "leavers", "movers"):
+            if col in df:
+                v = _shown_counts(df, col).dropna()
+                assert not ((v > 0) & (v < 10)).any(), name
+    # re-derive one table raw and check no suppressed cell can be recovered by subtraction
+    dims = ("placement_group", "primary_need")
+    raw = derive.caseload(tables, dims)
+    shown = protect_counts(raw, ["plans"], dims)
+    mask = shown["plans"] == disclosure.SUPPRESSED
+    rel = relations(raw.astype({d: str for d in dims}), dims)
+    assert mask.any()
+    assert disclosure.recoverable(raw.astype({d: str for d in dims}), "plans", mask, rel) == []
+
+
+def test_an_attempt_to_recover_a_suppressed_count_fails(flow):
+    _, _, store, _ = flow
+    manifest, tables = open_sen2_store(store)
+    dims = ("placement_group", "primary_need")
+    raw = derive.caseload(tables, dims)
+    shown = protect_counts(raw, ["plans"], dims)
+    year = int(raw["census_year"].max())
+    t = shown[shown["census_year"] == year]
+    inner = (t["placement_group"] != "total") & (t["primary_need"] != "total")
+    small = t[(t["plans"] == disclosure.SUPPRESSED) & inner]
+    assert len(small)
+    target = small.iloc[0]
+    # the attacker's move: the row total minus the other shown cells of the row (then the column)
+    for along, fixed in (("primary_need", "placement_group"), ("placement_group", "primary_need")):
+        line = t[(t[fixed] == target[fixed])]
+        total = line[line[along] == "total"]["plans"].iloc[0]
+        members = line[line[along] != "total"]
+        unknown = members["plans"] == disclosure.SUPPRESSED
+        if total == disclosure.SUPPRESSED:
+            continue  # nothing to subtract from
+        # at least two unknowns in the line: the subtraction leaves their sum, not the target
+        assert unknown.sum() >= 2
+        rest = float(total) - pd.to_numeric(members.loc[~unknown, "plans"]).sum()
+        r = raw[(raw["census_year"] == year) & (raw[fixed] == target[fixed])].set_index(along)["plans"]
+        hidden = members.loc[unknown, along]
+        assert rest == r[hidden].sum()  # all the attacker learns is the sum of the hidden cells
+
+
+def test_pipeline_and_reconciliation(flow, embedded_store):
+    _, _, store, _ = flow
+    manifest, tables = open_sen2_store(store)
+    p = derive.pipeline(tables, manifest)
+    latest = p[p["census_year"] == 2025].set_index("measure")["value"]
+    assert latest["requests"] == (latest["requests_decided_to_assess"] + latest["requests_decided_not_to_assess"]
+                                  + latest["requests_withdrawn"] + latest["requests_open_at_census"])
+    assert 0 <= latest["plans_within_20_weeks_pct"] <= 100
+    # the fictional council (990) has no published aggregates: reconciliation is empty
+    assert derive.reconcile(tables, manifest, embedded_store).empty
+    # the same return labelled as Norfolk (926) is reconciled against Norfolk's published totals
+    rec = derive.reconcile(tables, {**manifest, "lea": "926"}, embedded_store)
+    tot = rec[rec["measure"] == "ehcp_total"].set_index("census_year")
+    assert tot.loc[2024, "published"] == 10736
+    assert np.isclose(tot.loc[2024, "difference"], tot.loc[2024, "return"] - 10736)
+
+
+def test_forecast_by_need_output_is_protected(flow):
+    _, out, _, _ = flow
+    fc = pd.read_csv(out / "need.csv", dtype=str)
+    assert set(fc.columns) >= {"year", "primary_need", "mean", "p10", "p50", "p90"}
+    for col in ("mean", "p10", "p50", "p90"):
+        v = pd.to_numeric(fc[col].where(fc[col] != disclosure.SUPPRESSED), errors="coerce").dropna()
+        assert not ((v > 0) & (v < 9.5)).any()
+    assert (fc["primary_need"] == "total").any()
+    pq = pd.read_parquet(out / "need.parquet")
+    assert pq["p50"].isna().any() and (pq.loc[pq["p50"].isna(), "suppressed"] != "").all()
+    assert (out / "need.csv.meta.json").is_file()
