@@ -346,4 +346,9 @@ def text_summary(run: Any) -> str:
         n["published_gbp_m"] = n["cumulative_balance"] / 1e6
         parts.append("\npublished England net cumulative DSG balance (£m):")
         parts.append(n[["as_at", "published_gbp_m"]].to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    check = getattr(run, "basis_check", None)
+    if check is not None and len(check):
+        parts.append("\nthe income basis, national check (£m):")
+        c = check.assign(gbp_m=check["gbp"] / 1e6)[["financial_year", "item", "gbp_m"]]
+        parts.append(c.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
     return "\n".join(parts)
