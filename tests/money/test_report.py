@@ -84,3 +84,10 @@ def test_stdout_json_is_data_only() -> None:
     assert r.exit_code == 0
     data = json.loads(r.stdout)
     assert {d["line"] for d in data} >= {"spend_total", "income_total", "in_year_balance", "cumulative_balance"}
+
+
+def test_bad_balances_csv_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    p = tmp_path / "b.csv"
+    p.write_text("la_code,financial_year,cumulative_balance,in_year_balance,source\nE10000020,2023-24,nan,,x\n")
+    r = CliRunner().invoke(app, ["budget", "Norfolk", "--balances", str(p)])
+    assert r.exit_code == 2 and "b.csv: row 2: cumulative_balance" in r.output

@@ -118,3 +118,23 @@ def test_norfolk_examples_run_end_to_end(ctx: Context, money: dict) -> None:
     assert len(cmp.savings) == 2 and (cmp.savings["capital_not_in_dsg"] == 120e6).all()
     plans = {s.name: level(cmp, s.name, "ehcp_total").iloc[-1] for s in scs}
     assert plans["Local First Inclusion (as promised)"] < plans["Baseline"]
+
+
+def test_published_counts_are_protected_money_is_not() -> None:
+    from sendcast.scenarios.compare import protect_counts
+
+    t = pd.DataFrame(
+        {
+            "scenario": ["b", "b", "s"],
+            "kind": ["level", "level", "difference"],
+            "measure": ["independent_special", "spend_total", "independent_special"],
+            "year": [2025, 2025, 2025],
+            "mean": [4.2, 7.0, -3.0],
+            "p10": [3.0, 5.0, -4.0],
+            "p50": [4.0, 7.0, -3.0],
+            "p90": [12.0, 9.0, -1.0],
+        }
+    )
+    p = protect_counts(t)
+    assert p.loc[0, ["mean", "p10", "p50"]].tolist() == ["<10", "<10", "<10"] and p.loc[0, "p90"] == 12
+    assert p.loc[1, "mean"] == 7.0 and p.loc[2, "mean"] == -3.0  # £ and differences unchanged

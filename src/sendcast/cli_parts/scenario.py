@@ -139,6 +139,19 @@ def _output_format(fmt: str | None, out: Path | None) -> str:
     return ext
 
 
+def _as_text(table: Any) -> Any:
+    """Numbers as text with thousands separators (object columns hold numbers and ``<10``)."""
+
+    def fmt(v: Any) -> Any:
+        return f"{v:,.0f}" if isinstance(v, int | float) and not isinstance(v, bool) and v == v else v
+
+    out = table.copy()
+    for c in out.columns:
+        if out[c].dtype.kind in "fO":
+            out[c] = out[c].map(fmt)
+    return out
+
+
 def _emit(table: Any, fmt: str, out: Path | None, html: str | None = None) -> None:
     """Print ``table`` or write it (atomically) to ``out`` as csv, json, a text table or html."""
     from sendcast.outputs.io import write_atomic
@@ -152,7 +165,7 @@ def _emit(table: Any, fmt: str, out: Path | None, html: str | None = None) -> No
     text = {
         "csv": lambda: table.to_csv(index=False),
         "json": lambda: table.to_json(orient="records", indent=1),
-        "table": lambda: table.to_string(index=False, float_format=lambda v: f"{v:,.0f}"),
+        "table": lambda: _as_text(table).to_string(index=False),
     }[fmt]()
     if out is not None:
         write_atomic(out, text)
@@ -194,7 +207,7 @@ def register(app: typer.Typer) -> None:
         out: Path | None,
     ) -> None:
         from sendcast.money.budget import BudgetInputError
-        from sendcast.scenarios.compare import compare, comparison_html
+        from sendcast.scenarios.compare import compare, comparison_html, protect_counts
         from sendcast.scenarios.schema import BASELINE
 
         fmt = _output_format(fmt, out)
@@ -212,7 +225,7 @@ def register(app: typer.Typer) -> None:
             cmp = compare(ctx, scenarios, draws=draws, seed=seed, inputs=inputs, agreement=agr)
         except BudgetInputError as e:
             raise _fail(str(e)) from e
-        table = cmp.table
+        table = protect_counts(cmp.table)
         if fmt == "table":
             keep = table["measure"].isin(["ehcp_total", "spend_total", "cumulative_balance"])
             table = table[keep]

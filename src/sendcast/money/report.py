@@ -259,35 +259,93 @@ def write_xlsx(result: BudgetResult, path: Path | str, run: Any = None) -> Path:
 
 
 def write_html(result: BudgetResult, path: Path | str, run: Any = None) -> Path:
-    """Write a self-contained web page (plotly inlined): a fan chart of the cumulative DSG
-    balance (p10-p90 band, p50 line) and spend by placement group; return the path."""
+    """Write a self-contained web page (plotly inlined): the answer in a sentence, a fan chart
+    of the cumulative DSG balance (80% band, median) with the published balances and the
+    agreement's target, spend by placement group, the back-cast beside published figures and
+    the notes; return the path."""
+    import html as html_lib
+
     import plotly.graph_objects as go
     from plotly.io import to_html
 
     s = summarise(result)
     cum = s[s["line"] == "cumulative_balance"].sort_values("financial_year")
-    x = [financial_year_label(int(y)) for y in cum["financial_year"]]
+    x = [f"31 March {int(y) + 1}" for y in cum["financial_year"]]
     fan = go.Figure()
-    fan.add_trace(go.Scatter(x=x, y=cum["p90"], line={"width": 0}, name="p90", showlegend=False))
-    fan.add_trace(go.Scatter(x=x, y=cum["p10"], fill="tonexty", line={"width": 0}, name="p10-p90"))
-    fan.add_trace(go.Scatter(x=x, y=cum["p50"], name="median", line={"color": "black"}))
-    fan.update_layout(title="Cumulative DSG balance at 31 March (£; negative = deficit)")
+    fan.add_trace(
+        go.Scatter(x=x, y=cum["p90"] / 1e6, line={"width": 0}, name="high (90th percentile)", showlegend=False)
+    )
+    fan.add_trace(
+        go.Scatter(
+            x=x,
+            y=cum["p10"] / 1e6,
+            fill="tonexty",
+            line={"width": 0},
+            name="80% range",
+            fillcolor="rgba(31,119,180,0.25)",
+        )
+    )
+    fan.add_trace(go.Scatter(x=x, y=cum["p50"] / 1e6, name="modelled median", line={"color": "#1f77b4"}))
+    if run is not None and getattr(run, "checks", None) is not None and len(run.checks):
+        c = run.checks
+        fan.add_trace(
+            go.Scatter(
+                x=list(c["as_at"]),
+                y=list(c["published"] / 1e6),
+                mode="markers",
+                name="published",
+                marker={"color": "black", "size": 9},
+            )
+        )
+    a = getattr(run, "assessment", None) if run is not None else None
+    if a is not None:
+        fan.add_hline(
+            y=a.target.cumulative_balance_at_least / 1e6,
+            line_dash="dash",
+            annotation_text=f"target by 31 March {a.target.financial_year + 1}",
+        )
+    fan.update_layout(
+        title="Cumulative DSG balance at 31 March (£ million; negative = deficit)", yaxis_title="£ million"
+    )
     spend = go.Figure()
+    xs = [f"{financial_year_label(int(y))}" for y in sorted(set(s["financial_year"])) if int(y) in result.year_type]
     for g in PLACEMENT_GROUPS:
         r = s[s["line"] == f"spend:{g}"].sort_values("financial_year")
-        spend.add_trace(go.Bar(x=x, y=r["mean"], name=g))
-    spend.update_layout(barmode="stack", title="Spend by placement group (£, mean of draws)")
-    notes = "".join(f"<li>{n}</li>" for n in result.notes)
-    html = (
-        f"<html><head><meta charset='utf-8'><title>{result.la_name} high needs budget</title>"
-        f"</head><body><h1>{result.la_name} ({result.la_code})</h1>"
+        spend.add_trace(
+            go.Bar(
+                x=[financial_year_label(int(y)) for y in r["financial_year"]], y=r["mean"] / 1e6, name=GROUP_LABELS[g]
+            )
+        )
+    spend.update_layout(
+        barmode="stack", title="Spend by placement group (£ million, mean of draws)", xaxis={"categoryarray": xs}
+    )
+    notes = "".join(f"<li>{html_lib.escape(n)}</li>" for n in result.notes)
+    extra = ""
+    if a is not None:
+        extra += f"<p>Probability of meeting the agreement's target: {a.probability_meeting_target:.2f}.</p>"
+    if run is not None and getattr(run, "checks", None) is not None and len(run.checks):
+        c = run.checks[["as_at", "modelled_p50", "modelled_p10", "modelled_p90", "published", "gap"]].copy()
+        for col in ("modelled_p50", "modelled_p10", "modelled_p90", "published", "gap"):
+            c[col] = c[col] / 1e6
+        c.columns = ["as at", "modelled median (£m)", "low (£m)", "high (£m)", "published (£m)", "gap (£m)"]
+        extra += "<h2>Back-cast beside the published balance</h2>" + c.to_html(
+            index=False, float_format=lambda v: f"{v:,.1f}"
+        )
+    page = (
+        f"<html><head><meta charset='utf-8'><title>{html_lib.escape(result.la_name)} high needs budget</title>"
+        f"</head><body><h1>{html_lib.escape(result.la_name)}: high needs budget and DSG balance</h1>"
+        f"<p>{html_lib.escape(headline(result))}</p>"
+        + extra
         + to_html(fan, include_plotlyjs=True, full_html=False)
         + to_html(spend, include_plotlyjs=False, full_html=False)
-        + f"<h2>Notes</h2><ul>{notes}</ul></body></html>"
+        + f"<h2>Notes</h2><ul>{notes}</ul>"
+        "<p>Sources: DfE SEND and AP inclusion dashboard (DSG balances, specialist spend), ESFA DSG allocations, "
+        "high needs benchmarking tool 2021-22, DfE SEN2. Contains public sector information licensed under the Open "
+        "Government Licence v3.0.</p></body></html>"
     )
 
     def write(p: Path) -> None:
-        p.write_text(html, encoding="utf-8")
+        p.write_text(page, encoding="utf-8")
 
     return write_atomic_with(path, write)
 
@@ -346,4 +404,9 @@ def text_summary(run: Any) -> str:
         n["published_gbp_m"] = n["cumulative_balance"] / 1e6
         parts.append("\npublished England net cumulative DSG balance (£m):")
         parts.append(n[["as_at", "published_gbp_m"]].to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    check = getattr(run, "basis_check", None)
+    if check is not None and len(check):
+        parts.append("\nthe income basis, national check (£m):")
+        c = check.assign(gbp_m=check["gbp"] / 1e6)[["financial_year", "item", "gbp_m"]]
+        parts.append(c.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
     return "\n".join(parts)

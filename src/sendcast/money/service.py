@@ -20,6 +20,7 @@ from sendcast.money.budget import (
     MoneyInputs,
     compute_budget,
     load_inputs,
+    national_check,
     sum_results,
 )
 from sendcast.parameters import financial_year_label, load_parameters
@@ -46,6 +47,7 @@ class BudgetRun:
     assessment: AgreementAssessment | None = None
     checks: pd.DataFrame = field(default_factory=pd.DataFrame)
     national: pd.DataFrame = field(default_factory=pd.DataFrame)
+    basis_check: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def has_high_needs_block(inputs: MoneyInputs, la_code: str) -> bool:
@@ -177,7 +179,7 @@ def england(inputs: MoneyInputs, *, origin: int | None, horizon: int, draws: int
     surpluses = float(councils[councils > 0].sum()) / 1e9
     if len(march_2024):
         total.notes.append(
-            f"England's modelled net cumulative DSG balance at 31 March 2024 is £{march_2024.median() / 1e9:,.2f}bn; "
+            f"England's modelled net cumulative DSG balance at 31 March 2024 is -£{-march_2024.median() / 1e9:,.2f}bn; "
             "the public debate quotes over £3bn of council DSG deficits in 2024. The gap: this figure nets "
             f"surpluses off deficits (at 31 March {latest + 1} councils' deficits were "
             f"£{deficits:,.2f}bn and surpluses £{surpluses:,.2f}bn); "
@@ -186,7 +188,7 @@ def england(inputs: MoneyInputs, *, origin: int | None, horizon: int, draws: int
             "figure)."
         )
     nat = b[b["la_code"] == ENGLAND[0]][["financial_year", "cumulative_balance", "derivation"]].copy()
-    return BudgetRun(result=total, national=nat)
+    return BudgetRun(result=total, national=nat, basis_check=national_check(inputs))
 
 
 def all_councils(inputs: MoneyInputs, *, origin: int | None, horizon: int, draws: int, seed: int) -> pd.DataFrame:

@@ -377,6 +377,21 @@ def compare_runs(ctx: Context, runs: list[ScenarioRun], *, agreement: Agreement 
     )
 
 
+def protect_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Return the comparison table for publication: the demand levels (counts of plans) go
+    through :func:`sendcast.outputs.disclosure.protect` (1-9 shown as ``<10``); money rows and
+    draw-by-draw differences between scenarios (not counts of children) pass unchanged."""
+    from sendcast.outputs.disclosure import protect
+
+    cols = ["mean", "p10", "p50", "p90"]
+    is_count = (table["kind"] == "level") & table["measure"].isin(DEMAND_MEASURES)
+    if not is_count.any():
+        return table
+    out = table.astype({c: object for c in cols})
+    out.loc[is_count, cols] = protect(table[is_count], cols, decimals=0)[cols].to_numpy()
+    return out
+
+
 def compare(
     ctx: Context,
     scenarios: list[Scenario],
