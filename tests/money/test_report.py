@@ -49,7 +49,7 @@ def test_writers(result, tmp_path: Path) -> None:  # type: ignore[no-untyped-def
     assert list(pd.read_csv(c).columns) == TABLE_COLUMNS
     x = write_xlsx(result, tmp_path / "b.xlsx")
     wb = openpyxl.load_workbook(x)
-    assert wb.sheetnames[0] == "Plan" and "Assumptions" in wb.sheetnames
+    assert wb.sheetnames[:2] == ["Summary", "Plan"] and "Assumptions" in wb.sheetnames
     assum = pd.read_excel(x, sheet_name="Assumptions")
     assert assum["source"].notna().all()
     h = write_html(result, tmp_path / "b.html")
