@@ -6,6 +6,8 @@ import math
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import norm
 
 import sendcast.scenarios.realism as realism
@@ -242,3 +244,30 @@ def test_new_places_lever(metrics: pd.DataFrame) -> None:
     ev = assess_lever(lv, metrics, pop_0_25=100_000)
     assert ev is not None and ev.verdict == "not assessed"
     assert "100 state special places (10.0 per 10,000 aged 0-25)" in ev.test
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(-0.6, 0.6),  # change
+            st.floats(-0.6, 0.6),  # change two years on
+            st.floats(0.005, 0.5),  # chance sd
+            st.floats(-0.2, 0.2),  # England's change (the null)
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.floats(-0.5, 0.3),
+    st.floats(0.0, 0.3),
+)
+def test_a_stricter_promise_never_has_a_higher_base_rate(
+    rows: list[tuple[float, float, float, float]], promise: float, tighter: float
+) -> None:
+    w = pd.DataFrame(rows, columns=["change", "change_held", "sd", "null"]).assign(
+        la_code=[f"C{i}" for i in range(len(rows))], start=2016, end=2019, held_year=2021
+    )
+    easy = base_rate(classify(w, promise, how="ratio", lower_is_better=True))
+    hard = base_rate(classify(w, promise - tighter, how="ratio", lower_is_better=True))
+    assert hard.held <= easy.held <= easy.achieved <= easy.met <= easy.windows
+    assert easy.held + easy.reversed == easy.achieved

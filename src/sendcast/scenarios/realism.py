@@ -1089,6 +1089,27 @@ def assess_scenario(
     return evidence_table(items)
 
 
+def summary_text(table: pd.DataFrame, scenario_name: str, la_name: str) -> str:
+    """The answer in one or two sentences: the plan as a whole, then the count of verdicts."""
+    judged = table[table["verdict"] != "not assessed"]
+    parts = [f"{scenario_name} for {la_name}:"]
+    whole = judged[judged["kind"] == "plan"]
+    if len(whole):
+        r = whole.iloc[0]
+        parts.append(
+            f"the plan as a whole is {r['verdict']} ({int(r['achieved_and_held'])} of {int(r['windows']):,} "
+            f"council-windows since {SINCE} achieved all its demand promises at once and held them)."
+        )
+    rest = judged[judged["kind"] != "plan"]
+    counts = rest["verdict"].value_counts()
+    listed = ", ".join(
+        f"{int(counts[v])} {v}" for v in ("within experience", "ambitious", "unprecedented") if v in counts
+    )
+    if listed:
+        parts.append(f"Of {len(rest)} promises judged one by one: {listed}.")
+    return " ".join(parts)
+
+
 @dataclass
 class Assessment:
     """The realism check of one scenario for one council: ``table`` (tidy, :data:`COLUMNS`) and
@@ -1103,6 +1124,11 @@ class Assessment:
     path_note: str = ""
     postmortem: str = ""
     tracker: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def summary(self) -> str:
+        """The answer in words (:func:`summary_text`)."""
+        return summary_text(self.table, self.scenario.name, self.la_name)
 
 
 def implied_path(
