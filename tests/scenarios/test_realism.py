@@ -6,6 +6,8 @@ import math
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import norm
 
 import sendcast.scenarios.realism as realism
@@ -242,3 +244,66 @@ def test_new_places_lever(metrics: pd.DataFrame) -> None:
     ev = assess_lever(lv, metrics, pop_0_25=100_000)
     assert ev is not None and ev.verdict == "not assessed"
     assert "100 state special places (10.0 per 10,000 aged 0-25)" in ev.test
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(-0.6, 0.6),  # change
+            st.floats(-0.6, 0.6),  # change two years on
+            st.floats(0.005, 0.5),  # chance sd
+            st.floats(-0.2, 0.2),  # England's change (the null)
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.floats(-0.5, 0.3),
+    st.floats(0.0, 0.3),
+)
+def test_a_stricter_promise_never_has_a_higher_base_rate(
+    rows: list[tuple[float, float, float, float]], promise: float, tighter: float
+) -> None:
+    w = pd.DataFrame(rows, columns=["change", "change_held", "sd", "null"]).assign(
+        la_code=[f"C{i}" for i in range(len(rows))], start=2016, end=2019, held_year=2021
+    )
+    easy = base_rate(classify(w, promise, how="ratio", lower_is_better=True))
+    hard = base_rate(classify(w, promise - tighter, how="ratio", lower_is_better=True))
+    assert hard.held <= easy.held <= easy.achieved <= easy.met <= easy.windows
+    assert easy.held + easy.reversed == easy.achieved
+
+
+def test_an_incidence_lever_on_some_ages_uses_those_age_bands() -> None:
+    # new plans aged 0-4, 5-10, 11-15 and 16-19 with their populations: the 0-15 lever is judged
+    # on 0-4 + 5-10 + 11-15 (new plans per 10,000 aged 0-15); without the bands, on all ages
+    years = [2015, 2016]
+    m = pd.DataFrame(
+        {
+            "la_code": "X",
+            "la_name": "X",
+            "year": years,
+            "new_plans": [100.0, 100.0],
+            "pop_0_25": 50_000.0,
+            "flows": 0.0,
+            "new_plans_age_0_4": [10.0, 10.0],
+            "new_plans_age_5_10": [30.0, 30.0],
+            "new_plans_age_11_15": [20.0, 20.0],
+            "pop_0_4": 5_000.0,
+            "pop_5_10": 6_000.0,
+            "pop_11_15": 5_000.0,
+        }
+    )
+    lv = scenario_from_dict(
+        {
+            "name": "x",
+            "description": "x",
+            "levers": [{"kind": "incidence", "change_percent": -10, "start": 2025, "ages": [0, 15]}],
+        }
+    ).levers[0]
+    ev = assess_lever(lv, m)
+    assert ev is not None and ev.test.startswith("new plans per 10,000 aged 0-15 falling 10%")
+    # 2015 value: (10 + 30 + 20) / (5,000 + 6,000 + 5,000) x 10,000 = 37.5
+    val, _, _ = realism._ends(m, realism.MEASURES["new_plans_0_15_per_10k"], 1)
+    assert val.loc["X", 2015] == pytest.approx(37.5)
+    ev_all = assess_lever(lv, m.drop(columns=["new_plans_age_11_15"]))
+    assert ev_all is not None and ev_all.test.startswith("new plans per 10,000 aged 0-25 falling 10%")

@@ -282,7 +282,7 @@ def register(app: typer.Typer) -> None:
                 text += "\n\nPromises year by year (published record):\n" + shown.to_string(
                     index=False, float_format=lambda v: f"{v:+.1%}", na_rep="-"
                 )
-            for extra in (result.postmortem, result.calibration):
+            for extra in (result.postmortem, result.calibration, f"In short: {result.summary}"):
                 if extra:
                     text += f"\n\n{extra}"
             if out is None:

@@ -384,6 +384,16 @@ def _derived(store: Any) -> pd.DataFrame:
         spend = spend.reset_index().assign(series="hn_outturn_per_head", missing_reason=None)
         rows.append(spend)
         rows.append(_england_ratio(o, pop, "hn_outturn_per_head"))
+    # England's specialist spend per head (the dashboard publishes councils only)
+    tot = store.observations(measure="specialist_spend_total", source="send-ap-dashboard")
+    p218 = store.observations(measure="population_2_18", source="send-ap-dashboard")
+    for key, breakdown in (
+        ("specialist_spend_per_head", "total"),
+        ("independent_spend_per_head", "independent_non_maintained"),
+    ):
+        part = tot[tot["breakdown"] == breakdown]
+        if len(part) and len(p218):
+            rows.append(_england_ratio(part, p218, key))
     # high needs block per head 0-17
     hnb = store.observations(measure="high_needs_block", breakdown="before_deductions")
     p017 = store.observations(measure="population_0_17")

@@ -77,6 +77,7 @@ def realism_html(a: Assessment) -> str:
     if a.calibration:
         sections.append(("How these verdicts have done", f"<p>{html.escape(a.calibration)}</p>"))
     intro = (
+        f"<p><strong>{html.escape(a.summary)}</strong></p>"
         f"<p>How often councils achieved, and held for two years, each promise in "
         f"&ldquo;{html.escape(a.scenario.name)}&rdquo;, judged for {html.escape(a.la_name)}. A base rate, "
         "not an existence proof: every council and start year since 2015 counts once.</p>"

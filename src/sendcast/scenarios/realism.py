@@ -32,6 +32,7 @@ councils and years, how many reversed, and what chance alone would produce.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +120,7 @@ MIN_YEARS_NEW_PLACES = _THRESHOLDS.min_years_new_places
 MAX_NAMES = 12  # presentation only: councils named in a verdict's text (the rest counted)
 NOT_COUNCILS = ("E92", "E12", "E13")  # England, regions, inner/outer London aggregates
 How = Literal["ratio", "diff"]
+AGE_BANDS = ((0, 4), (5, 10), (11, 15), (16, 19), (20, 25))  # the published new-plan age bands
 Noise = Literal["poisson", "binomial", "stock"]
 
 
@@ -135,7 +137,9 @@ def council_metrics(series: pd.DataFrame, population: pd.DataFrame, *, since: in
     ``pop_0_25(y)`` is the mid-year estimate for y (else the latest earlier one);
     ``exits(y) = total(y) + new_plans(y) - total(y+1)`` (plans leaving between Januaries y and y+1),
     ``exit_rate = exits / total``; ``flows(y) = new_plans(y) + max(exits(y), 0)`` (the Poisson
-    joiners and leavers that make the caseload noisy).
+    joiners and leavers that make the caseload noisy); where the series has them, new plans by
+    published age band (``new_plans_age_0_4`` ...) and the population of each band
+    (``pop_0_4`` ...), so a lever on some ages is judged on those ages.
     """
     s = series[~series["la_code"].astype(str).str[:3].isin(NOT_COUNCILS)]
     jan = s[s["period_type"] == "january"]
@@ -146,19 +150,20 @@ def council_metrics(series: pd.DataFrame, population: pd.DataFrame, *, since: in
     wide = counts.unstack("measure").reindex(columns=wanted)
     newp = cal[cal["measure"] == "new_plans"].groupby(["la_code", "year"])["value"].sum(min_count=1)
     wide["new_plans"] = newp.reindex(wide.index)
-    pop = population[(population["age"] >= 0) & (population["age"] <= 25)]
-    pop_tot = pop.groupby(["la_code", "year"])["population"].sum().sort_index()
+    band_cols = []
+    for lo, hi in AGE_BANDS:
+        key = f"new_plans_age_{lo}_{hi}"
+        band = cal[cal["measure"] == key]
+        if len(band):
+            wide[key] = band.groupby(["la_code", "year"])["value"].sum(min_count=1).reindex(wide.index)
+            band_cols.append(key)
     names = s.groupby("la_code")["la_name"].last()
     out = wide.reset_index().sort_values(["la_code", "year"])
-    pops = []
-    for code, y in zip(out["la_code"], out["year"], strict=True):
-        if code in pop_tot.index.get_level_values(0):
-            pc = pop_tot.loc[code]
-            earlier = pc[pc.index <= y]
-            pops.append(float(earlier.iloc[-1]) if len(earlier) else float(pc.iloc[0]))
-        else:
-            pops.append(np.nan)
-    out["pop_0_25"] = pops
+    out["pop_0_25"] = _population_at(population, out, 0, 25)
+    for lo, hi in AGE_BANDS:
+        if f"new_plans_age_{lo}_{hi}" in band_cols:
+            out[f"pop_{lo}_{hi}"] = _population_at(population, out, lo, hi)
+            band_cols.append(f"pop_{lo}_{hi}")
     g = out.groupby("la_code")
     out["growth"] = out["ehcp_total"] / g["ehcp_total"].shift(1) - 1
     out["exits"] = out["ehcp_total"] + out["new_plans"] - g["ehcp_total"].shift(-1)
@@ -193,9 +198,27 @@ def council_metrics(series: pd.DataFrame, population: pd.DataFrame, *, since: in
         "resourced_provision_per_10k",
         "state_special_per_10k",
         "independent_special_per_10k",
+        *band_cols,
     ]
     since = SINCE if since is None else since
     return out[out["year"] >= since][cols].reset_index(drop=True)
+
+
+def _population_at(population: pd.DataFrame, rows: pd.DataFrame, lo: int, hi: int) -> list[float]:
+    """Population aged ``lo``-``hi`` for each council and year of ``rows``: the mid-year estimate
+    for that year, else the latest earlier one (else the first)."""
+    pop = population[(population["age"] >= lo) & (population["age"] <= hi)]
+    pop_tot = pop.groupby(["la_code", "year"])["population"].sum().sort_index()
+    known = set(pop_tot.index.get_level_values(0))
+    out = []
+    for code, y in zip(rows["la_code"], rows["year"], strict=True):
+        if code in known:
+            pc = pop_tot.loc[code]
+            earlier = pc[pc.index <= y]
+            out.append(float(earlier.iloc[-1]) if len(earlier) else float(pc.iloc[0]))
+        else:
+            out.append(np.nan)
+    return out
 
 
 @dataclass(frozen=True)
@@ -225,9 +248,12 @@ MEASURES: dict[str, Measure] = {
 
 
 def _wide(metrics: pd.DataFrame, col: str) -> pd.DataFrame:
-    """Councils x consecutive years of one column (missing years as NaN)."""
+    """Councils x consecutive years of one column, or of the sum of ``a+b+...`` (missing where any
+    part is missing; missing years as NaN)."""
+    parts = col.split("+")
     # sum(min_count=1): a missing count stays missing (pivot_table's sum would make it 0)
-    w = metrics.groupby(["la_code", "year"])[col].sum(min_count=1).unstack("year")
+    summed = metrics[parts].sum(axis=1, min_count=len(parts))
+    w = summed.groupby([metrics["la_code"], metrics["year"]]).sum(min_count=1).unstack("year")
     if w.empty:
         return w
     years = range(int(w.columns.min()), int(w.columns.max()) + 1)
@@ -268,6 +294,25 @@ def england_series(metrics: pd.DataFrame, column: str, *, smooth: int = 1) -> pd
 def england_index(metrics: pd.DataFrame, column: str) -> pd.Series:
     """England's yearly value of a measure, single years (see :func:`england_series`)."""
     return england_series(metrics, column)
+
+
+def incidence_measure(lo: int, hi: int, metrics: pd.DataFrame | None = None) -> str:
+    """The :data:`MEASURES` key of new plans per 10,000 at ages ``lo``-``hi``: the published age
+    bands covering exactly those ages (registered on first use, e.g. ``new_plans_0_15_per_10k``
+    for 0-4 + 5-10 + 11-15), else all ages 0-25 (also when ``metrics`` lacks the bands)."""
+    if (lo, hi) == (0, 25):
+        return "new_plans_per_10k"
+    bands = [b for b in AGE_BANDS if lo <= b[0] and b[1] <= hi]
+    aligned = bool(bands) and bands[0][0] == lo and bands[-1][1] == hi
+    if not aligned or any(a[1] + 1 != b[0] for a, b in zip(bands, bands[1:], strict=False)):
+        return "new_plans_per_10k"
+    num = "+".join(f"new_plans_age_{a}_{b}" for a, b in bands)
+    den = "+".join(f"pop_{a}_{b}" for a, b in bands)
+    if metrics is not None and not set((num + "+" + den).split("+")) <= set(metrics.columns):
+        return "new_plans_per_10k"
+    key = f"new_plans_{lo}_{hi}_per_10k"
+    MEASURES.setdefault(key, Measure(f"new plans per 10,000 aged {lo}-{hi}", num, den, 1e4, "poisson"))
+    return key
 
 
 def _var(m: Measure, how: How, n: float, d: float, flows: float = float("nan")) -> float:
@@ -687,8 +732,9 @@ def promise_for(lever: Any, pop_0_25: float | None = None) -> Promise | None:
     """Return the :class:`Promise` a lever makes, or None for levers history cannot judge
     (money levers, or changes that make things worse).
 
-    - incidence -x%: new plans per 10,000 aged 0-25 fall at least x% relative to England over
-      ``max(ramp, MIN_YEARS_INCIDENCE)`` years;
+    - incidence -x% at ages a-b: new plans per 10,000 aged a-b (the published age bands that
+      make up a-b, else all ages 0-25: :func:`incidence_measure`) fall at least x% relative to
+      England over ``max(ramp, MIN_YEARS_INCIDENCE)`` years;
     - ceasing +x%: the share of plans ceasing each year rises x% relative to England over
       ``max(ramp, MIN_YEARS_CEASING)`` years (all ages: published flows have no age detail);
     - placement_shift of s% out of independent special: the independent special share of plans
@@ -699,15 +745,15 @@ def promise_for(lever: Any, pop_0_25: float | None = None) -> Promise | None:
     """
     if isinstance(lever, IncidenceLever) and lever.change_percent < 0:
         k = max(lever.ramp, MIN_YEARS_INCIDENCE)
+        col = incidence_measure(*lever.ages)
         return Promise(
-            "new_plans_per_10k",
+            col,
             lever.change_percent / 100,
             k,
             "ratio",
             True,
             True,
-            f"new plans per 10,000 aged 0-25 falling {-lever.change_percent:.0f}% "
-            f"relative to England within {plural(k, 'year')}",
+            f"{MEASURES[col].name} falling {-lever.change_percent:.0f}% relative to England within {plural(k, 'year')}",
         )
     if isinstance(lever, CeasingLever) and lever.change_percent > 0:
         k = max(lever.ramp, MIN_YEARS_CEASING)
@@ -761,7 +807,12 @@ def assess_promise(
     la_code: str | None = None,
     neighbours: dict[str, list[str]] | None = None,
 ) -> Evidence:
-    """Return the :class:`Evidence` for one :class:`Promise`."""
+    """Return the :class:`Evidence` for one :class:`Promise` (an age-band incidence promise on
+    metrics without the bands is judged on all ages 0-25)."""
+    m = MEASURES[p.column]
+    if not set(m.num.split("+") + (m.den.split("+") if m.den else [])) <= set(metrics.columns):
+        all_ages = MEASURES["new_plans_per_10k"]
+        p = dataclasses.replace(p, column="new_plans_per_10k", test=p.test.replace(m.name, all_ages.name))
     w = window_changes(metrics, p.column, window=p.window, how=p.how, relative_to_england=p.relative_to_england)
     ev = judge(
         subject,
@@ -1036,6 +1087,10 @@ def joint_evidence(
 DEMAND_MEASURES = ("new_plans_per_10k", "exit_rate", "independent_share")
 
 
+def _is_demand(column: str) -> bool:
+    return column in DEMAND_MEASURES or (column.startswith("new_plans_") and column.endswith("_per_10k"))
+
+
 def _plan_promises(items: list[tuple[Any, Evidence | None]]) -> list[Evidence]:
     """One evidence per demand measure (:data:`DEMAND_MEASURES`; new places are means, not
     results): the levers together where several move it, else the lever."""
@@ -1045,7 +1100,7 @@ def _plan_promises(items: list[tuple[Any, Evidence | None]]) -> list[Evidence]:
             if ev is None or "promise" not in ev.detail or (lv == "combined") != want_combined:
                 continue
             col = ev.detail["promise"].column
-            if col in DEMAND_MEASURES:
+            if _is_demand(col):
                 out.setdefault(col, ev)
     return list(out.values())
 
@@ -1089,6 +1144,27 @@ def assess_scenario(
     return evidence_table(items)
 
 
+def summary_text(table: pd.DataFrame, scenario_name: str, la_name: str) -> str:
+    """The answer in one or two sentences: the plan as a whole, then the count of verdicts."""
+    judged = table[table["verdict"] != "not assessed"]
+    parts = [f"{scenario_name} for {la_name}:"]
+    whole = judged[judged["kind"] == "plan"]
+    if len(whole):
+        r = whole.iloc[0]
+        parts.append(
+            f"the plan as a whole is {r['verdict']} ({int(r['achieved_and_held'])} of {int(r['windows']):,} "
+            f"council-windows since {SINCE} achieved all its demand promises at once and held them)."
+        )
+    rest = judged[judged["kind"] != "plan"]
+    counts = rest["verdict"].value_counts()
+    listed = ", ".join(
+        f"{int(counts[v])} {v}" for v in ("within experience", "ambitious", "unprecedented") if v in counts
+    )
+    if listed:
+        parts.append(f"Of {len(rest)} promises judged one by one: {listed}.")
+    return " ".join(parts)
+
+
 @dataclass
 class Assessment:
     """The realism check of one scenario for one council: ``table`` (tidy, :data:`COLUMNS`) and
@@ -1103,6 +1179,11 @@ class Assessment:
     path_note: str = ""
     postmortem: str = ""
     tracker: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def summary(self) -> str:
+        """The answer in words (:func:`summary_text`)."""
+        return summary_text(self.table, self.scenario.name, self.la_name)
 
 
 def implied_path(
