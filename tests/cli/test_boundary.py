@@ -57,6 +57,7 @@ def _app_raising(exc: BaseException) -> typer.Typer:
             "caseload.csv, line 3, field 'ehcp': unknown marker '[c]'",
         ),
         (ZeroDivisionError("division by zero"), "unexpected ZeroDivisionError: division by zero"),
+        (ModuleNotFoundError("No module named x", name="statsforecast"), "pip install statsforecast"),
     ],
 )
 def test_every_exception_is_one_line_exit_2(exc: BaseException, message: str) -> None:

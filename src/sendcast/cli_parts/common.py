@@ -75,6 +75,8 @@ def user_message(exc: BaseException) -> str:
         return f"cannot read a CSV file: {exc}"
     if isinstance(exc, zipfile.BadZipFile):
         return f"a zip file is damaged or not a zip: {exc}"
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        return f"this needs the Python package {exc.name!r}, which is not installed: pip install {exc.name}"
     if isinstance(exc, UnicodeError):
         return f"a file is not in the expected text encoding (UTF-8): {exc}"
     if isinstance(exc, OSError):
