@@ -74,7 +74,9 @@ def register(app: typer.Typer) -> None:
             extra = [Path(agreement)] if agreement else []
             write_meta(run_metadata("budget", settings, open_store(), extra), Path(f"{out}.meta.json"))
         elif fmt == "csv":
-            typer.echo(budget_table(result).to_csv(index=False), nl=False)
+            from sendcast.outputs.io import escape_text_cells
+
+            typer.echo(escape_text_cells(budget_table(result)).to_csv(index=False), nl=False)
         elif fmt == "json":
             typer.echo(budget_table(result).to_json(orient="records", indent=1))
         else:
