@@ -158,3 +158,18 @@ def test_fuzzy_name_announced() -> None:
     assert r.exit_code == 0
     assert "note: using Norfolk for 'Norfok'" in r.output
     assert r.output.count("using Norfolk") == 1
+
+
+def test_sendcast_own_value_errors_read_without_their_type() -> None:
+    import pandas as pd
+
+    from sendcast.outputs.io import frame_bytes
+
+    try:
+        frame_bytes(pd.DataFrame(), "pdf")  # raised by sendcast: its message is for users
+    except ValueError as exc:
+        assert common.user_message(exc) == "format 'pdf' is not a table format (csv, json, parquet)"
+    try:
+        pd.Timestamp("2023-02-30")  # raised by a library: its type says where it came from
+    except ValueError as exc:
+        assert common.user_message(exc) == "DateParseError: day is out of range for month: 2023-02-30"

@@ -69,3 +69,15 @@ def test_every_string_in_html_is_escaped() -> None:
     assert EVIL not in page
     assert "<script>alert" not in page
     assert "&lt;script&gt;" in page
+
+
+def test_a_rich_table_built_elsewhere_keeps_its_numbers() -> None:
+    from rich.table import Table
+
+    from sendcast.outputs.tables import print_table
+
+    t = Table("source", "release", "period type", "first", "last", "rows")
+    t.add_row("send-tribunal-appeal-rates", "2024", "calendar_year", "2014", "2024", "3,240,123")
+    buf = io.StringIO()
+    print_table(t, Console(file=buf, width=50, force_terminal=True))
+    assert "3,240,123" in buf.getvalue() and "…" not in buf.getvalue()
