@@ -57,6 +57,7 @@ def _app_raising(exc: BaseException) -> typer.Typer:
             "caseload.csv, line 3, field 'ehcp': unknown marker '[c]'",
         ),
         (ZeroDivisionError("division by zero"), "unexpected ZeroDivisionError: division by zero"),
+        (ModuleNotFoundError("No module named x", name="statsforecast"), "pip install statsforecast"),
     ],
 )
 def test_every_exception_is_one_line_exit_2(exc: BaseException, message: str) -> None:
@@ -157,3 +158,18 @@ def test_fuzzy_name_announced() -> None:
     assert r.exit_code == 0
     assert "note: using Norfolk for 'Norfok'" in r.output
     assert r.output.count("using Norfolk") == 1
+
+
+def test_sendcast_own_value_errors_read_without_their_type() -> None:
+    import pandas as pd
+
+    from sendcast.outputs.io import frame_bytes
+
+    try:
+        frame_bytes(pd.DataFrame(), "pdf")  # raised by sendcast: its message is for users
+    except ValueError as exc:
+        assert common.user_message(exc) == "format 'pdf' is not a table format (csv, json, parquet)"
+    try:
+        pd.Timestamp("2023-02-30")  # raised by a library: its type says where it came from
+    except ValueError as exc:
+        assert common.user_message(exc) == "DateParseError: day is out of range for month: 2023-02-30"

@@ -100,3 +100,23 @@ def test_determined_combines_relations() -> None:
     three = pd.Series([False, True, True, True, False])
     assert determined(t, "value", three, rels) == [1]
     assert suppression_mask(t, "value", rels).tolist() == [False, False, True, True, False]
+
+
+def test_exact_breaks_a_combination_of_relations() -> None:
+    # T = a + b (24 = 4 + 20), U = b + c (50 = 20 + 30), V = a + c (34 = 4 + 30). Secondary
+    # suppression hides a (4), then b (for T), then c (for U): every relation has two unknowns,
+    # yet together they pin all three: a = (T - U + V) / 2 = (24 - 50 + 34) / 2 = 4.
+    t = pd.DataFrame({"g": "x", "measure": ["a", "b", "c", "T", "U", "V"], "value": [4, 20, 30, 24, 50, 34]})
+    rels = [
+        Additive("measure", ("a", "b"), "T", ("g",)),
+        Additive("measure", ("b", "c"), "U", ("g",)),
+        Additive("measure", ("a", "c"), "V", ("g",)),
+    ]
+    plain = suppression_mask(t, "value", rels)
+    assert plain.tolist() == [True, True, True, False, False, False]
+    assert recoverable(t, "value", plain, rels) == []  # one relation at a time sees nothing
+    assert determined(t, "value", plain, rels) == [0, 1, 2]  # all at once pins every cell
+    exact = suppression_mask(t, "value", rels, exact=True)
+    assert determined(t, "value", exact, rels) == []
+    assert exact.sum() == 4  # one total hidden too (the smallest: T = 24)
+    assert exact.tolist() == [True, True, True, True, False, False]

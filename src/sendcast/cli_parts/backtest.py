@@ -11,6 +11,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from sendcast.cli_parts.common import DEFAULT_DRAWS, DEFAULT_SEED
+from sendcast.outputs.tables import print_table
 
 console = Console(stderr=True)
 
@@ -116,5 +117,5 @@ def register(app: typer.Typer) -> None:
                 else f"{-imp:+.1%} MdAPE vs {r['best_baseline']}; "
                 f"{-r['improvement_vs_best_naive']:+.1%} vs best naive ({r['best_naive']})",
             )
-        Console().print(t)
+        print_table(t)
         console.print(f"wrote {out}/scores.csv, metrics.csv, report.html")

@@ -138,19 +138,21 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"wrote {out}", err=True)
             return
         if kind == "csv":
-            typer.echo(report.budget_table(result).to_csv(index=False), nl=False)
+            from sendcast.outputs.io import escape_text_cells
+
+            typer.echo(escape_text_cells(report.budget_table(result)).to_csv(index=False), nl=False)
         elif kind == "json":
             typer.echo(report.budget_table(result).to_json(orient="records", indent=1))
         else:
             typer.echo(report.text_summary(run))
 
     def _emit_listing(listing: Any, kind: str, out: Path | None) -> None:
-        from sendcast.outputs.io import write_atomic
+        from sendcast.outputs.io import escape_text_cells, write_atomic
 
         if kind in ("html", "xlsx"):
             raise _fail("budget --all writes csv, json or a table")
         text = {
-            "csv": lambda: listing.to_csv(index=False),
+            "csv": lambda: escape_text_cells(listing).to_csv(index=False),
             "json": lambda: listing.to_json(orient="records", indent=1),
             "table": lambda: listing.to_string(index=False, float_format=lambda v: f"{v:,.2f}"),
         }[kind]()

@@ -58,6 +58,16 @@ def markup_safe(text: object) -> str:
     return escape(str(text))
 
 
+def _raised_in_sendcast(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by sendcast's own code (its innermost frame is in sendcast)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return str(tb.tb_frame.f_globals.get("__name__", "")).startswith("sendcast")
+
+
 def user_message(exc: BaseException) -> str:
     """The one line a user sees for an exception that reached the CLI boundary."""
     from sendcast.geography import UnknownCouncilError
@@ -75,6 +85,8 @@ def user_message(exc: BaseException) -> str:
         return f"cannot read a CSV file: {exc}"
     if isinstance(exc, zipfile.BadZipFile):
         return f"a zip file is damaged or not a zip: {exc}"
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        return f"this needs the Python package {exc.name!r}, which is not installed: pip install {exc.name}"
     if isinstance(exc, UnicodeError):
         return f"a file is not in the expected text encoding (UTF-8): {exc}"
     if isinstance(exc, OSError):
@@ -85,7 +97,8 @@ def user_message(exc: BaseException) -> str:
         return "interrupted"
     if isinstance(exc, (ValueError, KeyError, RuntimeError, LookupError, TypeError)):
         text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-        known = type(exc).__module__.startswith("sendcast")
+        # sendcast's own messages are written for users; a library's keeps its type for context
+        known = type(exc).__module__.startswith("sendcast") or _raised_in_sendcast(exc)
         return text if known and text else f"{type(exc).__name__}: {text}"
     return f"unexpected {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 to see where)"
 

@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sendcast.outputs.tables import print_table
+
 console = Console(stderr=True)
 
 
@@ -65,5 +67,5 @@ def register(app: typer.Typer) -> None:
                 str(p["last"]),
                 f"{p['rows']:,}",
             )
-        out.print(t)
+        print_table(t, out)
         out.print(f"figures covered by two releases where the later one won: {st['supersessions']:,} groups")

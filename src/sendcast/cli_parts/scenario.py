@@ -154,7 +154,7 @@ def _as_text(table: Any) -> Any:
 
 def _emit(table: Any, fmt: str, out: Path | None, html: str | None = None) -> None:
     """Print ``table`` or write it (atomically) to ``out`` as csv, json, a text table or html."""
-    from sendcast.outputs.io import write_atomic
+    from sendcast.outputs.io import escape_text_cells, write_atomic
 
     if fmt == "html":
         if out is None:
@@ -163,7 +163,7 @@ def _emit(table: Any, fmt: str, out: Path | None, html: str | None = None) -> No
         typer.echo(f"wrote {out}")
         return
     text = {
-        "csv": lambda: table.to_csv(index=False),
+        "csv": lambda: escape_text_cells(table).to_csv(index=False),
         "json": lambda: table.to_json(orient="records", indent=1),
         "table": lambda: _as_text(table).to_string(index=False),
     }[fmt]()

@@ -55,7 +55,9 @@ def budget_table(result: BudgetResult, *, protected: bool = True) -> pd.DataFram
 
 def write_csv(result: BudgetResult, path: Path | str, run: Any = None) -> Path:
     """Write :func:`budget_table` as CSV; return the path."""
-    table = budget_table(result)
+    from sendcast.outputs.io import escape_text_cells
+
+    table = escape_text_cells(budget_table(result))
     return write_atomic_with(path, lambda p: table.to_csv(p, index=False))
 
 
@@ -218,8 +220,11 @@ def write_xlsx(result: BudgetResult, path: Path | str, run: Any = None) -> Path:
     """
     from openpyxl.styles import Font
 
-    plan = _plan_sheet(result)
-    summary = pd.DataFrame(summary_rows(result, run), columns=["item", "value"])
+    from sendcast.outputs.io import escape_text_cells
+
+    # text that a spreadsheet would run as a formula (a source title "=...") is escaped
+    plan = escape_text_cells(_plan_sheet(result))
+    summary = escape_text_cells(pd.DataFrame(summary_rows(result, run), columns=["item", "value"]))
     sheets = {
         "Ranges": budget_table(result),
         "Unit costs": result.costs.unit_costs if result.costs is not None else pd.DataFrame(),
@@ -253,7 +258,7 @@ def write_xlsx(result: BudgetResult, path: Path | str, run: Any = None) -> Path:
                     if isinstance(cell.value, int | float):
                         cell.number_format = "#,##0;[Red]-#,##0"
             for name, df in sheets.items():
-                df.to_excel(xw, sheet_name=name, index=False)
+                escape_text_cells(df).to_excel(xw, sheet_name=name, index=False)
 
     return write_atomic_with(path, write)
 

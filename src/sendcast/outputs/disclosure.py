@@ -134,8 +134,10 @@ def suppression_mask(
 
     Primary: counts of 1-9. Secondary: see the module docstring. Passes repeat until no
     relation changes (a cell hidden for one relation may expose another); every pass that
-    changes something hides one more cell, so this ends. ``max_passes`` caps the passes (for
-    tests of a single pass); a table left unsettled by the cap raises RuntimeError."""
+    changes something hides one more cell, so this ends. With ``exact``, a settled mask is also
+    checked against every combination of relations at once (:func:`determined`), and one more
+    cell is hidden beside each cell pinned down, until none is. ``max_passes`` caps the passes;
+    a table left unsettled by the cap raises RuntimeError."""
     values = pd.to_numeric(df[value_col], errors="coerce").astype(float).to_numpy()
     mask = is_small(values)
     arrays = [a for a in (_relation_arrays(df, rel) for rel in relations) if a is not None]
@@ -161,35 +163,36 @@ def _break_determined(
     relations: Sequence[Additive],
     arrays: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
 ) -> bool:
-    """Hide one more cell beside each cell that a combination of relations pins down (see
+    """Hide one more cell beside the first cell that a combination of relations pins down (see
     :func:`determined`): the smallest shown member (preferring one of 10 or more) of a group
-    holding it. Returns whether anything changed."""
+    holding it, or failing that the smallest shown total of such a group. One at a time, since
+    one more hidden cell may free several. Returns whether anything changed."""
     if not mask.any() or not relations:
         return False
-    pinned = determined(df.iloc[:, :0].assign(**{c: df[c] for c in _columns(relations)}).assign(_v=values),
-                        "_v", pd.Series(mask, index=df.index), relations)
+    frame = df[_columns(relations)].assign(_value=values)
+    pinned = determined(frame, "_value", pd.Series(mask, index=df.index), relations)
     if not pinned:
         return False
     pos_of = {label: i for i, label in enumerate(df.index)}
-    changed = False
     for label in pinned:
         p = pos_of[label]
-        best: tuple[bool, float, int] | None = None
+        best: tuple[bool, bool, float, int] | None = None
         for pos, groups, is_member in arrays:
             at = np.flatnonzero(pos == p)
             if not len(at):
                 continue
-            in_g = (groups == groups[at[0]]) & is_member
-            for q in pos[in_g]:
+            in_g = groups == groups[at[0]]
+            # a shown member of a group holding the pinned cell; failing that, the group's total
+            for q, member in zip(pos[in_g], is_member[in_g], strict=True):
                 v = values[q]
                 if mask[q] or np.isnan(v):
                     continue
-                key = (bool(v < SMALL_MAX + 0.5), float(v), int(q))
+                key = (not bool(member), bool(v < SMALL_MAX + 0.5), float(v), int(q))
                 best = key if best is None or key < best else best
         if best is not None:
-            mask[best[2]] = True
-            changed = True
-    return changed
+            mask[best[3]] = True
+            return True
+    return False
 
 
 def _columns(relations: Sequence[Additive]) -> list[str]:
@@ -201,8 +204,11 @@ def _columns(relations: Sequence[Additive]) -> list[str]:
     return cols
 
 
-def _masks(df: pd.DataFrame, value_cols: Iterable[str], relations: Sequence[Additive]) -> dict[str, pd.Series]:
-    return {c: suppression_mask(df, c, relations) for c in value_cols if c in df.columns}
+def _masks(
+    df: pd.DataFrame, value_cols: Iterable[str], relations: Sequence[Additive], exact: bool | Iterable[str] = False
+) -> dict[str, pd.Series]:
+    exact_cols = set(value_cols if exact is True else () if exact is False else exact)
+    return {c: suppression_mask(df, c, relations, exact=c in exact_cols) for c in value_cols if c in df.columns}
 
 
 def protect(
@@ -211,13 +217,16 @@ def protect(
     relations: Sequence[Additive] = (),
     *,
     decimals: int | None = None,
+    exact: bool | Iterable[str] = False,
 ) -> pd.DataFrame:
     """A copy of ``df`` for text outputs (csv, json, tables, html, xlsx): each value column
     becomes object dtype holding numbers, with ``<10`` where a count of 1-9 is hidden and ``c``
     where a larger one is hidden by secondary suppression. With ``decimals`` the shown numbers
-    are rounded to that many places."""
+    are rounded to that many places. ``exact`` (True, or the columns): also hide cells until no
+    combination of relations pins one down (:func:`determined`; slower)."""
+    value_cols = list(value_cols)
     out = df.copy()
-    for col, mask in _masks(df, value_cols, relations).items():
+    for col, mask in _masks(df, value_cols, relations, exact).items():
         raw = pd.to_numeric(out[col], errors="coerce")
         primary = is_small(raw.to_numpy())
         vals = raw.round(decimals) if decimals is not None else raw
@@ -230,14 +239,19 @@ def protect(
 
 
 def protect_numeric(
-    df: pd.DataFrame, value_cols: Iterable[str], relations: Sequence[Additive] = ()
+    df: pd.DataFrame,
+    value_cols: Iterable[str],
+    relations: Sequence[Additive] = (),
+    *,
+    exact: bool | Iterable[str] = False,
 ) -> pd.DataFrame:
     """A copy of ``df`` for numeric outputs (parquet, charts): suppressed values become NaN and a
     ``suppressed`` column lists, per row, the columns hidden (empty when none), so a missing
-    value always carries its reason."""
+    value always carries its reason. ``exact`` as for :func:`protect`."""
     out = df.copy()
+    value_cols = list(value_cols)
     flags = pd.Series("", index=df.index, dtype=object)
-    for col, mask in _masks(df, value_cols, relations).items():
+    for col, mask in _masks(df, value_cols, relations, exact).items():
         out[col] = pd.to_numeric(out[col], errors="coerce").astype(float).mask(mask)
         flags = flags.where(~mask, flags.where(flags == "", flags + ";") + col)
     out["suppressed"] = flags
@@ -318,26 +332,30 @@ def determined(df: pd.DataFrame, value_col: str, mask: pd.Series, relations: Seq
     values = pd.to_numeric(df[value_col], errors="coerce").astype(float).to_numpy()
     hidden = mask.to_numpy(dtype=bool)
     unknown = hidden | np.isnan(values)
-    col_of = {p: i for i, p in enumerate(np.flatnonzero(unknown))}
-    rows: list[np.ndarray] = []
+    n_unknown = int(unknown.sum())
+    if not hidden.any() or n_unknown == 0:
+        return []
+    col_of = np.full(len(df), -1)
+    col_of[unknown] = np.arange(n_unknown)
+    blocks: list[np.ndarray] = []
     for rel in relations:
         arrays = _relation_arrays(df, rel)
         if arrays is None or rel.total is None:
             continue
         pos, groups, is_member = arrays
-        for g in np.unique(groups):
-            in_g = groups == g
-            totals = pos[in_g & ~is_member]
-            if len(totals) != 1 or unknown[totals[0]]:
-                continue
-            members = pos[in_g & is_member]
-            row = np.zeros(len(col_of))
-            for p in members[unknown[members]]:
-                row[col_of[p]] = 1.0
-            if row.any():
-                rows.append(row)
-    if not rows or not col_of:
+        n = int(groups.max()) + 1
+        n_totals = np.bincount(groups[~is_member], minlength=n)
+        known_totals = np.bincount(groups[~is_member & ~unknown[pos]], minlength=n)
+        usable = (n_totals == 1) & (known_totals == 1)
+        entry = is_member & unknown[pos] & usable[groups]
+        if not entry.any():
+            continue
+        rows, row_of = np.unique(groups[entry], return_inverse=True)
+        block = np.zeros((len(rows), n_unknown))
+        block[row_of, col_of[pos[entry]]] = 1.0
+        blocks.append(block)
+    if not blocks:
         return []
-    ns = null_space(np.vstack(rows))
-    fixed = np.abs(ns).max(axis=1) < 1e-9 if ns.size else np.ones(len(col_of), dtype=bool)
-    return [df.index[int(p)] for p, i in col_of.items() if fixed[i] and hidden[p]]
+    ns = null_space(np.vstack(blocks))
+    fixed = np.abs(ns).max(axis=1) < 1e-9 if ns.size else np.ones(n_unknown, dtype=bool)
+    return [df.index[int(p)] for p in np.flatnonzero(unknown) if fixed[col_of[p]] and hidden[p]]

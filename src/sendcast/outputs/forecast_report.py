@@ -116,15 +116,25 @@ def disclosure_relations(table: pd.DataFrame, group_col: str = "year") -> list[A
 
 def protected(summary: pd.DataFrame, *, numeric: bool = False) -> pd.DataFrame:
     """The forecast summary as it may be published: for text outputs (csv, json, tables, html)
-    counts are rounded to one decimal with ``<10`` in place of hidden ones; with ``numeric``
-    (parquet, charts) hidden counts are missing and the ``suppressed`` column names them."""
+    counts are rounded to one decimal with ``<10`` or ``c`` in place of hidden ones; with
+    ``numeric`` (parquet, charts) hidden counts are missing and the ``suppressed`` column names
+    them.
+
+    Means add up exactly (England is the sum of councils draw by draw), and at the origin every
+    column is the published figure, so those cells are protected against every combination of
+    subtractions (``exact``); later quantiles do not add up and get the usual secondary
+    suppression. Every relation holds within one year, so each year is protected on its own."""
     rels = disclosure_relations(summary)
-    if not numeric:
-        return protect(summary, COUNT_COLUMNS, rels, decimals=1)
-    out = protect_numeric(summary, COUNT_COLUMNS, rels)
-    for c in COUNT_COLUMNS:
-        out[c] = out[c].round(1)
-    return out
+    origin = summary["year"].min()
+    parts = []
+    for year, g in summary.groupby("year", sort=False):
+        exact: bool | tuple[str, ...] = True if year == origin else ("mean",)
+        if numeric:
+            part = protect_numeric(g, COUNT_COLUMNS, rels, exact=exact)
+            parts.append(part.assign(**{c: part[c].round(1) for c in COUNT_COLUMNS}))
+        else:
+            parts.append(protect(g, COUNT_COLUMNS, rels, decimals=1, exact=exact))
+    return pd.concat(parts).loc[summary.index]
 
 
 def history_long(la_code: str) -> pd.DataFrame:

@@ -9,6 +9,7 @@ file or a pipe) the table is printed at its full width.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+_NUMERIC = re.compile(r"[-+]?[\d,]*\.?\d+%?|<10|c|-")
 MIN_LABEL_WIDTH = 12  # a label column wraps, but not narrower than this
 COLUMN_OVERHEAD = 3  # Rich's default padding (1 + 1) and one border per column
 
@@ -93,3 +95,24 @@ def print_wide(
         file=con.file, width=max(measure.maximum, 40), markup=False, highlight=False, color_system=None
     )
     wide.print(t)
+
+
+def print_table(table: Table, console: Console | None = None) -> None:
+    """Print a Rich table built elsewhere without cutting its numbers: a column whose cells are
+    all numbers (or right-aligned) keeps its full width and never wraps, other columns wrap;
+    when the output is not a terminal the table is printed at its full width."""
+    con = console or stdout_console()
+    for col in table.columns:
+        cells = [str(c) for c in col.cells]
+        if col.justify == "right" or (cells and all(_NUMERIC.fullmatch(c.strip()) for c in cells if c.strip())):
+            widest = max([len(c) for c in cells] + [len(str(col.header))])
+            col.no_wrap, col.min_width, col.overflow = True, widest, "fold"
+        else:
+            col.overflow = "fold"
+    if con.is_terminal:
+        con.print(table)
+        return
+    measure = Console(width=10_000, markup=False).measure(table)
+    Console(file=con.file, width=max(measure.maximum, 40), markup=False, highlight=False, color_system=None).print(
+        table
+    )
