@@ -63,6 +63,10 @@ def caseload(tables: dict[str, pd.DataFrame], dims: Sequence[str] = ("age_band",
     primary_need), with totals."""
     c = tables["caseload"].copy()
     c["age_band"] = age_band(c["age"])
+    # national curriculum year as published: reception is R, before it "early years"
+    ncy = c["ncy"].astype("Float64")
+    c["ncy"] = ncy.map(lambda v: "unknown" if pd.isna(v) else "early_years" if v < 0 else "R" if v == 0
+                       else f"Y{int(v)}").astype(object)  # fmt: skip
     return _cross(c, dims)
 
 

@@ -116,7 +116,8 @@ def derived_tables(tables: dict[str, pd.DataFrame], manifest: dict[str, Any], st
     from sendcast.personlevel import derive
 
     out: dict[str, pd.DataFrame] = {}
-    for dims in (("placement_group", "primary_need"), ("age_band", "primary_need"), ("age_band", "placement_group")):
+    for dims in (("placement_group", "primary_need"), ("age_band", "primary_need"), ("age_band", "placement_group"),
+                 ("ncy", "primary_need")):
         c = derive.caseload(tables, dims)
         out["caseload_by_" + "_x_".join(dims)] = protect_counts(c, ["plans"], dims)
     j = derive.joiners(tables, manifest, ("age_band", "primary_need"))
