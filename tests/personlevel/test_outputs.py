@@ -191,3 +191,19 @@ def test_forecast_by_need_output_is_protected(flow):
     pq = pd.read_parquet(out / "need.parquet")
     assert pq["p50"].isna().any() and (pq.loc[pq["p50"].isna(), "suppressed"] != "").all()
     assert (out / "need.csv.meta.json").is_file()
+
+
+def test_placement_draws_for_the_budget(flow):
+    from sendcast.personlevel.api import forecast_by_need
+
+    _, _, store, _ = flow
+    res = forecast_by_need(store, horizon=2, draws=10, seed=1)
+    pdraws = res.placement_draws()
+    assert list(pdraws.columns) == ["la_code", "la_name", "year", "draw", "placement", "plans"]
+    assert sorted(pdraws["year"].unique()) == [res.origin, res.origin + 1, res.origin + 2]
+    # the origin year is the return's caseload, the same in every draw
+    first = pdraws[pdraws["year"] == res.origin].groupby("draw")["plans"].sum()
+    assert first.nunique() == 1 and first.iloc[0] == res.model.stock.sum()
+    later = pdraws[pdraws["year"] == res.origin + 1].groupby("draw")["plans"].sum()
+    totals = res.draws[res.draws["year"] == res.origin + 1].groupby("draw")["plans"].sum()
+    assert (later.to_numpy() == totals.to_numpy()).all()
