@@ -53,7 +53,7 @@ import pandera.pandas as pa
 from sendcast import __version__
 from sendcast.model.structure import GROUPS
 from sendcast.personlevel.checks import age_at, run_checks
-from sendcast.personlevel.codes import GIAS_GROUPS, MAINSTREAM_GROUP, NEEDS
+from sendcast.personlevel.codes import GIAS_GROUPS, MAINSTREAM_GROUP, NEEDS, flag
 from sendcast.personlevel.read import Gias, Sen2InputError, Sen2Return, read_gias, read_returns
 
 UNKNOWN = "unknown"
@@ -145,7 +145,7 @@ def placement_groups(df: pd.DataFrame, gias: Gias | None) -> tuple[pd.Series, pd
 
     typ = establishment_types(df, gias)
     group = typ.map(GIAS_GROUPS)
-    ind = df["senunitindicator"].astype(str).eq("1") | df["resourcedprovisionindicator"].astype(str).eq("1")
+    ind = flag(df["senunitindicator"])[0] | flag(df["resourcedprovisionindicator"])[0]
     group = group.where(~((group == MAINSTREAM_GROUP) & ind), "resourced_provision")
     has_est = df["urn"].notna() | df["ukprn"].notna()
     has_set = df["sensetting"].astype(str).str.strip() != ""
