@@ -132,8 +132,10 @@ def _codes(f: _Findings, t: dict[str, pd.DataFrame]) -> None:
         df = t[module]
         v = df[field].astype(str).str.strip().str.upper()
         bad = ~_blank(df[field]) & ~v.isin(allowed)
-        f.add("CODE_INVALID", module, df.loc[bad, f"{module}tableid"], field,
-              "code " + v[bad].str.slice(0, 12) + " is not in the guide's list")
+        # a person field may hold an identifier typed in the wrong place: never echo it
+        msg = "code not in the guide's list" if module == "person" else (
+            "code " + v[bad].str.slice(0, 12) + " is not in the guide's list")  # fmt: skip
+        f.add("CODE_INVALID", module, df.loc[bad, f"{module}tableid"], field, msg)
 
 
 def _checks_person(f: _Findings, r: Sen2Return, t: dict[str, pd.DataFrame], age: pd.Series) -> None:
