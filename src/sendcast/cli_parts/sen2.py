@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
     def synth(
         out: Path = typer.Option(..., "--out", help="Folder to write the synthetic returns to."),
         people: int = typer.Option(2000, "--people", help="About how many open plans at the last census (10-200000)."),
+        la: str = typer.Option("990", "--la", help="3-digit LA code to give the fictional council (990: none)."),
         seed: int = typer.Option(1, "--seed", help="Random seed (same seed, same files)."),
         years: int = typer.Option(4, "--years", help="Census years (returns) to write, ending January 2025 (1-15)."),
         defects: bool = typer.Option(
@@ -43,12 +44,15 @@ def register(app: typer.Typer) -> None:
         if not 1 <= years <= 15:
             console.print("[red]error:[/red] --years must be between 1 and 15")
             raise typer.Exit(2)
+        if not (len(la) == 3 and la.isdigit()):
+            console.print(f"[red]error:[/red] --la {la!r} is not a 3-digit LA code")
+            raise typer.Exit(2)
         if out.exists() and any(out.glob("Blade-Export_*.csv")):
             console.print(f"[red]error:[/red] {out}: already holds Blade-Export files; choose an empty folder")
             raise typer.Exit(2)
         try:
             with console.status("simulating..."):
-                sim = write_synthetic(out, people=people, years=years, seed=seed, defects=defects)
+                sim = write_synthetic(out, people=people, years=years, seed=seed, defects=defects, la=la)
         except ValueError as exc:
             _fail(exc)
         last = sim.states[sim.states["census_year"] == sim.years[-1]]
@@ -157,8 +161,24 @@ def register(app: typer.Typer) -> None:
             manifest, tables = open_sen2_store(store)
         except Sen2InputError as exc:
             _fail(exc)
-        for p in write_tables(derived_tables(tables, manifest), out):
+        derived = derived_tables(tables, manifest)
+        for p in write_tables(derived, out):
             console.print(f"wrote {p}")
+        rec = derived.get("reconciliation")
+        if rec is None:
+            console.print(f"no published SEN2 figures for LA {manifest['lea']} in the data store: not reconciled")
+            return
+        from sendcast.outputs.disclosure import format_count
+
+        for _, r in rec[rec["measure"] == "ehcp_total"].iterrows():
+            shown = [r[c] if isinstance(r[c], str) else format_count(r[c]) for c in ("return", "published")]
+            if shown[1] == "-":
+                console.print(f"January {r['census_year']}: {shown[0]} plans in the return; not yet published")
+                continue
+            diff = r["difference"] if isinstance(r["difference"], str) else f"{float(r['difference']):+,.0f}"
+            pct = r["difference_pct"] if isinstance(r["difference_pct"], str) else f"{float(r['difference_pct']):+.1f}%"
+            console.print(f"January {r['census_year']}: {shown[0]} plans in the return, {shown[1]} published "
+                          f"(difference {diff}, {pct})")  # fmt: skip
 
 
 def forecast_from_store(store: Path, *, horizon: int, draws: int, seed: int, fmt: str, out: Path | None) -> None:

@@ -38,6 +38,31 @@ class NeedForecast:
         """Mean, median, 10th and 90th percentiles by year and ``by`` (exact: not for publication)."""
         return summarise(self.draws, by)
 
+    def placement_draws(self, store: Any | None = None) -> pd.DataFrame:
+        """Simulated plans by placement group in the shape of
+        :func:`sendcast.model.api.placement_draws` (la_code, la_name, year, draw, placement,
+        plans; the origin year is the return's own caseload), so the budget can cost them."""
+        from sendcast.store import StoreError, open_store
+
+        code, name = self.la, f"LA {self.la}"
+        try:
+            councils = (store or open_store()).table("councils")
+            match = councils[councils["old_la_code"].astype(str) == self.la]
+            if len(match):
+                code, name = str(match["la_code"].iloc[0]), str(match["la_name"].iloc[0])
+        except (StoreError, FileNotFoundError):
+            pass
+        sims = self.draws.groupby(["draw", "year", "placement_group"], as_index=False)["plans"].sum()
+        stock = self.model.stock.sum(axis=(0, 2))
+        from sendcast.model.structure import GROUPS
+
+        n_draws = int(self.draws["draw"].max()) + 1
+        origin = pd.DataFrame({"draw": [d for d in range(n_draws) for _ in GROUPS], "year": self.origin,
+                               "placement_group": list(GROUPS) * n_draws, "plans": list(stock) * n_draws})
+        out = pd.concat([origin, sims], ignore_index=True).rename(columns={"placement_group": "placement"})
+        out["plans"] = out["plans"].astype(float)
+        return out.assign(la_code=code, la_name=name)[["la_code", "la_name", "year", "draw", "placement", "plans"]]
+
     def published(self, by: tuple[str, ...] = ("primary_need",)) -> pd.DataFrame:
         """The summary with disclosure control (text: a median under 10 shows ``<10``)."""
         return forecast_table(self.summary(by), by)

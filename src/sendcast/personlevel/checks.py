@@ -32,6 +32,7 @@ from sendcast.personlevel.codes import (
     SETTINGS,
     SEXES,
     UPN_UNKNOWN_REASONS,
+    flag,
     upn_valid,
 )
 from sendcast.personlevel.read import Gias, Sen2Return
@@ -131,8 +132,10 @@ def _codes(f: _Findings, t: dict[str, pd.DataFrame]) -> None:
         df = t[module]
         v = df[field].astype(str).str.strip().str.upper()
         bad = ~_blank(df[field]) & ~v.isin(allowed)
-        f.add("CODE_INVALID", module, df.loc[bad, f"{module}tableid"], field,
-              "code " + v[bad].str.slice(0, 12) + " is not in the guide's list")
+        # a person field may hold an identifier typed in the wrong place: never echo it
+        msg = "code not in the guide's list" if module == "person" else (
+            "code " + v[bad].str.slice(0, 12) + " is not in the guide's list")  # fmt: skip
+        f.add("CODE_INVALID", module, df.loc[bad, f"{module}tableid"], field, msg)
 
 
 def _checks_person(f: _Findings, r: Sen2Return, t: dict[str, pd.DataFrame], age: pd.Series) -> None:
@@ -203,8 +206,8 @@ def _checks_flow(f: _Findings, r: Sen2Return, t: dict[str, pd.DataFrame]) -> Non
           "cease date before the start date")
     w20 = n["week20"].astype(str).str.strip()
     days = (n["startdate"] - n["receiveddate"]).dt.days
-    known = w20.isin(["0", "1"]) & days.notna()
-    wrong = known & ((w20 == "1") & (days > TWENTY_WEEKS_DAYS) | (w20 == "0") & (days <= TWENTY_WEEKS_DAYS))
+    yes, no = flag(n["week20"])
+    wrong = days.notna() & ((yes & (days > TWENTY_WEEKS_DAYS)) | (no & (days <= TWENTY_WEEKS_DAYS)))
     f.add("WEEK20_INCONSISTENT", "assessment", n.loc[wrong, "assessmenttableid"], "week20",
           "week20 = " + w20[wrong] + " but the plan started " + days[wrong].astype("Int64").astype(str)
           + " days after the request")
@@ -251,12 +254,12 @@ def _checks_placements(f: _Findings, r: Sen2Return, t: dict[str, pd.DataFrame], 
         f.add("PLACEMENT_TYPE_NO_EHCP", "placementdetail", tid[no_ehcp], "urn",
               "establishment type " + typ[no_ehcp].astype(str) + " does not take children with EHC plans")
         group = typ.map(GIAS_GROUPS)
-        flag = pd.Series(False, index=pl.index)
+        flagged = pd.Series(False, index=pl.index)
         for ind in ("senunitindicator", "resourcedprovisionindicator"):
-            on = pl[ind].astype(str).str.strip().eq("1") & group.notna() & group.ne(MAINSTREAM_GROUP) & ~flag
+            on = flag(pl[ind])[0] & group.notna() & group.ne(MAINSTREAM_GROUP) & ~flagged
             f.add("PLACEMENT_SETTING_MISMATCH", "placementdetail", tid[on], ind,
                   "unit/resourced provision indicator at a " + typ[on].astype(str))
-            flag |= on
+            flagged |= on
     rank = nd["sentyperank"]
     prim = nd[rank == 1]
     f.add("NEED_NO_PRIMARY", "activeplans",

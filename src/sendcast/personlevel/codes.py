@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sendcast.model.structure import GROUPS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,14 @@ SEXES = ("M", "F", "U")  # ``gendercurrent`` before v1.2 used 1/2/9; mapped on r
 GENDER_CURRENT = {"1": "M", "2": "F", "9": "U", "0": "U"}
 UPN_UNKNOWN_REASONS = ("UN1", "UN2", "UN3", "UN4", "UN5", "UN6", "UN7", "UN8", "UN9", "UN10")
 YES_NO = ("0", "1")
+TRUE_CODES = ("1", "Y", "YES", "TRUE", "T")  # flags are 1/0 in the guide; some systems export Y/N
+FALSE_CODES = ("0", "N", "NO", "FALSE", "F")
+
+
+def flag(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(true, false) masks of a yes/no field; blank or unrecognised values are neither."""
+    v = values.astype(str).str.strip().str.upper()
+    return v.isin(TRUE_CODES), v.isin(FALSE_CODES)
 
 # GIAS establishment types (TypeOfEstablishment (name)) -> placement group.
 GIAS_GROUPS: dict[str, str] = {

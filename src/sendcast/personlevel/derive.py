@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sendcast.model.structure import AGE_BANDS
-from sendcast.personlevel.codes import CEASE_REASONS
+from sendcast.personlevel.codes import CEASE_REASONS, flag
 
 TOTAL = "total"
 NOT_FOUND = "not in the next return"
@@ -63,6 +63,10 @@ def caseload(tables: dict[str, pd.DataFrame], dims: Sequence[str] = ("age_band",
     primary_need), with totals."""
     c = tables["caseload"].copy()
     c["age_band"] = age_band(c["age"])
+    # national curriculum year as published: reception is R, before it "early years"
+    ncy = c["ncy"].astype("Float64")
+    c["ncy"] = ncy.map(lambda v: "unknown" if pd.isna(v) else "early_years" if v < 0 else "R" if v == 0
+                       else f"Y{int(v)}").astype(object)  # fmt: skip
     return _cross(c, dims)
 
 
@@ -185,7 +189,7 @@ def pipeline(tables: dict[str, pd.DataFrame], manifest: dict[str, object]) -> pd
             ("median_weeks_request_to_plan", float(weeks.median()) if len(weeks) else np.nan, "weeks"),
             ("plans_within_20_weeks", int((weeks <= 20).sum()), "plans"),
             ("plans_within_20_weeks_pct", float(100 * (weeks <= 20).mean()) if len(weeks) else np.nan, "percent"),
-            ("plans_flagged_week20_pct", float(100 * (pr["week20"].astype(str) == "1").mean()) if len(pr) else np.nan,
+            ("plans_flagged_week20_pct", float(100 * flag(pr["week20"])[0].mean()) if len(pr) else np.nan,
              "percent"),
         ]  # fmt: skip
         rows += [{"census_year": y, "measure": m, "value": v, "unit": u} for m, v, u in measures]

@@ -53,7 +53,7 @@ import pandera.pandas as pa
 from sendcast import __version__
 from sendcast.model.structure import GROUPS
 from sendcast.personlevel.checks import age_at, run_checks
-from sendcast.personlevel.codes import GIAS_GROUPS, MAINSTREAM_GROUP, NEEDS
+from sendcast.personlevel.codes import GIAS_GROUPS, MAINSTREAM_GROUP, NEEDS, flag
 from sendcast.personlevel.read import Gias, Sen2InputError, Sen2Return, read_gias, read_returns
 
 UNKNOWN = "unknown"
@@ -132,6 +132,12 @@ def person_ids(p: pd.DataFrame, key: bytes, year: int) -> pd.Series:
     return _hmac_ids(key, src)
 
 
+def postcode_district(postcode: pd.Series) -> pd.Series:
+    """The outward code (district) of each postcode, e.g. ``NR1``; blank when it is not one."""
+    out = postcode.astype(str).str.upper().str.strip().str.split().str[0].fillna("")
+    return out.where(out.str.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?"), "")
+
+
 def placement_groups(df: pd.DataFrame, gias: Gias | None) -> tuple[pd.Series, pd.Series]:
     """(GIAS establishment type, placement group) of placement rows; group ``unknown`` when the
     URN/UKPRN cannot be typed (no GIAS file, or not found)."""
@@ -139,7 +145,7 @@ def placement_groups(df: pd.DataFrame, gias: Gias | None) -> tuple[pd.Series, pd
 
     typ = establishment_types(df, gias)
     group = typ.map(GIAS_GROUPS)
-    ind = df["senunitindicator"].astype(str).eq("1") | df["resourcedprovisionindicator"].astype(str).eq("1")
+    ind = flag(df["senunitindicator"])[0] | flag(df["resourcedprovisionindicator"])[0]
     group = group.where(~((group == MAINSTREAM_GROUP) & ind), "resourced_provision")
     has_est = df["urn"].notna() | df["ukprn"].notna()
     has_set = df["sensetting"].astype(str).str.strip() != ""
@@ -166,7 +172,7 @@ def tidy_return(r: Sen2Return, key: bytes, gias: Gias | None) -> dict[str, pd.Da
     age_aug = age_at(p["personbirthdate"], aug)
     people = pd.DataFrame({
         "person_id": pid, "birth_month": p["personbirthdate"].dt.strftime("%Y-%m"), "sex": p["sex"],
-        "ethnicity": p["ethnicity"], "postcode_district": p["postcode"].str.upper().str.split().str[0].fillna(""),
+        "ethnicity": p["ethnicity"], "postcode_district": postcode_district(p["postcode"]),
         "has_upn": p["upn"] != "", "has_uln": p["uniquelearnernumber"] != "", "upn_unknown_reason": p["upnunknown"],
         "census_year": y,
     })  # fmt: skip

@@ -264,6 +264,9 @@ class NeedModel:
     years: list[int] = field(default_factory=list)
     joiners_by_year: list[int] = field(default_factory=list)
     exposure: dict[str, np.ndarray] = field(default_factory=dict)
+    # scenario levers (sendcast.personlevel.levers): joiners by need, and move probabilities
+    join_multiplier: np.ndarray = field(default_factory=lambda: np.ones(N_NEEDS))
+    move_multiplier: np.ndarray = field(default_factory=lambda: np.ones((N_CLASSES, N_GROUPS, N_NEEDS, N_GROUPS)))
 
     def _interval(self, name: str, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         reps = np.stack([getattr(r, name) for r in self.replicates])
@@ -435,7 +438,11 @@ def forecast(model: NeedModel, *, horizon: int = 5, draws: int = 1000, seed: int
     r = _stack(model, D)
     cease_age = r["cease"][:, BAND].copy()  # (D, age reached, g, n)
     cease_age[:, MAX_AGE] = 1.0
-    move_age = r["move"][:, model_class(np.arange(A))].copy()  # (D, age, g, n, g')
+    move = r["move"] * model.move_multiplier
+    gi = np.arange(N_GROUPS)
+    move[:, :, gi, :, gi] = 0.0  # staying takes what the levers add to or free from moving
+    move[:, :, gi, :, gi] = np.clip(1 - move.sum(axis=-1), 0, None).transpose(2, 0, 1, 3)
+    move_age = move[:, model_class(np.arange(A))].copy()  # (D, age, g, n, g')
     young = np.arange(A) < 16
     move_age[:, young, :, :, GI["other"]] += move_age[:, young, :, :, GI["post16_fe"]]
     move_age[:, young, :, :, GI["post16_fe"]] = 0.0
@@ -452,6 +459,9 @@ def forecast(model: NeedModel, *, horizon: int = 5, draws: int = 1000, seed: int
     j_group[:, young, :, GI["post16_fe"]] = 0.0
     join_p = r["join_age"][:, :, None, None] * r["join_need"][:, BAND][:, :, :, None] * j_group  # (D, age, n, g)
     join_p = np.moveaxis(join_p, 3, 2).reshape(D, -1)  # (D, age*g*n)
+    base_total = join_p.sum(axis=1)
+    join_p = join_p * np.tile(model.join_multiplier, A * N_GROUPS)[None, :]  # need is the last axis
+    join_scale = join_p.sum(axis=1) / base_total  # a lever on one need's joiners changes the total
     join_p /= join_p.sum(axis=1, keepdims=True)
 
     stock = np.broadcast_to(model.stock, (D, A, N_GROUPS, N_NEEDS)).astype(np.int64).copy()
@@ -466,7 +476,7 @@ def forecast(model: NeedModel, *, horizon: int = 5, draws: int = 1000, seed: int
         change = rng.binomial(new, np.broadcast_to(q[:, None, None, :], new.shape))
         to = rng.multinomial(change, np.broadcast_to(dest[:, None, None, :, :], (*new.shape, N_NEEDS)))
         new = new - change + to.sum(axis=3)
-        lam = np.exp(coef[:, 0] + coef[:, 1] * h)
+        lam = np.exp(coef[:, 0] + coef[:, 1] * h) * join_scale
         if model.join_dispersion > 1.0:  # quasi-Poisson: gamma-Poisson with the same mean and variance
             shape = lam / (model.join_dispersion - 1)
             lam = rng.gamma(shape, lam / shape)

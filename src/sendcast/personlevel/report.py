@@ -116,16 +116,19 @@ def derived_tables(tables: dict[str, pd.DataFrame], manifest: dict[str, Any], st
     from sendcast.personlevel import derive
 
     out: dict[str, pd.DataFrame] = {}
-    for dims in (("placement_group", "primary_need"), ("age_band", "primary_need"), ("age_band", "placement_group")):
+    for dims in (("age_band", "placement_group", "primary_need"), ("placement_group", "primary_need"),
+                 ("age_band", "primary_need"), ("age_band", "placement_group"), ("ncy", "primary_need")):
         c = derive.caseload(tables, dims)
-        out["caseload_by_" + "_x_".join(dims)] = protect_counts(c, ["plans"], dims)
+        short = {"age_band": "age", "placement_group": "group", "primary_need": "need", "ncy": "ncy"}
+        out["caseload_" + "_".join(short[d] for d in dims)] = protect_counts(c, ["plans"], dims)
     j = derive.joiners(tables, manifest, ("age_band", "primary_need"))
-    out["joiners_by_age_band_x_primary_need"] = protect_counts(j, ["joiners"], ("age_band", "primary_need"))
+    out["joiners_age_need"] = protect_counts(j, ["joiners"], ("age_band", "primary_need"))
     lv = derive.leavers(tables, manifest)
-    out["leavers_by_age_band_x_cease_reason"] = protect_counts(lv, ["leavers"], ("age_band", "cease_reason"))
+    out["leavers_age_reason"] = protect_counts(lv, ["leavers"], ("age_band", "cease_reason"))
     for kind in ("placement_group", "primary_need"):
         m = derive.movers(tables, manifest, kind)
-        out[f"movers_between_{kind}s"] = protect_counts(m, ["movers"], ("age_band", "from", "to"))
+        name = "movers_groups" if kind == "placement_group" else "movers_needs"
+        out[name] = protect_counts(m, ["movers"], ("age_band", "from", "to"))
     p = derive.pipeline(tables, manifest)
     counts = p["unit"].isin(["requests", "assessments", "plans"])
     pc = p.copy()

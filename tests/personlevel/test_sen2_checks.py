@@ -106,3 +106,13 @@ def test_without_gias_the_establishment_checks_are_marked_not_run(defective, tmp
     s = summary(returns, findings, None)
     row = s[s["item"].str.startswith("PLACEMENT_URN_UNKNOWN")]
     assert row["count"].isna().all()
+
+
+def test_yes_no_flags_exported_as_letters_read_the_same(tmp_path):
+    write_synthetic(tmp_path, people=60, years=1, seed=9, defects=False)
+    path = next(tmp_path.glob("*_assessment.csv"))
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert (df["week20"] == "1").any() and (df["week20"] == "0").any()
+    df["week20"] = df["week20"].map({"1": "Y", "0": "N", "": ""})
+    df.to_csv(path, index=False)
+    assert _findings(tmp_path).empty

@@ -119,20 +119,19 @@ def test_published_tables_show_no_small_count_and_none_is_recoverable(flow):
     _, _, store, _ = flow
     manifest, tables = open_sen2_store(store)
     out = derived_tables(tables, manifest)
-    assert {"caseload_by_placement_group_x_primary_need", "pipeline"} <= set(out)
+    assert {"caseload_age_group_need", "caseload_group_need", "pipeline"} <= set(out)
     for name, df in out.items():
         for col in ("plans", "joiners", "leavers", "movers"):
             if col in df:
                 v = _shown_counts(df, col).dropna()
                 assert not ((v > 0) & (v < 10)).any(), name
-    # re-derive one table raw and check no suppressed cell can be recovered by subtraction
-    dims = ("placement_group", "primary_need")
-    raw = derive.caseload(tables, dims)
-    shown = protect_counts(raw, ["plans"], dims)
-    mask = shown["plans"].isin([disclosure.SUPPRESSED, disclosure.SECONDARY])
-    rel = relations(raw.astype({d: str for d in dims}), dims)
-    assert mask.any()
-    assert disclosure.recoverable(raw.astype({d: str for d in dims}), "plans", mask, rel) == []
+    # re-derive the caseload tables raw: no suppressed cell can be recovered by subtraction
+    for dims in (("placement_group", "primary_need"), ("age_band", "placement_group", "primary_need")):
+        raw = derive.caseload(tables, dims).astype({d: str for d in dims})
+        shown = protect_counts(raw, ["plans"], dims)
+        mask = shown["plans"].isin([disclosure.SUPPRESSED, disclosure.SECONDARY])
+        assert mask.any()
+        assert disclosure.recoverable(raw, "plans", mask, relations(raw, dims)) == []
 
 
 def test_an_attempt_to_recover_a_suppressed_count_fails(flow):
@@ -191,3 +190,19 @@ def test_forecast_by_need_output_is_protected(flow):
     pq = pd.read_parquet(out / "need.parquet")
     assert pq["p50"].isna().any() and (pq.loc[pq["p50"].isna(), "suppressed"] != "").all()
     assert (out / "need.csv.meta.json").is_file()
+
+
+def test_placement_draws_for_the_budget(flow):
+    from sendcast.personlevel.api import forecast_by_need
+
+    _, _, store, _ = flow
+    res = forecast_by_need(store, horizon=2, draws=10, seed=1)
+    pdraws = res.placement_draws()
+    assert list(pdraws.columns) == ["la_code", "la_name", "year", "draw", "placement", "plans"]
+    assert sorted(pdraws["year"].unique()) == [res.origin, res.origin + 1, res.origin + 2]
+    # the origin year is the return's caseload, the same in every draw
+    first = pdraws[pdraws["year"] == res.origin].groupby("draw")["plans"].sum()
+    assert first.nunique() == 1 and first.iloc[0] == res.model.stock.sum()
+    later = pdraws[pdraws["year"] == res.origin + 1].groupby("draw")["plans"].sum()
+    totals = res.draws[res.draws["year"] == res.origin + 1].groupby("draw")["plans"].sum()
+    assert (later.to_numpy() == totals.to_numpy()).all()

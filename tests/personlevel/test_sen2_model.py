@@ -43,7 +43,7 @@ def test_leaving_rates_recover_the_truth_within_their_90pc_intervals(large):
     cells["covered"] = (cells["p"] >= lo[idx]) & (cells["p"] <= hi[idx])
     well = cells[cells["exposure"] >= 100]
     assert len(well) >= 40
-    # nominal 90%; measured 0.88 (49 cells) on this seed
+    # nominal 90%; measured 0.86 (49 cells; 0.86 of 117 cells with 30+ plans) on this seed
     assert well["covered"].mean() >= 0.8
 
 
@@ -64,7 +64,7 @@ def test_move_rates_recover_the_truth_within_their_90pc_intervals(large):
         inside |= (p == 0) & (hi[c, gg, nn] < 1e-3)
         rows += list(inside)
     assert len(rows) >= 200
-    # nominal 90%; measured 0.91 (301 cell-destinations) on this seed
+    # nominal 90%; measured 0.90 (301 cell-destinations; 0.86 of 707 with 30+ plans) on this seed
     assert np.mean(rows) >= 0.8
 
 

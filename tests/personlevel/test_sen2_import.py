@@ -179,3 +179,10 @@ def test_raw_files_are_not_copied(clean, tmp_path):
     dest = tmp_path / "store"
     import_returns(clean[0], dest)
     assert not any(p.suffix == ".csv" for p in dest.iterdir())
+
+
+def test_postcode_district_keeps_only_the_outward_code():
+    from sendcast.personlevel.importer import postcode_district
+
+    got = postcode_district(pd.Series(["NR1 2AB", "sw1a 1aa", "AV7 3XY", "", "NOT A POSTCODE", "12345"]))
+    assert got.tolist() == ["NR1", "SW1A", "AV7", "", "", ""]
