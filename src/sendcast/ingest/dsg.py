@@ -37,6 +37,8 @@ from sendcast.ingest.common import (
     concat_observations,
     finish,
     read_published_csv,
+    symbol_message,
+    symbol_mismatch,
 )
 
 SOURCE = "dsg-allocations"
@@ -167,14 +169,21 @@ def lookup_path(folder: Path, lookup_file: Path | None = None) -> Path:
 _NUMERIC_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
-def parse_series(raw: pd.Series, lines: pd.Series, *, file: str, field: str) -> tuple[np.ndarray, np.ndarray]:
+def parse_series(
+    raw: pd.Series, lines: pd.Series, *, file: str, field: str, unit: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Parse a column of published cells at once (the vectorised form of ``parse_cell``).
 
     Returns ``(values, reasons)``: float values (NaN for markers) and an object array with the
     publication's reason for each NaN (None where there is a number). A cell that is neither a
-    number nor a known marker raises IngestError naming file, line and field.
+    number nor a known marker, or (``unit`` given) whose ``%``/``£`` sign contradicts the
+    unit, raises IngestError naming file, line and field.
     """
     text = raw.astype("string").fillna("").str.strip().str.strip('"').str.strip()
+    wrong = symbol_mismatch(text, unit)
+    if wrong.any():
+        pos = int(np.flatnonzero(wrong)[0])
+        raise IngestError(file, symbol_message(str(text.iloc[pos]), str(unit)), line=int(lines.iloc[pos]), field=field)
     key = text.str.lower()
     is_marker = key.isin(list(MARKERS))
     cleaned = text.str.replace(",", "", regex=False).str.replace("£", "", regex=False)
@@ -275,7 +284,7 @@ def _tidy(wide: pd.DataFrame, *, file: str) -> pd.DataFrame:
     """Wide frame (geography, year, _line, the ten value columns as text) -> tidy rows."""
     frames = []
     for col, (measure, stage) in CSV_COLUMNS.items():
-        values, reasons = parse_series(wide[col], wide["_line"], file=file, field=col)
+        values, reasons = parse_series(wide[col], wide["_line"], file=file, field=col, unit="gbp")
         frames.append(
             pd.DataFrame(
                 {

@@ -82,7 +82,7 @@ def read_snpp(path: Path) -> pd.DataFrame:
     df["AREA_CODE"] = df["AREA_CODE"].str.strip()
     frames = []
     for y in years:
-        vals, reasons = parse_values(df, y, file=path)
+        vals, reasons = parse_values(df, y, file=path, unit="persons")
         frames.append(
             pd.DataFrame(
                 {
