@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
         if fmt in ("parquet", "html") and out is None:
             console.print(f"[red]error:[/red] --format {fmt} needs --out PATH")
             raise typer.Exit(2)
-        written = forecast_report.write(res, fmt, out)
+        written = forecast_report.write(res, fmt, out, population)
         if written is None:
             return
         console.print(f"wrote {written} (+ {written.name}.meta.json)")

@@ -120,9 +120,10 @@ def html_report(res: ForecastResult, measures: list[str] | None = None) -> str:
     return html_page(title, sections, intro=intro)  # type: ignore[arg-type]
 
 
-def write(res: ForecastResult, fmt: str, out: Path | None) -> Path | None:
+def write(res: ForecastResult, fmt: str, out: Path | None, population: Path | None = None) -> Path | None:
     """Write the forecast in ``fmt`` to ``out`` (stdout for csv/json when out is None), with a
-    ``.meta.json`` run record beside the file."""
+    ``.meta.json`` run record beside the file (naming and hashing ``population``, the
+    projection file the forecast used, if any)."""
     summary = res.summary.copy()
     for c in ("mean", "p5", "p10", "p50", "p90", "p95"):
         summary[c] = summary[c].round(1)
@@ -142,8 +143,10 @@ def write(res: ForecastResult, fmt: str, out: Path | None) -> Path | None:
             "draws": res.draws,
             "seed": res.seed,
             "councils": sorted(set(res.summary["la_code"]))[:200],
+            "population_projection": str(population) if population is not None else None,
         },
         open_store(),
+        [Path(population)] if population is not None else None,
     )
     write_json(meta, Path(str(out) + ".meta.json"))
     return Path(out)
