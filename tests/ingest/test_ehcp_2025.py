@@ -199,3 +199,63 @@ def test_missing_file_of_the_release_is_an_error(tmp_path: Path) -> None:
     (rel / "data" / "ceased_plans.csv").unlink()
     with pytest.raises(IngestError, match="ceased_plans.csv: file of the EHCP 2025 release missing"):
         ehcp_2025.load(rel)
+
+
+def _complete_release(raw_dir: Path, out: Path) -> Path:
+    """A stand-in for the complete 2025 release, made from the partial copy as the complete one
+    differs from it (PROVENANCE.md): the latest period's rows again for January 2025 / 2024,
+    and rows in the files the partial copy holds as header only (councils adding up to England)."""
+    import csv
+    import io
+    import shutil
+
+    rel = out / "ehcp-statistics-2025"
+    shutil.copytree(raw_dir / "ehcp-statistics-2025-partial", rel, copy_function=shutil.copyfile)
+    d = rel / "data"
+    areas: list[list[str]] = []
+    for path in sorted(d.glob("*.csv")):
+        text = path.read_text(encoding="utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text)))
+        head, body = rows[0], rows[1:]
+        if not body:
+            continue
+        last = max(r[0] for r in body)
+        nxt = f"{int(last[:4]) + 1}{int(last[4:]) + 1}" if len(last) == 6 else str(int(last) + 1)
+        new = [[nxt, *r[1:]] for r in body if r[0] == last]
+        if path.name == "caseload.csv":
+            areas = [r[:10] for r in new if r[10] == r[11] and r[2] in ("National", "Local authority")]
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(new)
+        path.write_text("\ufeff" + text.rstrip("\n") + "\n" + buf.getvalue(), encoding="utf-8")
+    n_las = sum(a[2] == "Local authority" for a in areas)
+    for name in ("annual_reviews.csv", "sen_needs_all_plans.csv", "sen_need_newplans.csv", "work_based_placements.csv"):
+        path = d / name
+        head = next(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+        lines = []
+        for a in areas:
+            period = ["2024", "Calendar year"] if name == "sen_need_newplans.csv" else a[:2]
+            val = str(10 if a[2] == "Local authority" else 10 * n_las)
+            lines.append([*period, *a[2:10], "All EHC plans", "All EHC plans", *[val] * (len(head) - 12)])
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(lines)
+        path.write_text("\ufeff" + ",".join(head) + "\n" + buf.getvalue(), encoding="utf-8")
+    return rel
+
+
+@pytest.mark.slow
+def test_the_complete_release_builds_by_data_build_alone(raw_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from sendcast.harmonise.ehcp import reconcile
+    from sendcast.store import Store, build_store, check_reconciliation
+
+    src = tmp_path / "raw"
+    _complete_release(raw_dir, src)
+    shutil.copytree(raw_dir / "la-lookups", src / "la-lookups", copy_function=shutil.copyfile)
+    m = build_store(src, tmp_path / "store", derived=False)
+    obs = Store(tmp_path / "store").table("observations")
+    check_reconciliation(reconcile(obs))  # councils add up to England in every period
+    case = obs[(obs["measure"] == "ehcp_caseload") & (obs["breakdown_topic"] == "total")]
+    assert case["year"].max() == 2025 and ["ehcp-statistics", "2025"] in [list(r) for r in m["releases"]]
+    got = set(obs[obs["release"] == "2025"]["file"])
+    assert {"annual_reviews.csv", "sen_needs_all_plans.csv", "work_based_placements.csv"} <= got
