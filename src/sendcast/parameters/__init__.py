@@ -25,6 +25,7 @@ carry its own ``source``; model parameters may instead key values by age or grou
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,7 +106,7 @@ class DatedValue(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     start: dt.date = Field(alias="from")
-    value: float
+    value: float = Field(allow_inf_nan=False)  # .nan or .inf is never an assumption
     source: Source | None = None
     note: str | None = None
 
@@ -126,6 +127,20 @@ class DatedValue(BaseModel):
         if not YEAR_RANGE[0] <= v.year <= YEAR_RANGE[1]:
             raise ValueError(f"year {v.year} out of range {YEAR_RANGE[0]}-{YEAR_RANGE[1]}")
         return v
+
+
+def _numbers(tree: Any, where: str) -> Iterator[tuple[str, float]]:
+    """Every number in a nested mapping/list, with its dotted key."""
+    if isinstance(tree, bool):
+        return
+    if isinstance(tree, int | float):
+        yield where, float(tree)
+    elif isinstance(tree, dict):
+        for k, v in tree.items():
+            yield from _numbers(v, f"{where}.{k}")
+    elif isinstance(tree, list):
+        for i, v in enumerate(tree):
+            yield from _numbers(v, f"{where}.{i}")
 
 
 class Parameter(BaseModel):
@@ -155,6 +170,9 @@ class Parameter(BaseModel):
         if not (self.price_year or self.period):
             raise ValueError("price_year: give a price_year (costs) or a period (others)")
         if isinstance(self.values, dict):
+            for where, num in _numbers(self.values, "values"):
+                if not math.isfinite(num):
+                    raise ValueError(f"{where}: {num} is not a finite number")
             if self.unit.startswith("gbp"):
                 for k, v in self.values.items():
                     if isinstance(v, int | float) and v < 0:
