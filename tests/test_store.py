@@ -300,3 +300,48 @@ def test_store_env_pointing_nowhere_is_a_clear_error(tmp_path: Path, monkeypatch
     monkeypatch.setenv("SENDCAST_STORE", str(tmp_path / "nowhere"))
     with pytest.raises(StoreError, match="SENDCAST_STORE=.*no sendcast data store there"):
         open_store()
+
+
+def test_a_publication_must_give_the_tables_it_should() -> None:
+    import pandas as pd
+
+    from sendcast.ingest import ImportResult
+    from sendcast.ingest.common import empty_observations
+    from sendcast.store import check_results
+
+    nothing = ImportResult(source="ons-snpp", release="2022", observations=empty_observations())
+    with pytest.raises(StoreError, match="snpp-folder: recognised as ons-snpp but gave no rows"):
+        check_results([nothing], ["snpp-folder"])
+    no_lookup = ImportResult(
+        source="la-lookups",
+        release="2025",
+        observations=empty_observations(),
+        tables={"other": pd.DataFrame({"a": [1]})},
+    )
+    with pytest.raises(StoreError, match="gave no la_lookup table"):
+        check_results([no_lookup], ["la-lookups"])
+
+
+def test_data_build_refusal_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sendcast.cli import app
+
+    src = _small_source(tmp_path)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    res = CliRunner().invoke(app, ["data", "build", "--source", str(src), "--dest", str(folder)])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and "not empty and is not a sendcast store" in res.output
+    assert (folder / "keep.txt").read_text() == "mine"
+
+
+def test_data_status_with_store_env_pointing_nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from sendcast.cli import app
+
+    monkeypatch.setenv("SENDCAST_STORE", str(tmp_path / "nowhere"))
+    res = CliRunner().invoke(app, ["data", "status"])
+    assert res.exit_code == 2 and "SENDCAST_STORE" in res.output and "Traceback" not in res.output

@@ -440,13 +440,25 @@ def check_conflicts(obs: pd.DataFrame, origins: list[str]) -> pd.DataFrame:
     return obs[~obs.duplicated(key, keep="first")].drop(columns="_origin").reset_index(drop=True)
 
 
+# The reference tables each publication's importer gives (a recognised release must give them).
+EXPECTED_TABLES: dict[str, tuple[str, ...]] = {
+    "la-lookups": ("la_lookup",),
+    "dfe-statistical-neighbours": ("statistical_neighbours",),
+    "dfe-lait": ("lait_measures",),
+    "ehcp-statistics": ("la_region",),
+}
+
+
 def check_results(results: list[ImportResult], folders: list[str]) -> None:
     """Every recognised publication must contribute: observations or reference tables with rows,
-    and each table an importer promises (its module's ``TABLES``) non-empty."""
+    and each table it should give (:data:`EXPECTED_TABLES`) with rows."""
     for r, folder in zip(results, folders, strict=True):
         has_tables = any(len(t) for t in r.tables.values())
         if not len(r.observations) and not has_tables:
             raise StoreError(f"{folder}: recognised as {r.source} but gave no rows; check its files")
+        for name in EXPECTED_TABLES.get(r.source, ()):
+            if name not in r.tables or not len(r.tables[name]):
+                raise StoreError(f"{folder}: {r.source} gave no {name} table; check its files")
 
 
 def _load_known_gaps() -> pd.DataFrame:

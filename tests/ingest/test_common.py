@@ -191,3 +191,10 @@ def test_utf16_file_is_named(tmp_path: Path) -> None:
     p.write_text("time_period,ehcplans\n2024,1\n", encoding="utf-16")
     with pytest.raises(IngestError, match=r"caseload\.csv, line 1: file is UTF-16"):
         read_published_csv(p, required=["ehcplans"])
+
+
+def test_period_label_must_match_its_year() -> None:
+    bad = _tidy(10.0).assign(period="2023-01")  # January 2024 labelled as January 2023
+    with pytest.raises(IngestError, match="period '2023-01' does not match january 2024") as exc:
+        finish(bad, source="s", release="1", file="f.csv")
+    assert exc.value.line == 5 and exc.value.field == "period"

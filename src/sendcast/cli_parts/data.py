@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
             with console.status("building store...") as st:
                 manifest = build_store(source, target, progress=lambda m: st.update(escape(m)))
         except (IngestError, StoreError, ParameterError) as exc:
-            console.print(f"[red]error:[/red] {escape(str(exc))}")
+            console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
             console.print("The existing store was left unchanged.")
             raise typer.Exit(2) from None
         console.print(f"built store: {manifest['rows']:,} observations from {len(manifest['files'])} files")
@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
         try:
             st = status(open_store())
         except StoreError as exc:
-            console.print(f"[red]error:[/red] {escape(str(exc))}")
+            console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(2) from None
         if as_json:
             typer.echo(json.dumps(st, indent=1, default=str))

@@ -391,6 +391,35 @@ def out_of_range(df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     return bad, reasons
 
 
+def expected_period(period_type: str, year: int) -> str | None:
+    """The ``period`` label of a period type and year (None for ``snapshot``): ``2024-01``,
+    ``2023``, ``2023-24`` (financial or academic year), ``mid-2022``."""
+    if period_type == "january":
+        return f"{year}-01"
+    if period_type == "calendar_year":
+        return str(year)
+    if period_type in ("financial_year", "academic_year"):
+        return f"{year}-{(year + 1) % 100:02d}"
+    if period_type == "mid_year":
+        return f"mid-{year}"
+    return None
+
+
+def period_mismatch(df: pd.DataFrame) -> np.ndarray:
+    """Flags of the rows whose ``period`` label does not say their ``period_type`` and ``year``
+    (a date read wrongly, or two periods mixed up in one row)."""
+    pairs = df[["period_type", "year", "period"]].drop_duplicates()
+    bad = {
+        (pt, int(y), str(lab))
+        for pt, y, lab in pairs.itertuples(index=False)
+        if expected_period(str(pt), int(y)) not in (None, str(lab))
+    }
+    if not bad:
+        return np.zeros(len(df), dtype=bool)
+    keys = zip(df["period_type"], df["year"].astype(int), df["period"].astype(str), strict=True)
+    return np.array([k in bad for k in keys], dtype=bool)
+
+
 def _values_in_range(df: pd.DataFrame) -> pd.Series:
     return pd.Series(~out_of_range(df)[0], index=df.index)
 
@@ -441,6 +470,17 @@ def validate_observations(df: pd.DataFrame, *, file: str | Path) -> None:
                 f"{row['measure']} value {row['value']:g} {row['unit']} {reasons[pos]}",
                 line=int(row["line"]),
                 field=str(row["measure"]),
+            )
+    if len(df) and {"period_type", "year", "period", "line"} <= set(df.columns):
+        wrong = period_mismatch(df)
+        if wrong.any():
+            row = df.iloc[int(np.flatnonzero(wrong)[0])]
+            raise IngestError(
+                file,
+                f"period {row['period']!r} does not match {row['period_type']} {row['year']} "
+                f"(expected {expected_period(str(row['period_type']), int(row['year']))!r})",
+                line=int(row["line"]),
+                field="period",
             )
     try:
         observation_schema.validate(df, lazy=False)
