@@ -101,11 +101,12 @@ def _ehcp_release(root: Path) -> Path:
 
 
 @FUZZ
-@given(file=st.sampled_from(list(ehcp_2025.REQUIRED_FILES)), change=mutation())
+@given(file=st.sampled_from([*ehcp_2025.REQUIRED_FILES, "lookup"]), change=mutation())
 def test_ehcp_release_gives_a_clean_error_or_a_valid_table(file: str, change: tuple) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         rel = _ehcp_release(Path(tmp))
-        copy_folder(FIXTURES / "la-lookups", Path(tmp) / "la-lookups")
-        assert ehcp_2025.load(rel).observations is not None  # the undamaged release imports
-        apply(rel / "data" / file, change)
+        lookups_copy = copy_folder(FIXTURES / "la-lookups", Path(tmp) / "la-lookups")
+        assert len(ehcp_2025.load(rel).observations)  # the undamaged release imports
+        target = lookups_copy / "dfe_la_codes_from_ehcp_2025.csv" if file == "lookup" else rel / "data" / file
+        apply(target, change)
         _check(ehcp_2025, rel)

@@ -25,6 +25,7 @@ from sendcast.ingest.common import (
     empty_observations,
     finish,
     raise_at_first,
+    read_published_csv,
     symbol_message,
     symbol_mismatch,
 )
@@ -124,8 +125,10 @@ def load_la_lookup(folder: Path) -> pd.DataFrame | None:
     for base in (folder, *folder.parents[:3]):
         p = base / "la-lookups" / "dfe_la_codes_from_ehcp_2025.csv"
         if p.is_file():
-            lk = pd.read_csv(p, dtype=str, keep_default_na=False)
-            lk["old_la_code"] = lk["old_la_code"].str.replace(r"\.0$", "", regex=True)
+            # read as every published file is, so a damaged lookup is a one-line error
+            lk = read_published_csv(p, required=["old_la_code", "new_la_code"]).drop(columns="_line")
+            lk["old_la_code"] = lk["old_la_code"].str.strip().str.replace(r"\.0$", "", regex=True)
+            lk["new_la_code"] = lk["new_la_code"].str.strip()
             return lk
     return None
 
