@@ -202,8 +202,11 @@ def test_swap_is_one_atomic_exchange(tmp_path: Path, monkeypatch: pytest.MonkeyP
     dest = tmp_path / "store"
     build_store(src, dest, derived=False)
     renames: list[tuple[str, str]] = []
-    real = os.rename
-    monkeypatch.setattr(store_mod.os, "rename", lambda a, b: (renames.append((str(a), str(b))), real(a, b))[1])
+    for fn in ("rename", "replace"):
+        real = getattr(os, fn)
+        monkeypatch.setattr(
+            store_mod.os, fn, lambda a, b, _real=real: (renames.append((str(a), str(b))), _real(a, b))[1]
+        )
     build_store(src, dest, derived=False)
     # the store folder itself is never renamed away: a reader always finds a store at dest
     assert all(Path(a) != dest.resolve() for a, _ in renames)
