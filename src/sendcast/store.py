@@ -423,14 +423,20 @@ def check_conflicts(obs: pd.DataFrame, origins: list[str]) -> pd.DataFrame:
     dup = obs.duplicated(key, keep=False)
     if not dup.any():
         return obs.drop(columns="_origin")
-    d = obs[dup]
-    first = d.groupby(key, sort=False)
-    n_values = first["value"].transform(lambda v: v.fillna(-1.5e308).nunique())
-    n_reasons = first["missing_reason"].transform(lambda v: v.fillna("").nunique())
-    clash = d[(n_values > 1) | (n_reasons > 1)]
+    d = obs[dup].assign(
+        _v=obs.loc[dup, "value"].fillna(-1.5e308),
+        _r=pd.factorize(obs.loc[dup, "missing_reason"].fillna(""))[0],
+    )
+    g = d.groupby(key, sort=False, dropna=False)
+    # vectorised "more than one distinct value in the group": min differs from max
+    differs = (g["_v"].transform("min") != g["_v"].transform("max")) | (
+        g["_r"].transform("min") != g["_r"].transform("max")
+    )
+    clash = d[differs]
     if len(clash):
         row = clash.iloc[0]
-        other = clash[(clash[key] == row[key]).all(axis=1)].iloc[1]
+        same_key = (clash[key] == row[key]).all(axis=1)
+        other = clash[same_key & ((clash["_v"] != row["_v"]) | (clash["_r"] != row["_r"]))].iloc[0]
         raise StoreError(
             f"{row['source']} release {row['release']} is given twice with different figures: "
             f"{origins[int(row['_origin'])]}/{row['file']} line {row['line']} has {row['value']:g} and "
