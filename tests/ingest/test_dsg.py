@@ -157,3 +157,57 @@ def test_real_csv_agrees_with_published_ods(raw_dir: Path, real: pd.DataFrame) -
     both = real.merge(csv, on=keys, how="outer", indicator=True)
     assert (both["_merge"] == "both").all()
     assert (both["value_x"] - both["value_y"]).abs().max() <= 0.02  # a penny of £m rounding
+
+
+# --------------------------------------------------------------------------- issue 11: .ods bombs
+
+
+def _ods(path: Path, rows_xml: str) -> Path:
+    """A minimal .ods with one sheet holding ``rows_xml`` (table:table-row elements)."""
+    import zipfile
+
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        '<office:body><office:spreadsheet><table:table table:name="Allocations_2324">'
+        f"{rows_xml}</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
+        zf.writestr("content.xml", content)
+    return path
+
+
+def test_ods_zip_bomb_is_refused_before_parsing(tmp_path: Path) -> None:
+    from sendcast.ingest.dsg import ods_cells, read_summary_ods
+
+    cell = '<table:table-cell office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell>'
+    # one row of 16,384 filled cells repeated 1,000,000 times: 16 billion cells from 1 kB
+    bomb = _ods(
+        tmp_path / "bomb.ods",
+        '<table:table-row table:number-rows-repeated="1000000">'
+        '<table:table-cell table:number-columns-repeated="16384" office:value-type="float" office:value="1">'
+        "<text:p>1</text:p></table:table-cell></table:table-row>",
+    )
+    with pytest.raises(IngestError, match="more than 2,000,000 cells"):
+        ods_cells(bomb)
+    with pytest.raises(IngestError, match=r"bomb\.ods: spreadsheet expands"):
+        read_summary_ods(bomb, lookup=None, notes=[])  # type: ignore[arg-type]
+    # trailing empty rows and columns (as LibreOffice writes them) are not counted, as in pandas
+    ok = _ods(
+        tmp_path / "ok.ods",
+        f'<table:table-row>{cell}{cell}<table:table-cell table:number-columns-repeated="16000"/></table:table-row>'
+        '<table:table-row table:number-rows-repeated="1048000"><table:table-cell/></table:table-row>',
+    )
+    assert ods_cells(ok) == 2
+
+
+def test_damaged_ods_is_one_line_error(tmp_path: Path) -> None:
+    from sendcast.ingest.dsg import ods_cells
+
+    p = tmp_path / "x.ods"
+    p.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(IngestError, match=r"x\.ods: cannot read as an \.ods spreadsheet"):
+        ods_cells(p)

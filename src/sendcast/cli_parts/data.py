@@ -22,24 +22,32 @@ def register(app: typer.Typer) -> None:
     @data.command("build")
     def build(
         source: Path = typer.Option(..., "--source", help="Folder of release folders, one release folder, or a zip."),
-        dest: Path | None = typer.Option(None, "--dest", help="Store folder (default: user store)."),
+        dest: Path | None = typer.Option(
+            None,
+            "--dest",
+            help="Store folder: new, empty, or an existing sendcast store (default: user store). "
+            "Releases built replace the same releases there; the others are kept.",
+        ),
         embed: bool = typer.Option(False, "--embed", help="Write the package's embedded store (developers)."),
     ) -> None:
         """Rebuild the store from published files (atomic: a failed build changes nothing)."""
         from sendcast.ingest.common import IngestError
+        from sendcast.parameters import ParameterError
         from sendcast.store import EMBEDDED_DIR, StoreError, build_store
 
         target = EMBEDDED_DIR if embed else dest
         try:
             with console.status("building store...") as st:
-                manifest = build_store(source, target, progress=lambda m: st.update(m))
-        except (IngestError, StoreError) as exc:
-            console.print(f"[red]error:[/red] {escape(str(exc))}")
+                manifest = build_store(source, target, progress=lambda m: st.update(escape(m)))
+        except (IngestError, StoreError, ParameterError) as exc:
+            console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
             console.print("The existing store was left unchanged.")
-            raise typer.Exit(1) from None
+            raise typer.Exit(2) from None
         console.print(f"built store: {manifest['rows']:,} observations from {len(manifest['files'])} files")
+        for rel in manifest.get("kept_releases", []):
+            console.print(f"kept from the existing store: {escape(' '.join(map(str, rel)))}")
         for name in manifest.get("unrecognised_folders", []):
-            console.print(f"[yellow]not recognised, skipped:[/yellow] {name}")
+            console.print(f"[yellow]not recognised, skipped:[/yellow] {escape(name)}")
 
     @data.command("status")
     def status_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
@@ -49,8 +57,8 @@ def register(app: typer.Typer) -> None:
         try:
             st = status(open_store())
         except StoreError as exc:
-            console.print(f"[red]error:[/red] {escape(str(exc))}")
-            raise typer.Exit(1) from None
+            console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(2) from None
         if as_json:
             typer.echo(json.dumps(st, indent=1, default=str))
             return

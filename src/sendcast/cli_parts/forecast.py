@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
             _print_table(res.summary)
             console.print(forecast_report.accuracy_note(res))
             return
-        written = forecast_report.write(res, fmt, out)
+        written = forecast_report.write(res, fmt, out, population)
         if written is None:
             return
         console.print(f"wrote {written} (+ {written.name}.meta.json)")

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pandas.core.groupby import SeriesGroupBy
+
+from sendcast.ingest.common import WHOLE_UNITS
 
 SERIES_COLUMNS = ["la_code", "la_name", "year", "period_type", "measure", "value", "source_release"]
 
@@ -224,43 +227,75 @@ def ehcp_series(obs: pd.DataFrame) -> pd.DataFrame:
 
 
 def reconcile(obs: pd.DataFrame, la_region: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Return, per measure/period (and region), the sum of LA rows minus the published total.
+    """Return, per source/measure/period (and region), the sum of LA rows minus the published total.
 
-    Uses total/total rows of count measures (unit not ``percent``). Columns: ``measure``,
-    ``period_type``, ``year``, ``area`` (``E92000001`` or a region code), ``published``,
-    ``sum_of_las``, ``difference`` and ``las_missing`` (LA rows with no number). Regional
-    checks need ``la_region`` (la_code -> region_code, from the importers' tables).
+    Uses total/total rows of count measures (unit not ``percent``), each publication on its
+    own (two publications of one measure are never added together). Columns: ``source``,
+    ``measure``, ``unit``, ``period_type``, ``year``, ``area`` (``E92000001`` or a region code),
+    ``published``, ``sum_of_las``, ``difference``, ``las`` (LA rows), ``las_missing`` (LA rows
+    with no number) and ``largest_la`` (the largest published LA figure). Regional checks need
+    ``la_region`` (la_code -> region_code, from the importers' tables).
     """
     t = obs[(obs["breakdown_topic"] == "total") & (obs["breakdown"] == "total") & (obs["unit"] != "percent")]
-    keys = ["measure", "period_type", "year"]
+    keys = ["source", "measure", "unit", "period_type", "year"]
     la = t[t["geographic_level"] == "la"]
     rows = []
-    nat = t[t["geographic_level"] == "national"].set_index(keys)["value"]
-    g = la.groupby(keys)["value"]
-    s = pd.DataFrame({"sum_of_las": g.sum(), "las_missing": g.apply(lambda v: int(v.isna().sum()))})
+
+    def summary(g: SeriesGroupBy) -> pd.DataFrame:  # type: ignore[type-arg]
+        return pd.DataFrame(
+            {
+                "sum_of_las": g.sum(min_count=1),  # no number at all: nothing to add up
+                "las": g.size(),
+                "las_missing": g.apply(lambda v: int(v.isna().sum())),
+                "largest_la": g.max(),
+            }
+        )
+
+    nat = t[t["geographic_level"] == "national"].drop_duplicates(keys).set_index(keys)["value"]
+    s = summary(la.groupby(keys)["value"])
     s["published"] = nat.reindex(s.index)
     s["area"] = "E92000001"
     rows.append(s.reset_index())
     if la_region is not None and len(la_region):
         lr = la_region.drop_duplicates("la_code")
         la2 = la.merge(lr, on="la_code", how="left")
-        g2 = la2.groupby([*keys, "region_code"])["value"]
-        s2 = pd.DataFrame({"sum_of_las": g2.sum(), "las_missing": g2.apply(lambda v: int(v.isna().sum()))})
+        s2 = summary(la2.groupby([*keys, "region_code"])["value"])
         reg = t[t["geographic_level"] == "regional"].rename(columns={"la_code": "region_code"})
-        s2["published"] = reg.set_index([*keys, "region_code"])["value"].reindex(s2.index)
+        s2["published"] = reg.drop_duplicates([*keys, "region_code"]).set_index([*keys, "region_code"])["value"]
         s2 = s2.reset_index().rename(columns={"region_code": "area"})
         rows.append(s2)
     out = pd.concat(rows, ignore_index=True)
     out["difference"] = out["sum_of_las"] - out["published"]
-    return out[
-        [
-            "measure",
-            "period_type",
-            "year",
-            "area",
-            "published",
-            "sum_of_las",
-            "difference",
-            "las_missing",
-        ]
-    ]
+    cols = ["source", "measure", "unit", "period_type", "year", "area", "published", "sum_of_las", "difference"]
+    return out[[*cols, "las", "las_missing", "largest_la"]]
+
+
+# A national row may differ from the sum of its councils by rounding or late returns: up to 1%
+# of the national figure (at least 10). A check of the file, not a model assumption.
+RECONCILE_TOLERANCE = 0.01
+RECONCILE_MIN_TOLERANCE = 10.0
+
+
+def reconciliation_gaps(recon: pd.DataFrame, known: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return the rows of :func:`reconcile` (England only, counts of whole things: means, scores
+    and money are not sums of councils) where the councils do not add up to the national row
+    by more than suppression explains.
+
+    Allowed: an excess of the councils over the national row up to the tolerance
+    (:data:`RECONCILE_TOLERANCE` of the national figure, at least :data:`RECONCILE_MIN_TOLERANCE`);
+    a shortfall up to the tolerance plus, for each council without a number, the largest
+    published council figure (a suppressed or unavailable council cannot be larger). A file cut
+    short, a dropped block of councils or a doubled one breaks this. ``known``: published gaps
+    checked by hand (columns source, measure, period_type, year, published, sum_of_las), which
+    are accepted only while the figures are exactly as recorded.
+    """
+    additive = recon["unit"].isin(list(WHOLE_UNITS)) if "unit" in recon.columns else True
+    r = recon[(recon["area"] == "E92000001") & additive & recon["published"].notna() & recon["sum_of_las"].notna()]
+    tol = np.maximum(RECONCILE_MIN_TOLERANCE, RECONCILE_TOLERANCE * r["published"].abs())
+    explained = tol + r["las_missing"] * r["largest_la"].fillna(0).clip(lower=0)
+    bad = r[(r["difference"] > tol) | (-r["difference"] > explained)]
+    if known is not None and len(known) and len(bad):
+        k = ["source", "measure", "period_type", "year", "published", "sum_of_las"]
+        m = bad.merge(known[k].assign(_known=True), on=k, how="left")
+        bad = bad[m["_known"].isna().to_numpy()]
+    return bad.reset_index(drop=True)

@@ -162,13 +162,40 @@ class Cell:
     missing_reason: str | None
 
 
-def parse_cell(raw: Any, *, file: str | Path, line: int, field: str) -> Cell:
+PERCENT_UNITS = frozenset({"percent"})
+MONEY_UNITS = frozenset({"gbp", "gbp_per_week", "gbp_per_head"})
+
+
+def symbol_mismatch(text: pd.Series, unit: str | None) -> np.ndarray:
+    """Flags of the cells in ``text`` whose sign contradicts ``unit``: a ``%`` in a column that
+    is not a percentage, a ``£`` in one that is not money (``45%`` or ``£12`` plans are a shifted
+    column, not a count). ``unit=None`` checks nothing."""
+    if unit is None or not len(text):
+        return np.zeros(len(text), dtype=bool)
+    t = text.astype(str)
+    bad = np.zeros(len(t), dtype=bool)
+    if unit not in PERCENT_UNITS:
+        bad |= t.str.contains("%", regex=False).to_numpy(dtype=bool)
+    if unit not in MONEY_UNITS:
+        bad |= t.str.contains("£", regex=False).to_numpy(dtype=bool)
+    return bad
+
+
+def symbol_message(text: str, unit: str) -> str:
+    """The error for a cell flagged by :func:`symbol_mismatch`."""
+    sign = "%" if "%" in text and unit not in PERCENT_UNITS else "£"
+    return f"value {text.strip()[:40]!r} has a '{sign}' sign but the column holds {unit}"
+
+
+def parse_cell(raw: Any, *, file: str | Path, line: int, field: str, unit: str | None = None) -> Cell:
     """Parse one published cell into a value or a marker.
 
     Thousands separators and surrounding spaces/quotes are removed; ``%`` is dropped (the unit
-    says percent). Known markers (:data:`MARKERS`) become NaN with their reason. Anything else
-    that is not a number raises :class:`IngestError` naming file, line and field: an unknown
-    marker is a change in the publication that a person must look at, not something to guess.
+    says percent) and ``£`` too, but when ``unit`` is given a ``%`` outside a percentage or a
+    ``£`` outside money is an error. Known markers (:data:`MARKERS`) become NaN with their
+    reason. Anything else that is not a number raises :class:`IngestError` naming file, line and
+    field: an unknown marker is a change in the publication that a person must look at, not
+    something to guess.
     """
     if raw is None:
         return Cell(math.nan, MARKERS[""])
@@ -182,6 +209,8 @@ def parse_cell(raw: Any, *, file: str | Path, line: int, field: str) -> Cell:
     key = text.lower()
     if key in MARKERS:
         return Cell(math.nan, MARKERS[key])
+    if unit is not None and symbol_mismatch(pd.Series([text]), unit)[0]:
+        raise IngestError(file, symbol_message(text, unit), line=line, field=field)
     cleaned = text.replace(",", "").replace("£", "").rstrip("%").strip()
     if _NUMBER.match(cleaned):
         return Cell(float(cleaned), None)
@@ -204,7 +233,11 @@ def read_published_csv(path: str | Path, *, required: Sequence[str], max_bytes: 
         raise IngestError(p, "file is empty")
     if size > max_bytes:
         raise IngestError(p, f"file is {size:,} bytes, more than the {max_bytes:,} allowed")
+    if p.is_symlink():
+        raise IngestError(p, "is a symbolic link; sendcast reads only regular files in a release folder")
     raw = p.read_bytes()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise IngestError(p, "file is UTF-16 encoded; save it as UTF-8 CSV (as published) and try again", line=1)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -219,6 +252,8 @@ def read_published_csv(path: str | Path, *, required: Sequence[str], max_bytes: 
         header = next(reader)
     except StopIteration:
         raise IngestError(p, "file is empty") from None
+    except csv.Error as exc:
+        raise IngestError(p, f"malformed CSV header: {exc}", line=1) from None
     header = [h.strip() for h in header]
     missing = [c for c in required if c not in header]
     if missing:
@@ -244,7 +279,7 @@ def read_published_csv(path: str | Path, *, required: Sequence[str], max_bytes: 
             rows.append(row)
             lines.append(line_no)
     except csv.Error as exc:
-        raise IngestError(p, f"malformed CSV: {exc}", line=reader.line_num) from exc
+        raise IngestError(p, f"malformed CSV: {exc}", line=reader.line_num) from None
     if not rows:
         df = pd.DataFrame(columns=[*header, "_line"])
         return df
@@ -309,6 +344,86 @@ KEY_COLUMNS = [
     "year",
 ]
 
+# Units that count whole things; a fraction of a plan or a pupil is a corrupted cell.
+WHOLE_UNITS = frozenset(
+    {"plans", "requests", "assessments", "appeals", "decisions", "cases", "placements", "pupils", "schools", "persons"}
+)
+# Published as decimals: ONS projections, and the 2-18 population estimate in the s251 tables.
+FRACTIONAL_MEASURES = frozenset({"population_projection", "population_2_18"})
+# Units that cannot be below zero (money and scores can: balances, Progress 8).
+NON_NEGATIVE_UNITS = WHOLE_UNITS | {"entries", "gbp_per_week", "gbp_per_head", "rate"}
+# Validation limits, not assumptions: no English count exceeds the population of England
+# (57.1 million, ONS mid-2022), and no published money figure is near £10 trillion.
+MAX_COUNT = 100_000_000
+MAX_ABS_VALUE = 1e13
+
+
+def out_of_range(df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Flags of the rows of a tidy table whose value is impossible for its unit, and why.
+
+    Returns ``(bad, reasons)``: ``bad[i]`` is True when row ``i`` holds an infinite value, a
+    negative count, a fraction of a whole unit, a count above :data:`MAX_COUNT` or any value
+    beyond :data:`MAX_ABS_VALUE`; ``reasons[i]`` says which ('' for good rows). Missing values
+    (markers) are not checked here.
+    """
+    v = pd.to_numeric(df["value"], errors="coerce").to_numpy(dtype="float64")
+    unit = df["unit"].astype(str).to_numpy()
+    measure = df["measure"].astype(str).to_numpy()
+    present = ~np.isnan(v)
+    whole = np.isin(unit, list(WHOLE_UNITS)) & ~np.isin(measure, list(FRACTIONAL_MEASURES))
+    count = np.isin(unit, list(WHOLE_UNITS))
+    non_neg = np.isin(unit, list(NON_NEGATIVE_UNITS))
+    huge = present & np.isfinite(v) & (np.abs(v) > MAX_ABS_VALUE)
+    with np.errstate(invalid="ignore"):
+        checks = [
+            (present & ~np.isfinite(v), "is not a finite number"),
+            (huge, f"is beyond any plausible value {MAX_ABS_VALUE:g}"),
+            (present & non_neg & (v < 0), "is negative"),
+            (present & count & (v > MAX_COUNT), f"is more than {MAX_COUNT:,}, above any English count"),
+            (present & whole & np.isfinite(v) & (np.abs(v - np.round(v)) > 1e-9), "is not a whole number"),
+        ]
+    bad = np.zeros(len(v), dtype=bool)
+    reasons = [""] * len(v)
+    for flags, why in checks:
+        for i in np.flatnonzero(flags & ~bad):
+            reasons[int(i)] = why
+        bad |= flags
+    return bad, reasons
+
+
+def expected_period(period_type: str, year: int) -> str | None:
+    """The ``period`` label of a period type and year (None for ``snapshot``): ``2024-01``,
+    ``2023``, ``2023-24`` (financial or academic year), ``mid-2022``."""
+    if period_type == "january":
+        return f"{year}-01"
+    if period_type == "calendar_year":
+        return str(year)
+    if period_type in ("financial_year", "academic_year"):
+        return f"{year}-{(year + 1) % 100:02d}"
+    if period_type == "mid_year":
+        return f"mid-{year}"
+    return None
+
+
+def period_mismatch(df: pd.DataFrame) -> np.ndarray:
+    """Flags of the rows whose ``period`` label does not say their ``period_type`` and ``year``
+    (a date read wrongly, or two periods mixed up in one row)."""
+    pairs = df[["period_type", "year", "period"]].drop_duplicates()
+    bad = {
+        (pt, int(y), str(lab))
+        for pt, y, lab in pairs.itertuples(index=False)
+        if expected_period(str(pt), int(y)) not in (None, str(lab))
+    }
+    if not bad:
+        return np.zeros(len(df), dtype=bool)
+    keys = zip(df["period_type"], df["year"].astype(int), df["period"].astype(str), strict=True)
+    return np.array([k in bad for k in keys], dtype=bool)
+
+
+def _values_in_range(df: pd.DataFrame) -> pd.Series:
+    return pd.Series(~out_of_range(df)[0], index=df.index)
+
+
 observation_schema = pa.DataFrameSchema(
     {
         "la_code": pa.Column(str, pa.Check.str_matches(r"^[EWSN]\d{8}$|^[A-Z0-9_]+$")),
@@ -334,7 +449,8 @@ observation_schema = pa.DataFrameSchema(
             lambda d: d["value"].notna() | d["missing_reason"].notna(),
             element_wise=False,
             error="a missing value needs a missing_reason",
-        )
+        ),
+        pa.Check(_values_in_range, element_wise=False, error="value impossible for its unit (see out_of_range)"),
     ],
     strict=True,
     coerce=False,
@@ -342,7 +458,30 @@ observation_schema = pa.DataFrameSchema(
 
 
 def validate_observations(df: pd.DataFrame, *, file: str | Path) -> None:
-    """Validate a tidy table against the schema and the no-duplicate rule; raise IngestError."""
+    """Validate a tidy table against the schema, the value ranges of :func:`out_of_range` and
+    the no-duplicate rule; raise IngestError naming the file, line and field of the first bad row."""
+    if len(df) and {"value", "unit", "measure", "line"} <= set(df.columns):
+        bad, reasons = out_of_range(df)
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            row = df.iloc[pos]
+            raise IngestError(
+                file,
+                f"{row['measure']} value {row['value']:g} {row['unit']} {reasons[pos]}",
+                line=int(row["line"]),
+                field=str(row["measure"]),
+            )
+    if len(df) and {"period_type", "year", "period", "line"} <= set(df.columns):
+        wrong = period_mismatch(df)
+        if wrong.any():
+            row = df.iloc[int(np.flatnonzero(wrong)[0])]
+            raise IngestError(
+                file,
+                f"period {row['period']!r} does not match {row['period_type']} {row['year']} "
+                f"(expected {expected_period(str(row['period_type']), int(row['year']))!r})",
+                line=int(row["line"]),
+                field="period",
+            )
     try:
         observation_schema.validate(df, lazy=False)
     except (pa.errors.SchemaError, pa.errors.SchemaErrors) as exc:
@@ -353,7 +492,8 @@ def validate_observations(df: pd.DataFrame, *, file: str | Path) -> None:
             idx = failure["index"].iloc[0]
             if idx is not None and idx in df.index:
                 line = int(df.loc[idx, "line"])
-        raise IngestError(file, f"schema check failed: {str(exc)[:300]}", line=line, field=field) from exc
+        what = " ".join(str(exc).split())[:300]
+        raise IngestError(file, f"schema check failed: {what}", line=line, field=field) from None
     dup = df.duplicated(KEY_COLUMNS, keep="first")
     if dup.any():
         first = df[dup].iloc[0]

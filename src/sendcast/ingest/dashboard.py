@@ -189,7 +189,7 @@ def _emit(
     keep = geo["keep"].to_numpy(dtype=bool)
     frames = []
     for col, (measure, unit) in measures.items():
-        values, reasons = parse_series(df[col], df["_line"], file=file, field=col)
+        values, reasons = parse_series(df[col], df["_line"], file=file, field=col, unit=unit)
         if period_type == "financial_year" or period_type == "academic_year":
             period = year.map(year_label)
         elif period_type == "january":

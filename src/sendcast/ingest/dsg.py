@@ -37,6 +37,8 @@ from sendcast.ingest.common import (
     concat_observations,
     finish,
     read_published_csv,
+    symbol_message,
+    symbol_mismatch,
 )
 
 SOURCE = "dsg-allocations"
@@ -167,14 +169,21 @@ def lookup_path(folder: Path, lookup_file: Path | None = None) -> Path:
 _NUMERIC_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
-def parse_series(raw: pd.Series, lines: pd.Series, *, file: str, field: str) -> tuple[np.ndarray, np.ndarray]:
+def parse_series(
+    raw: pd.Series, lines: pd.Series, *, file: str, field: str, unit: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Parse a column of published cells at once (the vectorised form of ``parse_cell``).
 
     Returns ``(values, reasons)``: float values (NaN for markers) and an object array with the
     publication's reason for each NaN (None where there is a number). A cell that is neither a
-    number nor a known marker raises IngestError naming file, line and field.
+    number nor a known marker, or (``unit`` given) whose ``%``/``£`` sign contradicts the
+    unit, raises IngestError naming file, line and field.
     """
     text = raw.astype("string").fillna("").str.strip().str.strip('"').str.strip()
+    wrong = symbol_mismatch(text, unit)
+    if wrong.any():
+        pos = int(np.flatnonzero(wrong)[0])
+        raise IngestError(file, symbol_message(str(text.iloc[pos]), str(unit)), line=int(lines.iloc[pos]), field=field)
     key = text.str.lower()
     is_marker = key.isin(list(MARKERS))
     cleaned = text.str.replace(",", "", regex=False).str.replace("£", "", regex=False)
@@ -275,7 +284,7 @@ def _tidy(wide: pd.DataFrame, *, file: str) -> pd.DataFrame:
     """Wide frame (geography, year, _line, the ten value columns as text) -> tidy rows."""
     frames = []
     for col, (measure, stage) in CSV_COLUMNS.items():
-        values, reasons = parse_series(wide[col], wide["_line"], file=file, field=col)
+        values, reasons = parse_series(wide[col], wide["_line"], file=file, field=col, unit="gbp")
         frames.append(
             pd.DataFrame(
                 {
@@ -319,6 +328,77 @@ def read_csv(path: Path, lookup: LaLookup, notes: list[str]) -> pd.DataFrame:
     return finish(_tidy(wide, file=name), source=SOURCE, release=RELEASE, file=name)
 
 
+# Bounds checked before an .ods is parsed (odfpy holds the whole document in memory and pandas
+# expands repeated cells): the published summary is 1.5 MB of XML and about 30,000 cells.
+MAX_ODS_XML_BYTES = 25_000_000
+MAX_ODS_CELLS = 2_000_000
+_TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+
+
+def ods_cells(path: Path) -> int:
+    """Return how many cells pandas would build from the .ods at ``path``, read in a stream.
+
+    Counts as pandas' ODF reader does (repeated rows and columns expanded, trailing empty ones
+    not): rows with content, and the empty rows between them, times the widest row. Raises
+    IngestError, before any parsing, for a file that is not a zip, a damaged one, or one whose
+    content is over :data:`MAX_ODS_XML_BYTES` or :data:`MAX_ODS_CELLS` (a zip bomb).
+    """
+    import xml.etree.ElementTree as ET
+    import zipfile
+    import zlib
+
+    name = path.name
+    row_tag, cell_tags = (
+        f"{{{_TABLE_NS}}}table-row",
+        {f"{{{_TABLE_NS}}}table-cell", f"{{{_TABLE_NS}}}covered-table-cell"},
+    )
+    table_tag = f"{{{_TABLE_NS}}}table"
+    rep_col, rep_row = f"{{{_TABLE_NS}}}number-columns-repeated", f"{{{_TABLE_NS}}}number-rows-repeated"
+    value_type = f"{{{_OFFICE_NS}}}value-type"
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo("content.xml")
+            if info.file_size > MAX_ODS_XML_BYTES:
+                raise IngestError(name, f"content unpacks to {info.file_size:,} bytes, over {MAX_ODS_XML_BYTES:,}")
+            rows = pending = width = 0
+            with zf.open(info) as fh:
+                for event, el in ET.iterparse(fh, events=("start", "end")):
+                    if event == "start" and el.tag == table_tag:
+                        rows = pending = width = 0
+                    if event != "end":
+                        continue
+                    if el.tag == row_tag:
+                        used = filled = 0
+                        for c in el:
+                            if c.tag not in cell_tags:
+                                continue
+                            used += int(c.get(rep_col, "1"))
+                            if c.get(value_type) is not None or "".join(c.itertext()).strip():
+                                filled = used
+                        repeat = int(el.get(rep_row, "1"))
+                        if filled:
+                            rows += pending + repeat
+                            pending = 0
+                            width = max(width, filled)
+                        else:
+                            pending += repeat
+                        if (total + rows * width) > MAX_ODS_CELLS:
+                            raise IngestError(name, f"spreadsheet expands to more than {MAX_ODS_CELLS:,} cells")
+                        el.clear()
+                    elif el.tag == table_tag:
+                        total += rows * width
+                        el.clear()
+    except IngestError:
+        raise
+    except KeyError:
+        raise IngestError(name, "not an .ods spreadsheet (no content.xml)") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, ET.ParseError, ValueError, OSError) as exc:
+        raise IngestError(name, f"cannot read as an .ods spreadsheet: {exc}") from None
+    return total
+
+
 def read_summary_ods(path: Path, lookup: LaLookup, notes: list[str]) -> pd.DataFrame:
     """Tidy rows from the published allocation summary .ods (one sheet per year).
 
@@ -328,10 +408,11 @@ def read_summary_ods(path: Path, lookup: LaLookup, notes: list[str]) -> pd.DataF
     Returns the validated observation table.
     """
     name = path.name
+    ods_cells(path)  # bounds the memory before odfpy parses the document
     try:
         sheets = pd.read_excel(path, engine="odf", sheet_name=None, header=None, dtype=object)
     except Exception as exc:  # odfpy raises many types for a damaged file
-        raise IngestError(name, f"cannot read as an .ods spreadsheet: {exc}") from exc
+        raise IngestError(name, f"cannot read as an .ods spreadsheet: {exc.__class__.__name__} {exc}") from None
     wanted = {s: d for s, d in sheets.items() if re.fullmatch(r"Allocations_\d{4}", str(s))}
     if not wanted:
         raise IngestError(name, f"no Allocations_YYZZ sheets; found {list(sheets)[:10]}")

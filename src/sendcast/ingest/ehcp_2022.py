@@ -185,7 +185,8 @@ def _wbp_spec() -> Spec:
             ("52", "residential_placements_52_weeks"),
         ):
             spec[f"Mres{weeks}week{k}EHC"] = (m, "age_band", band, "placements")
-            spec[f"Mres{weeks}week{k}"] = (f"{m}_statements", "age_band", band, "placements")
+            if k != "2025":  # statements ended before the 20-25 band existed: no such column
+                spec[f"Mres{weeks}week{k}"] = (f"{m}_statements", "age_band", band, "placements")
     return spec
 
 
@@ -266,8 +267,9 @@ def _breakdowns(df: pd.DataFrame, kind: str, *, file: str) -> pd.DataFrame:
 def load_file(path: Path, *, lookup: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Import one 2022-layout file. Returns ``(observations, la_region_pairs)``.
 
-    Raises :class:`IngestError` naming file, line and field on a missing column, an unknown
-    age group, a bad cell or a duplicated period.
+    Every column of the file's spec must be there (a renamed measure column is an error, not
+    a measure silently left out). Raises :class:`IngestError` naming file, line and field on a
+    missing column, an unknown age group, a bad cell or a duplicated period.
     """
     name = path.name
     if name not in FILES:
@@ -277,7 +279,7 @@ def load_file(path: Path, *, lookup: pd.DataFrame | None = None) -> tuple[pd.Dat
         "age": ["characteristic_age"],
         "estab": ["establishment_type", "establishment_group"],
     }.get(kind, [])
-    raw = read_published_csv(path, required=[*GEO_COLUMNS, *extra, key_col])
+    raw = read_published_csv(path, required=[*GEO_COLUMNS, *extra, key_col, *(c for c in spec if c != key_col)])
     return tidy_file(
         raw,
         file=name,
@@ -301,9 +303,10 @@ def load(folder: Path) -> ImportResult:
     for name in FILES:
         p = d / name
         if not p.is_file():
-            notes.append(f"{name}: not present")
-            continue
+            raise IngestError(p, "file of the EHCP 2022 release missing (every file of the release is needed)")
         obs, reg = load_file(p, lookup=lookup)
+        if not len(obs):
+            raise IngestError(p, "no data rows (the release publishes rows in every file)", line=2)
         frames.append(obs)
         regions.append(reg)
         files.append(p)

@@ -353,20 +353,19 @@ FILES: dict[str, tuple[str, Callable[[list[str]], Spec]]] = {
     "sen_need_newplans.csv": ("ehc_plans", lambda cols: _needs_spec("new_plans")),
     "annual_reviews.csv": ("total_ehc_plans", _annual_reviews_spec),
 }
+# The files that identify the release; each must have data rows (the others may be header-only
+# in a partial copy: see the release's PROVENANCE.md).
 REQUIRED_FILES = ("caseload.csv", "newplans.csv", "requests.csv")
 
 
 def detect(folder: Path) -> bool:
-    """True when ``folder`` looks like a 2025-layout EHCP release (person-level SEN2 files)."""
+    """True when ``folder`` looks like a 2025-layout EHCP release (person-level SEN2 files).
+
+    Recognised by its file names only: a damaged key file (renamed header, another encoding,
+    empty) must then fail in :func:`load` naming the file, not make the release unrecognised.
+    """
     d = data_dir(Path(folder))
-    if not all((d / f).is_file() for f in REQUIRED_FILES):
-        return False
-    try:
-        with (d / "caseload.csv").open(encoding="utf-8-sig") as fh:
-            header = fh.readline()
-    except (OSError, UnicodeDecodeError):
-        return False
-    return "ehcplans" in header and "breakdown_topic" in header
+    return all((d / f).is_file() for f in REQUIRED_FILES)
 
 
 def load_file(
@@ -374,18 +373,23 @@ def load_file(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Import one 2025-layout file. Returns ``(observations, la_region_pairs)``.
 
-    A header-only file gives zero rows; an unknown file name, a missing key column, a bad
-    cell or a duplicated period raises :class:`IngestError` naming file, line and field.
+    A header-only file gives zero rows; an unknown file name, a missing key or measure column
+    (every column of the file's spec is needed), a bad cell or a duplicated period raises
+    :class:`IngestError` naming file, line and field.
     """
     name = path.name
     if name not in FILES:
         raise IngestError(path, f"not a known file of the EHCP 2025 release (known: {sorted(FILES)})")
     key_col, builder = FILES[name]
     raw = read_published_csv(path, required=[*GEO_COLUMNS, *ROW_BREAKDOWN, key_col])
+    spec = builder([c for c in raw.columns])
+    missing = [c for c in spec if c not in raw.columns]
+    if missing:
+        raise IngestError(path, f"measure column(s) {missing[:5]} missing", line=1, field=missing[0])
     return tidy_file(
         raw,
         file=name,
-        spec=builder([c for c in raw.columns]),
+        spec=spec,
         rows=lambda df: row_breakdowns(periods_2025(df, file=name)),
         lookup=lookup,
         source=SOURCE,
@@ -398,8 +402,11 @@ def load(folder: Path) -> ImportResult:
     with the tidy observations, table ``la_region`` (la_code -> region_code) and the files read."""
     folder = Path(folder)
     if not detect(folder):
-        raise IngestError(folder, "not an EHCP 2025-layout release (caseload.csv with ehcplans missing)")
+        raise IngestError(folder, f"not an EHCP 2025-layout release (needs {', '.join(REQUIRED_FILES)})")
     d = data_dir(folder)
+    absent = [n for n in FILES if not (d / n).is_file()]
+    if absent:
+        raise IngestError(d / absent[0], "file of the EHCP 2025 release missing (every file of the release is needed)")
     lookup = load_la_lookup(folder)
     frames: list[pd.DataFrame] = []
     regions: list[pd.DataFrame] = []
@@ -410,6 +417,8 @@ def load(folder: Path) -> ImportResult:
             notes.append(f"{p.name}: not a known file of this release, skipped")
             continue
         obs, reg = load_file(p, lookup=lookup)
+        if not len(obs) and p.name in REQUIRED_FILES:
+            raise IngestError(p, "header only: this key file of the release must have data rows", line=2)
         frames.append(obs)
         regions.append(reg)
         files.append(p)

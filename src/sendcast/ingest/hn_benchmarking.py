@@ -130,7 +130,7 @@ def read(path: Path, lookup: LaLookup) -> pd.DataFrame:
     )
     frames = []
     for col, (measure, topic, breakdown, unit, ptype, period) in COLUMNS.items():
-        values, reasons = parse_series(df[col], df["_line"], file=name, field=col)
+        values, reasons = parse_series(df[col], df["_line"], file=name, field=col, unit=unit)
         part = geo.copy()
         part["measure"] = measure
         part["breakdown_topic"] = topic

@@ -74,7 +74,7 @@ def read_file(path: Path) -> pd.DataFrame:
             }
         )
     out = pd.DataFrame(rows)
-    out["value"], out["missing_reason"] = parse_values(out, "population_estimate", file=path)
+    out["value"], out["missing_reason"] = parse_values(out, "population_estimate", file=path, unit="persons")
     out = out.drop(columns=["population_estimate", "_line"])
     out["measure"] = "population_0_17"
     out["breakdown_topic"] = "age_band"

@@ -24,6 +24,8 @@ from sendcast.ingest.common import (
     finish,
     parse_cell,
     read_published_csv,
+    symbol_message,
+    symbol_mismatch,
 )
 
 SOURCE = "ons-mid-year-estimates"
@@ -40,13 +42,20 @@ def detect(folder: Path) -> bool:
     return (Path(folder) / FILE).is_file()
 
 
-def parse_values(df: pd.DataFrame, column: str, *, file: str | Path) -> tuple[np.ndarray, np.ndarray]:
+def parse_values(
+    df: pd.DataFrame, column: str, *, file: str | Path, unit: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised :func:`~sendcast.ingest.common.parse_cell` for one column of strings.
 
     Returns ``(values, missing_reasons)``. Plain numbers are converted in bulk; every other cell
     goes through ``parse_cell`` so markers keep their reason and anything unknown raises
     :class:`IngestError` naming file, line and field.
     """
+    wrong = symbol_mismatch(df[column], unit)
+    if wrong.any():
+        at = int(np.flatnonzero(wrong)[0])
+        text = str(df[column].iloc[at])
+        raise IngestError(file, symbol_message(text, str(unit)), line=int(df["_line"].iloc[at]), field=column)
     raw = df[column].astype(str).str.strip().str.replace(",", "", regex=False)
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64")
     reasons = np.full(len(df), None, dtype=object)
@@ -83,7 +92,7 @@ def read_mye(path: Path) -> pd.DataFrame:
     df["name"] = df["name"].str.strip()
     frames = []
     for col, age in AGE_COLUMNS.items():
-        values, reasons = parse_values(df, col, file=path)
+        values, reasons = parse_values(df, col, file=path, unit="persons")
         frames.append(
             pd.DataFrame(
                 {

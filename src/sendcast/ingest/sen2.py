@@ -25,6 +25,9 @@ from sendcast.ingest.common import (
     empty_observations,
     finish,
     raise_at_first,
+    read_published_csv,
+    symbol_message,
+    symbol_mismatch,
 )
 
 # A spec maps a published column to (measure, breakdown_topic, breakdown, unit). ``"*"`` in
@@ -40,16 +43,24 @@ def snake(label: str) -> str:
     return s.strip("_") or "blank"
 
 
-def parse_values(raw: pd.Series, *, file: str, lines: pd.Series, field: str) -> tuple[np.ndarray, np.ndarray]:
+def parse_values(
+    raw: pd.Series, *, file: str, lines: pd.Series, field: str, unit: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Parse a column of published cells; vectorised equivalent of ``common.parse_cell``.
 
     Returns ``(values, missing_reasons)``: floats (NaN for markers) and an object array of
     reasons (None where a number was published). Raises :class:`IngestError` naming file, line
-    and field at the first cell that is neither a number nor a known marker.
+    and field at the first cell that is neither a number nor a known marker, or (``unit``
+    given) whose ``%`` or ``£`` sign contradicts the unit.
     """
     codes, uniques = pd.factorize(raw.fillna("").astype(str), use_na_sentinel=False)
     # parse each distinct published string once: published columns repeat values a lot
     text = pd.Series(uniques, dtype=object).str.strip().str.strip('"').str.strip()
+    if unit is not None:
+        wrong = symbol_mismatch(text, unit)
+        if wrong.any():
+            pos = int(np.flatnonzero(wrong[codes])[0])
+            raise IngestError(file, symbol_message(str(raw.iloc[pos]), unit), line=int(lines.iloc[pos]), field=field)
     reason = text.str.lower().map(MARKERS)
     cleaned = text.str.replace(",", "", regex=False).str.replace("£", "", regex=False).str.rstrip("%").str.strip()
     is_num = cleaned.str.match(_NUMBER.pattern).fillna(False).astype(bool)
@@ -81,7 +92,7 @@ def melt_wide(df: pd.DataFrame, *, file: str, spec: Spec) -> pd.DataFrame:
     for col, (measure, topic, breakdown, unit) in spec.items():
         if col not in df.columns or not len(df):
             continue
-        values, reasons = parse_values(df[col], file=file, lines=df["_line"], field=col)
+        values, reasons = parse_values(df[col], file=file, lines=df["_line"], field=col, unit=unit)
         out = df[ids].copy()
         out["measure"] = measure
         row_topic = df["breakdown_topic"] if "breakdown_topic" in df else pd.Series("total", index=df.index)
@@ -114,8 +125,10 @@ def load_la_lookup(folder: Path) -> pd.DataFrame | None:
     for base in (folder, *folder.parents[:3]):
         p = base / "la-lookups" / "dfe_la_codes_from_ehcp_2025.csv"
         if p.is_file():
-            lk = pd.read_csv(p, dtype=str, keep_default_na=False)
-            lk["old_la_code"] = lk["old_la_code"].str.replace(r"\.0$", "", regex=True)
+            # read as every published file is, so a damaged lookup is a one-line error
+            lk = read_published_csv(p, required=["old_la_code", "new_la_code"]).drop(columns="_line")
+            lk["old_la_code"] = lk["old_la_code"].str.strip().str.replace(r"\.0$", "", regex=True)
+            lk["new_la_code"] = lk["new_la_code"].str.strip()
             return lk
     return None
 

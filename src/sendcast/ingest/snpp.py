@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sendcast.ingest import ImportResult
-from sendcast.ingest.common import IngestError, finish_files, read_published_csv
+from sendcast.ingest.common import IngestError, finish, finish_files, read_published_csv
 from sendcast.ingest.population_mye import level_of, parse_values
 
 SOURCE = "ons-snpp"
@@ -42,7 +42,7 @@ def _header(path: Path) -> list[str]:
 def _files(folder: Path) -> list[Path]:
     folder = Path(folder)
     paths = [folder] if folder.is_file() else sorted(folder.glob("*.csv"))
-    return [p for p in paths if p.stat().st_size and _header(p)[:5] == ID_COLUMNS]
+    return [p for p in paths if p.is_file() and p.stat().st_size and _header(p)[:5] == ID_COLUMNS]
 
 
 def detect(folder: Path) -> bool:
@@ -80,9 +80,19 @@ def read_snpp(path: Path) -> pd.DataFrame:
     df["sex"] = sex.map(SEXES)
     df["age"] = [_age(a, path=path, line=int(n)) for a, n in zip(df["AGE_GROUP"], df["_line"], strict=True)]
     df["AREA_CODE"] = df["AREA_CODE"].str.strip()
+    twice = df.duplicated(["AREA_CODE", "sex", "age"], keep="first")
+    if twice.any():
+        r = df[twice].iloc[0]
+        raise IngestError(
+            path,
+            f"{r['AREA_NAME'].strip()} {r['SEX'].strip()} age {r['AGE_GROUP'].strip()} "
+            "is given twice (its rows would be added up)",
+            line=int(r["_line"]),
+            field="AGE_GROUP",
+        )
     frames = []
     for y in years:
-        vals, reasons = parse_values(df, y, file=path)
+        vals, reasons = parse_values(df, y, file=path, unit="persons")
         frames.append(
             pd.DataFrame(
                 {
@@ -121,6 +131,23 @@ def read_snpp(path: Path) -> pd.DataFrame:
     out["period"] = "mid-" + out["year"].astype(str)
     out["unit"] = "persons"
     return out
+
+
+def read_projection(path: Path) -> pd.DataFrame:
+    """Return the validated ``population_projection`` observations of a user-supplied SNPP file.
+
+    As :func:`read_snpp`, then checked like any stored table (:func:`~sendcast.ingest.common.finish`:
+    no negative, infinite or absurd values, no area, age and year twice). Raises IngestError
+    naming file, line and field. Whether the file is complete enough for a forecast is checked
+    on current councils by :func:`sendcast.harmonise.population.user_projection`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError(path, "file not found")
+    if not _files(path):
+        raise IngestError(path, f"not an ONS projection: the header must start {', '.join(ID_COLUMNS)}", line=1)
+    obs = read_snpp(path)
+    return finish(obs, source=SOURCE, release=_release(path, obs["year"].tolist()), file=path)
 
 
 def _release(path: Path, years: list[int]) -> str:

@@ -142,7 +142,7 @@ def read_table(path: Path, lookup: pd.DataFrame) -> pd.DataFrame:
     df = pd.DataFrame(records)
     vals, reasons = [], []
     for field, grp in df.groupby("field", sort=False):
-        v, rs = parse_values(grp["raw"], file=name, lines=grp["line"], field=str(field))
+        v, rs = parse_values(grp["raw"], file=name, lines=grp["line"], field=str(field), unit=str(grp["unit"].iloc[0]))
         vals.append(pd.Series(v, index=grp.index))
         reasons.append(pd.Series(rs, index=grp.index, dtype=object))
     df["value"] = pd.concat(vals)

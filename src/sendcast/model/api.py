@@ -96,13 +96,14 @@ def check_request(data: ModelData, origin: int | None, horizon: int, draws: int)
 def load_projection(path: str | Path, store: Store | None = None) -> pd.DataFrame:
     """Read a user-supplied ONS subnational population projection (published CSV layout) and
     return it on current councils: la_code, year, age, population."""
-    from sendcast.harmonise.population import from_snpp
-    from sendcast.ingest.snpp import read_snpp
+    from sendcast.harmonise.population import user_projection
+    from sendcast.ingest.snpp import read_projection
 
     store = store or open_store()
-    obs = read_snpp(Path(path))
-    proj = from_snpp(obs, model_data(store).councils, store.table("apportionment"))
-    return proj[["la_code", "year", "age", "population"]].dropna()
+    data = model_data(store)
+    return user_projection(
+        read_projection(Path(path)), data.councils, store.table("apportionment"), data.population, file=path
+    )
 
 
 def histories(data: ModelData, origin: int, projection: pd.DataFrame | None = None) -> dict[str, CouncilHistory]:
@@ -146,6 +147,10 @@ def forecast(
         targets = None if code == ENGLAND[0] else [code]
         if targets and targets[0] not in hist:
             raise ForecastInputError(f"{council}: not enough published history to forecast from {origin}")
+        if projection is not None and targets:
+            from sendcast.harmonise.population import projection_covers
+
+            projection_covers(projection, targets, file=str(population_projection))
     res = run_forecast(
         hist,
         horizon=horizon,

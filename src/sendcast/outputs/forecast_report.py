@@ -222,9 +222,10 @@ def html_report(res: ForecastResult, measures: list[str] | None = None) -> str:
     return html_page(title, sections, intro=intro)  # type: ignore[arg-type]
 
 
-def write(res: ForecastResult, fmt: str, out: Path | None) -> Path | None:
+def write(res: ForecastResult, fmt: str, out: Path | None, population: Path | None = None) -> Path | None:
     """Write the forecast in ``fmt`` to ``out`` (stdout for csv/json when out is None), with a
-    ``.meta.json`` run record beside the file; neither file is replaced unless both can be."""
+    ``.meta.json`` run record beside the file (naming and hashing ``population``, the projection
+    file the forecast used, if any); neither file is replaced unless both can be."""
     if fmt == "html":
         payload: bytes = html_report(res).encode("utf-8")
     else:
@@ -240,8 +241,10 @@ def write(res: ForecastResult, fmt: str, out: Path | None) -> Path | None:
             "draws": res.draws,
             "seed": res.seed,
             "councils": sorted(set(res.summary["la_code"]))[:200],
+            "population_projection": str(population) if population is not None else None,
         },
         open_store(),
+        [Path(population)] if population is not None else None,
     )
     meta["disclosure"] = {
         "rule": DISCLOSURE_NOTE,

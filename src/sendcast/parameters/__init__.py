@@ -25,6 +25,7 @@ carry its own ``source``; model parameters may instead key values by age or grou
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,7 +106,7 @@ class DatedValue(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     start: dt.date = Field(alias="from")
-    value: float
+    value: float = Field(allow_inf_nan=False)  # .nan or .inf is never an assumption
     source: Source | None = None
     note: str | None = None
 
@@ -126,6 +127,20 @@ class DatedValue(BaseModel):
         if not YEAR_RANGE[0] <= v.year <= YEAR_RANGE[1]:
             raise ValueError(f"year {v.year} out of range {YEAR_RANGE[0]}-{YEAR_RANGE[1]}")
         return v
+
+
+def _numbers(tree: Any, where: str) -> Iterator[tuple[str, float]]:
+    """Every number in a nested mapping/list, with its dotted key."""
+    if isinstance(tree, bool):
+        return
+    if isinstance(tree, int | float):
+        yield where, float(tree)
+    elif isinstance(tree, dict):
+        for k, v in tree.items():
+            yield from _numbers(v, f"{where}.{k}")
+    elif isinstance(tree, list):
+        for i, v in enumerate(tree):
+            yield from _numbers(v, f"{where}.{i}")
 
 
 class Parameter(BaseModel):
@@ -155,6 +170,9 @@ class Parameter(BaseModel):
         if not (self.price_year or self.period):
             raise ValueError("price_year: give a price_year (costs) or a period (others)")
         if isinstance(self.values, dict):
+            for where, num in _numbers(self.values, "values"):
+                if not math.isfinite(num):
+                    raise ValueError(f"{where}: {num} is not a finite number")
             if self.unit.startswith("gbp"):
                 for k, v in self.values.items():
                     if isinstance(v, int | float) and v < 0:
@@ -218,11 +236,64 @@ def pydantic_error_key(err: Any) -> tuple[str, str]:
     return ".".join(parts) or "(file)", msg
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, stricter: a key given twice in one mapping is an error (PyYAML keeps
+    the last silently), and an impossible date (``2023-02-30``) is an error naming its line
+    instead of a bare ValueError."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # '<<: *base' may be overridden below
+                continue
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: let PyYAML report it
+                break
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {str(key)[:40]!r} is given twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)  # type: ignore[no-untyped-call]
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{str(node.value)[:30]!r} is not a valid date ({exc})", node.start_mark
+            ) from None
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)  # type: ignore[type-var]
+
+
+def yaml_error_text(exc: yaml.YAMLError) -> str:
+    """One line for a YAML error: what is wrong and the line it is on."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        what = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        mark = exc.problem_mark or exc.context_mark
+        return f"line {mark.line + 1}: {what}" if mark is not None else what
+    return " ".join(str(exc).split())
+
+
+def load_yaml_text(text: str) -> Any:
+    """Parse YAML ``text`` with the strict safe loader (see :class:`_StrictLoader`).
+
+    Raises ``yaml.YAMLError`` for invalid YAML, a duplicate key or an impossible date, and
+    ``RecursionError`` for nesting deeper than Python's stack allows.
+    """
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_yaml_mapping(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> dict[str, Any]:
     """Return the YAML mapping in ``path``.
 
-    Raises ParameterError (naming the file) when the file is missing, larger than ``max_bytes``,
-    not valid YAML, or not a mapping at the top level.
+    Raises ParameterError (naming the file, and the line where YAML gives one) when the file is
+    missing, larger than ``max_bytes``, not valid YAML, repeats a key, holds an impossible date,
+    nests deeper than can be read, or is not a mapping at the top level.
     """
     if not path.is_file():
         raise ParameterError(path, "(file)", "file not found")
@@ -230,9 +301,13 @@ def read_yaml_mapping(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> dict[st
     if size > max_bytes:
         raise ParameterError(path, "(file)", f"file is {size} bytes, over the {max_bytes} limit")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise ParameterError(path, "(file)", f"not valid YAML: {str(e)[:200]}") from e
+        data = load_yaml_text(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ParameterError(path, "(file)", f"not valid YAML: {yaml_error_text(e)[:200]}") from None
+    except UnicodeDecodeError as e:
+        raise ParameterError(path, "(file)", f"not UTF-8 text: {e}") from None
+    except RecursionError:
+        raise ParameterError(path, "(file)", "not valid YAML: nested too deeply to read") from None
     if not isinstance(data, dict):
         raise ParameterError(path, "(file)", f"expected a mapping, got {type(data).__name__}")
     return data
