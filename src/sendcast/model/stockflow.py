@@ -22,6 +22,7 @@ counts themselves are binomial / multinomial / Poisson. Draws are seeded and rep
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -569,8 +570,10 @@ def fit_all(
     p_anchor = float(cfg.get("placement_anchor", 0.0))
     ggrowth = {c: _group_growth(histories[c]) for c in est}
     gsd = {c: _group_growth_sd(histories[c]) for c in est}
-    gsd_pool = np.nanmedian(np.array(list(gsd.values())), axis=0) if gsd else np.full(N_GROUPS, 0.1)
-    g_centres = np.nanmedian(np.array(list(ggrowth.values())), axis=0) if ggrowth else np.zeros(N_GROUPS)
+    with warnings.catch_warnings():  # a setting no council has yet published (early years) is NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        gsd_pool = np.nanmedian(np.array(list(gsd.values())), axis=0) if gsd else np.full(N_GROUPS, 0.1)
+        g_centres = np.nanmedian(np.array(list(ggrowth.values())), axis=0) if ggrowth else np.zeros(N_GROUPS)
     out: dict[str, CouncilFit] = {}
     for c, e in est.items():
         h = histories[c]
