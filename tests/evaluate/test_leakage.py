@@ -59,3 +59,20 @@ def test_backtest_runs_all_models_and_scores_each_horizon() -> None:
     # 5 councils x 2 origins x 2 horizons per model
     assert (scores.groupby("model").size() == 20).all()
     assert scores["ape"].notna().all()
+
+
+def test_published_forecast_ignores_outcomes_after_its_origin() -> None:
+    # the published forecast at 2020 learns from origins 2018-2019 and outcomes to January 2020:
+    # scrambling every caseload and flow after that leaves its forecasts (not its scores) unchanged
+    series, pop = _tables()
+    run = dict(origins=[2020], horizons=[1, 2], draws=40, models=["sendcast"], measures=["ehcp_total"])
+    base = backtest(series, pop, **run)  # type: ignore[arg-type]
+    tampered = series.copy()
+    late = ((tampered["period_type"] == "january") & (tampered["year"] > 2020)) | (
+        (tampered["period_type"] == "calendar_year") & (tampered["year"] >= 2020)
+    )
+    tampered.loc[late, "value"] = tampered.loc[late, "value"] * 2 + 5
+    again = backtest(tampered, pop, **run)  # type: ignore[arg-type]
+    cols = ["la_code", "horizon", "p10", "p50", "p90"]
+    pd.testing.assert_frame_equal(base[cols], again[cols])
+    assert not np.allclose(base["actual"], again["actual"])

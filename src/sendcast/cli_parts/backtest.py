@@ -14,6 +14,7 @@ from sendcast.cli_parts.common import DEFAULT_DRAWS, DEFAULT_SEED
 from sendcast.outputs.tables import print_table
 
 console = Console(stderr=True)
+KNOWN_MODELS = ("sendcast", "cohort", "last_value", "drift", "avg_growth_3y", "pooled_growth", "auto_ets")
 
 
 def _range(text: str) -> list[int]:
@@ -36,16 +37,25 @@ def register(app: typer.Typer) -> None:
         draws: int = typer.Option(DEFAULT_DRAWS, help="Monte Carlo draws per forecast."),
         seed: int = typer.Option(DEFAULT_SEED, help="Random seed (same seed, same draws)."),
         models: str = typer.Option(
-            "sendcast,last_value,drift,avg_growth_3y,pooled_growth,auto_ets", help="Comma-separated."
+            "sendcast,cohort,last_value,drift,avg_growth_3y,pooled_growth,auto_ets",
+            help="Comma-separated (sendcast: the published forecast; cohort: the stock-flow model alone).",
         ),
         workers: int = typer.Option(2, help="Parallel processes (origins run in parallel)."),
         out: Path = typer.Option(Path("out/backtest"), help="Folder for scores, metrics and the report."),
-        save_accuracy: bool = typer.Option(False, help="Also update the accuracy notes shipped with the package."),
+        save_accuracy: bool = typer.Option(
+            False, help="Also update the accuracy notes and the past forecasts shipped with the package."
+        ),
     ) -> None:
         """Score forecasts made at past origins against what was published later."""
         from sendcast.evaluate.backtest import backtest as run_backtest
         from sendcast.evaluate.backtest import metrics
-        from sendcast.evaluate.report import accuracy_by_council, headline, html_report
+        from sendcast.evaluate.report import (
+            accuracy_by_council,
+            england_coverage,
+            headline,
+            honest_vs_in_sample,
+            html_report,
+        )
         from sendcast.geography import UnknownCouncilError
         from sendcast.model.api import ForecastInputError, model_data, resolve_council
         from sendcast.outputs.forecast_report import ACCURACY_FILE
@@ -72,6 +82,13 @@ def register(app: typer.Typer) -> None:
             except (UnknownCouncilError, ForecastInputError) as exc:
                 console.print(f"[red]error:[/red] {escape(str(exc))}")
                 raise typer.Exit(2) from None
+        kept: dict = {}
+        unknown = [m for m in models.split(",") if m not in KNOWN_MODELS]
+        if unknown:
+            console.print(
+                f"[red]error:[/red] unknown model(s) {', '.join(unknown)}: choose from {', '.join(KNOWN_MODELS)}"
+            )
+            raise typer.Exit(2)
         with Progress(console=console, transient=True) as prog:
             task = prog.add_task("backtesting origins", total=len(org))
             scores = run_backtest(
@@ -86,6 +103,8 @@ def register(app: typer.Typer) -> None:
                 la_codes=codes,
                 workers=workers,
                 progress=lambda n: prog.advance(task, n),
+                in_sample="sendcast" in models.split(","),
+                keep=kept,
             )
         out.mkdir(parents=True, exist_ok=True)
         write_frame(scores, out / "scores.parquet", "parquet")
@@ -102,6 +121,36 @@ def register(app: typer.Typer) -> None:
         )
         if save_accuracy:
             write_frame(accuracy_by_council(scores), ACCURACY_FILE, "parquet")
+            if kept.get("points") and codes is None:
+                from sendcast.model.prequential import SHIPPED, fingerprint, write_points
+
+                write_points(kept["points"], SHIPPED, fingerprint(data.series, data.population))
+        hv = honest_vs_in_sample(scores)
+        if not hv.empty:
+            t2 = Table(
+                "origin",
+                "horizon",
+                "MdAPE honest",
+                "MdAPE in-sample",
+                "80% honest",
+                "80% in-sample",
+                title="ehcp_total: prequential (honest) vs in-sample settings",
+            )
+            for _, r in hv[hv["horizon"].isin([1, 3])].iterrows():
+                t2.add_row(
+                    str(r["origin"]),
+                    str(r["horizon"]),
+                    f"{r['mdape_honest']:.2%}",
+                    f"{r['mdape_in_sample']:.2%}",
+                    f"{r['coverage80_honest']:.0%}",
+                    f"{r['coverage80_in_sample']:.0%}",
+                )
+            Console().print(t2)
+        en = england_coverage(scores)
+        if not en.empty:
+            console.print(
+                f"England's 80% band held England's outcome in {int(en['in80'].sum())} of {len(en)} forecasts"
+            )
         hl = headline(scores, "ehcp_total", tuple(h for h in (1, 3) if h in hz) or (hz[0],))
         t = Table("horizon", "model", "n", "MdAPE", "80% coverage", "vs best baseline", title="ehcp_total")
         for _, r in hl.iterrows():

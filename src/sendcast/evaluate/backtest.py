@@ -19,9 +19,11 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
-from sendcast.evaluate.models import BASELINES, Forecaster, StockFlow, history_measures
-from sendcast.model.forecast import MEASURES
+from sendcast.evaluate.models import BASELINES, Forecaster, StockFlow
+from sendcast.model.ensemble import Calibration, OriginPoints, apply, history_measures, learn, origin_points
+from sendcast.model.forecast import ENGLAND, MEASURES
 from sendcast.model.history import CouncilHistory, histories_from_tables
+from sendcast.model.prequential import LEARN_HORIZON, PAST_DRAWS
 
 SCORE_COLUMNS = [
     "model",
@@ -129,33 +131,79 @@ def score(
 
 
 def make_models(names: Sequence[str], neighbours: dict[str, list[str]] | None) -> list[Forecaster]:
-    """Instantiate forecasters by name ('sendcast' or a baseline name)."""
+    """Instantiate forecasters by name ('cohort' or a baseline name; 'sendcast' is made from
+    the cohort model's draws by :mod:`sendcast.model.prequential`, see :func:`backtest`)."""
     out: list[Forecaster] = []
     for n in names:
-        if n == "sendcast":
+        if n in ("sendcast", "sendcast_insample"):
+            continue
+        if n == "cohort":
             out.append(StockFlow(neighbours))
         elif n in BASELINES:
             out.append(BASELINES[n]())
         else:
-            raise ValueError(f"unknown model {n!r}; choose from sendcast, {', '.join(BASELINES)}")
+            raise ValueError(f"unknown model {n!r}; choose from sendcast, cohort, {', '.join(BASELINES)}")
     return out
 
 
-def _one_origin(args: tuple) -> pd.DataFrame:
-    series, population, origin, horizons, names, draws, seed, neighbours, la_codes, measures = args
-    hist = histories_from_tables(series, population, origin)
+def _one_origin(args: tuple) -> tuple[pd.DataFrame, OriginPoints | None, dict[str, np.ndarray], dict]:
+    """Fit and score the cohort model and baselines at one origin; return the scores, the
+    component points and the cohort draws (float32) the published forecast is made from, and
+    the histories (for scoring it)."""
+    series, population, origin, horizons, names, draws, seed, neighbours, la_codes, measures, score_it = args
+    hist_all = histories_from_tables(series, population, origin)
+    hist = {c: h for c, h in hist_all.items() if c != ENGLAND[0]}
+    frames = []
+    points: OriginPoints | None = None
+    cohort: dict[str, np.ndarray] = {}
+    need_cohort = "cohort" in names or "sendcast" in names or "sendcast_insample" in names
+    score_cohort = "cohort" in names
+    names = tuple(names) + (("cohort",) if need_cohort and not score_cohort and score_it else ())
+    if score_it:
+        actuals, actual_years = _actuals(series, population)
+        for model in make_models(names, neighbours):
+            model.fit(hist)
+            d = model.forecast(max(*horizons, LEARN_HORIZON) if model.name == "cohort" else max(horizons), draws, seed)
+            if model.name == "cohort":
+                cohort = d
+            if model.name == "cohort" and not score_cohort:
+                continue
+            if la_codes:
+                d = {c: v for c, v in d.items() if c in la_codes}
+            frames.append(score(model.name, origin, d, hist, actuals, actual_years, horizons, measures))
+    if need_cohort:
+        if not cohort:
+            cohort = StockFlow(neighbours).run(hist, LEARN_HORIZON, draws if score_it else min(draws, PAST_DRAWS), seed)
+        points = origin_points(hist, cohort, LEARN_HORIZON)
+    kept = {c: v.astype(np.float32) for c, v in cohort.items()} if score_it else {}
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SCORE_COLUMNS)
+    return out, points, kept, hist_all if score_it else {}
+
+
+def _actuals(series: pd.DataFrame, population: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
     last = int(series.loc[series["period_type"] == "january", "year"].max())
     full = histories_from_tables(series, population, last)
     actual_years = np.arange(int(next(iter(full.values())).years[0]), last + 1) if full else np.array([])
-    actuals = {c: history_measures(h) for c, h in full.items()}
-    frames = []
-    for model in make_models(names, neighbours):
-        model.fit(hist)
-        d = model.forecast(max(horizons), draws, seed)
-        if la_codes:
-            d = {c: v for c, v in d.items() if c in la_codes}
-        frames.append(score(model.name, origin, d, hist, actuals, actual_years, horizons, measures))
-    return pd.concat(frames, ignore_index=True)
+    return {c: history_measures(h) for c, h in full.items()}, actual_years
+
+
+def _published(
+    origin: int,
+    cal: Calibration,
+    points: OriginPoints,
+    cohort: dict[str, np.ndarray],
+    horizon: int,
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """The published forecast's draws at ``origin`` under calibration ``cal``, with England
+    (E92000001) as the draw-by-draw sum of councils."""
+    if int(cal.n_train.sum()) == 0:  # nothing to learn from yet: the cohort model's own draws
+        draws = {c: v.astype(float)[:, : horizon + 1] for c, v in cohort.items()}
+    else:
+        draws = apply(cal, points, cohort, horizon=horizon, seed=seed)
+    if len(draws) > 1:
+        draws[ENGLAND[0]] = np.sum(list(draws.values()), axis=0)
+    return draws
 
 
 def backtest(
@@ -164,7 +212,7 @@ def backtest(
     *,
     origins: Sequence[int],
     horizons: Sequence[int] = (1, 2, 3, 4, 5),
-    models: Sequence[str] = ("sendcast", "last_value", "drift", "avg_growth_3y", "pooled_growth", "auto_ets"),
+    models: Sequence[str] = ("sendcast", "cohort", "last_value", "drift", "avg_growth_3y", "pooled_growth", "auto_ets"),
     draws: int = 1000,
     seed: int = 20240101,
     neighbours: dict[str, list[str]] | None = None,
@@ -172,28 +220,87 @@ def backtest(
     measures: Sequence[str] | None = None,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    in_sample: bool = False,
+    keep: dict | None = None,
 ) -> pd.DataFrame:
     """Run a rolling-origin backtest; return one scored row per forecast (see SCORE_COLUMNS).
 
     All councils are always fitted (the model pools across them); ``la_codes`` only limits
-    which are scored. Origins run in parallel over ``workers`` processes.
+    which are scored. Origins run in parallel over ``workers`` processes. ``sendcast`` is the
+    published forecast, made at each origin from the cohort model's draws with weights and
+    spreads learned only on earlier origins' outcomes (prequential): the cohort model is also
+    run, with fewer draws and unscored, at the origins before the first requested one that the
+    method learns from. ``in_sample`` adds ``sendcast_insample``: the same forecasts calibrated
+    on every origin's outcomes (what choosing settings with hindsight would score). England's
+    forecast (the sum of councils) is scored as la_code E92000001. ``keep``: a dict that receives
+    the component points (``points``) and the calibrations (``calibrations``).
     """
+    wanted = sorted(set(origins))
+    want_pub = "sendcast" in models or in_sample
+    jan_years = series.loc[series["period_type"] == "january", "year"]
+    first = int(jan_years.min()) + 4 if len(jan_years) else min(wanted)
+    learn_only = [o for o in range(first, min(wanted)) if want_pub]
+    all_origins = learn_only + wanted
     jobs = [
-        (series, population, o, tuple(horizons), tuple(models), draws, seed, neighbours, la_codes, measures)
-        for o in origins
+        (
+            series,
+            population,
+            o,
+            tuple(horizons),
+            tuple(models),
+            draws,
+            seed,
+            neighbours,
+            la_codes,
+            measures,
+            o in wanted,
+        )
+        for o in all_origins
     ]
     frames: list[pd.DataFrame] = []
+    past: dict[int, OriginPoints] = {}
+    stash: dict[int, tuple[dict[str, CouncilHistory], dict[str, np.ndarray]]] = {}
+    cals: dict[tuple[str, int], Calibration] = {}
+    actuals, actual_years = _actuals(series, population) if want_pub else ({}, np.array([]))
+    hmax = max(horizons)
+
+    def take(o: int, result: tuple) -> None:
+        sc, pts, cohort, hist_all = result
+        frames.append(sc)
+        if pts is not None:
+            past[o] = pts
+        if o in wanted and want_pub and "sendcast" in models:
+            cal = learn(o, [past[p] for p in sorted(past) if p < o], actuals, actual_years, hmax)
+            cals[("sendcast", o)] = cal
+            d = _published(o, cal, past[o], cohort, hmax, seed)
+            if la_codes:
+                d = {c: v for c, v in d.items() if c in la_codes}
+            frames.append(score("sendcast", o, d, hist_all, actuals, actual_years, horizons, measures))
+        if o in wanted and in_sample:
+            stash[o] = (hist_all, cohort)
+        if progress and o in wanted:
+            progress(1)
+
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=workers) as ex:
-            for f in ex.map(_one_origin, jobs):
-                frames.append(f)
-                if progress:
-                    progress(1)
+            for o, f in zip(all_origins, ex.map(_one_origin, jobs), strict=True):
+                take(o, f)
     else:
-        for j in jobs:
-            frames.append(_one_origin(j))
-            if progress:
-                progress(1)
+        for o, j in zip(all_origins, jobs, strict=True):
+            take(o, _one_origin(j))
+    if in_sample and stash:
+        last = int(actual_years[-1]) if len(actual_years) else max(wanted) + 1
+        cal_in = learn(last, [past[p] for p in sorted(past)], actuals, actual_years, hmax)
+        for o, (hist_all, cohort) in sorted(stash.items()):
+            cals[("sendcast_insample", o)] = cal_in
+            d = _published(o, cal_in, past[o], cohort, hmax, seed)
+            if la_codes:
+                d = {c: v for c, v in d.items() if c in la_codes}
+            frames.append(score("sendcast_insample", o, d, hist_all, actuals, actual_years, horizons, measures))
+    if keep is not None:
+        keep["points"] = past
+        keep["calibrations"] = cals
+    frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SCORE_COLUMNS)
 
 

@@ -24,30 +24,11 @@ from typing import Protocol
 
 import numpy as np
 
+from sendcast.model.ensemble import history_measures
 from sendcast.model.forecast import MEASURES, council_rng, run_forecast
 from sendcast.model.history import CouncilHistory
-from sendcast.model.stockflow import age_distribution, has_ages, placement_totals
-from sendcast.model.structure import AGE_BANDS, GROUPS, N_AGES
 
-
-def history_measures(h: CouncilHistory) -> np.ndarray:
-    """Published history as (Y, M) in the order of MEASURES (NaN where not published)."""
-    out = np.full((len(h.years), len(MEASURES)), np.nan)
-    for i in range(len(h.years)):
-        out[i, 0] = h.total[i]
-        p = h.placement[i]
-        if np.isfinite(p).all():
-            plc = placement_totals(h, i)
-            if plc is not None:
-                out[i, 1 : 1 + len(GROUPS)] = plc
-                out[i, 1 + len(GROUPS)] = plc[GROUPS.index("state_special")] + plc[GROUPS.index("independent_special")]
-        if has_ages(h, i):
-            ages = age_distribution(h, i)
-            if ages is not None:
-                for j, (lo, hi) in enumerate(AGE_BANDS.values()):
-                    out[i, 2 + len(GROUPS) + j] = ages[lo : hi + 1].sum()
-    assert out.shape[1] == 2 + len(GROUPS) + len(AGE_BANDS) and N_AGES == 26
-    return out
+__all__ = ["BASELINES", "Forecaster", "StockFlow", "history_measures"]
 
 
 class Forecaster(Protocol):
@@ -59,9 +40,10 @@ class Forecaster(Protocol):
 
 
 class StockFlow:
-    """The sendcast stock-flow model behind the common interface."""
+    """The stock-flow (cohort) model on its own behind the common interface (the published
+    forecast, ``sendcast``, is made from its draws: :mod:`sendcast.model.prequential`)."""
 
-    name = "sendcast"
+    name = "cohort"
 
     def __init__(self, neighbours: dict[str, list[str]] | None = None) -> None:
         self.neighbours = neighbours
@@ -69,6 +51,10 @@ class StockFlow:
 
     def fit(self, histories: dict[str, CouncilHistory]) -> None:
         self.histories = histories
+
+    def run(self, histories: dict[str, CouncilHistory], horizon: int, draws: int, seed: int) -> dict[str, np.ndarray]:
+        self.fit(histories)
+        return self.forecast(horizon, draws, seed)
 
     def forecast(self, horizon: int, draws: int, seed: int) -> dict[str, np.ndarray]:
         res = run_forecast(
@@ -79,6 +65,7 @@ class StockFlow:
             neighbours=self.neighbours,
             include_england=False,
             keep_draws=True,
+            keep_placements=False,
         )
         return res.draw_values
 

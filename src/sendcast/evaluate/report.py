@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from sendcast.evaluate.backtest import metrics
+from sendcast.model.forecast import ENGLAND
 from sendcast.outputs.charts import html_page, table_html
 
 
@@ -33,11 +34,14 @@ def headline(scores: pd.DataFrame, measure: str = "ehcp_total", horizons: tuple[
     """MdAPE and 80% coverage per model and horizon for one measure, with the improvement of
     sendcast's MdAPE over the best baseline at each horizon, and over the best of the naive
     ones (:data:`NAIVE`: last value, last year's growth, 3-year average growth)."""
-    m = metrics(scores[scores["measure"] == measure])
+    s = scores[scores["measure"] == measure]
+    if "la_code" in s.columns:
+        s = s[s["la_code"] != ENGLAND[0]]  # England is reported on its own
+    m = metrics(s[s["model"] != "sendcast_insample"])
     m = m[m["horizon"].isin(horizons)]
     rows = []
     for h, g in m.groupby("horizon"):
-        base = g[g["model"] != "sendcast"]
+        base = g[~g["model"].isin(["sendcast", "cohort"])]  # the cohort model is a component, not a baseline
         best = base.loc[base["mdape"].idxmin()] if not base.empty else None
         naive = g[g["model"].isin(NAIVE)]
         best_naive = naive.loc[naive["mdape"].idxmin()] if not naive.empty else None
@@ -63,6 +67,27 @@ def headline(scores: pd.DataFrame, measure: str = "ehcp_total", horizons: tuple[
                 }
             )
     return pd.DataFrame(rows)
+
+
+def honest_vs_in_sample(scores: pd.DataFrame, measure: str = "ehcp_total") -> pd.DataFrame:
+    """Per origin and horizon: the published forecast's MdAPE and 80% coverage when its weights and
+    spreads are learned only from earlier origins (``sendcast``, prequential) and when they are
+    learned from every origin's outcomes (``sendcast_insample``): the cost of choosing with hindsight."""
+    s = scores[(scores["measure"] == measure) & (scores["la_code"] != ENGLAND[0])]
+    s = s[s["model"].isin(["sendcast", "sendcast_insample"])]
+    if s.empty:
+        return pd.DataFrame()
+    g = s.groupby(["origin", "horizon", "model"]).agg(mdape=("ape", "median"), coverage80=("in80", "mean"))
+    out = pd.DataFrame(g.unstack("model"))
+    out.columns = [f"{c[0]}_{'honest' if c[1] == 'sendcast' else 'in_sample'}" for c in out.columns]
+    return out.reset_index()
+
+
+def england_coverage(scores: pd.DataFrame, measure: str = "ehcp_total", model: str = "sendcast") -> pd.DataFrame:
+    """England's own forecast (the sum of councils' draws) at each origin and horizon: the
+    published outcome, the 80% band and whether the outcome fell inside it."""
+    e = scores[(scores["la_code"] == ENGLAND[0]) & (scores["measure"] == measure) & (scores["model"] == model)]
+    return e[["origin", "horizon", "year", "actual", "p10", "p50", "p90", "in80"]].reset_index(drop=True)
 
 
 def likely_reason(row: pd.Series, series: pd.DataFrame | None) -> str:
@@ -93,6 +118,8 @@ def likely_reason(row: pd.Series, series: pd.DataFrame | None) -> str:
 def html_report(scores: pd.DataFrame, series: pd.DataFrame | None = None) -> str:
     """A self-contained page: headline accuracy, accuracy by horizon, coverage, worst councils."""
     sections: list[tuple[str, object]] = []
+    all_scores = scores
+    scores = scores[scores["la_code"] != ENGLAND[0]]
     for measure in ("ehcp_total", "special_school", "independent_special", "mainstream", "post16_fe"):
         if measure not in set(scores["measure"]):
             continue
@@ -111,6 +138,36 @@ def html_report(scores: pd.DataFrame, series: pd.DataFrame | None = None) -> str
         sections.append(
             (f"{measure}: accuracy by horizon", f"<p>sendcast's intervals are {words}.</p>" + table_html(show))
         )
+    scores = all_scores
+    hv = honest_vs_in_sample(scores)
+    if not hv.empty:
+        show = hv.copy()
+        for c in show.columns:
+            if c.startswith(("mdape", "coverage")):
+                show[c] = show[c].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+        sections.append(
+            (
+                "Honest and in-sample scores by origin (ehcp_total)",
+                "<p>honest: weights and bands learned only from forecasts whose outcomes were published "
+                "before the origin (what a user had then); in_sample: the same forecasts with weights and "
+                "bands learned from every origin's outcomes. The difference is the cost of choosing with "
+                "hindsight.</p>" + table_html(show),
+            )
+        )
+    en = england_coverage(scores)
+    if not en.empty:
+        share = float(en["in80"].mean())
+        show = en.copy()
+        for c in ("actual", "p10", "p50", "p90"):
+            show[c] = show[c].map(lambda v: f"{v:,.0f}")
+        sections.append(
+            (
+                "England's own band (ehcp_total)",
+                f"<p>England's 80% band held England's outcome in {int(en['in80'].sum())} of {len(en)} "
+                f"forecasts ({share:.0%}); outcomes from one origin are not independent.</p>" + table_html(show),
+            )
+        )
+    scores = scores[scores["la_code"] != ENGLAND[0]]
     m = metrics(scores[scores["measure"] == "ehcp_total"])
     fig = go.Figure()
     for model, g in m.groupby("model"):
@@ -155,7 +212,7 @@ def html_report(scores: pd.DataFrame, series: pd.DataFrame | None = None) -> str
 def accuracy_by_council(scores: pd.DataFrame) -> pd.DataFrame:
     """Per council (and 'ALL'), measure and horizon: n, MAPE, MdAPE, 80% coverage, for the
     'how accurate is this?' note shown beside each forecast (sendcast model only)."""
-    sc = scores[scores["model"] == "sendcast"]
+    sc = scores[(scores["model"] == "sendcast") & (scores["la_code"] != ENGLAND[0])]
     per = (
         sc.groupby(["la_code", "la_name", "measure", "horizon"])
         .agg(n=("ape", "size"), mape=("ape", "mean"), mdape=("ape", "median"), coverage80=("in80", "mean"))

@@ -151,6 +151,42 @@ def forecast(
             from sendcast.harmonise.population import projection_covers
 
             projection_covers(projection, targets, file=str(population_projection))
+    if levers is not None:
+        # a scenario changes the cohort model's rates: it is run on the cohort model alone
+        # (see sendcast.scenarios.compare, which compares scenarios draw by draw)
+        res = run_forecast(
+            hist,
+            horizon=horizon,
+            draws=draws,
+            seed=seed,
+            la_codes=targets,
+            neighbours=data.neighbours,
+            keep_draws=keep_draws,
+            levers=levers,
+            progress=progress,
+        )
+    else:
+        res = published_forecast(data, hist, origin, horizon, draws, seed, targets, keep_draws, progress)
+    if council is not None and not all_councils and targets is None:
+        res.summary = res.summary[res.summary["la_code"] == ENGLAND[0]].reset_index(drop=True)
+    return res
+
+
+def published_forecast(
+    data: ModelData,
+    hist: dict[str, CouncilHistory],
+    origin: int,
+    horizon: int,
+    draws: int,
+    seed: int,
+    targets: list[str] | None,
+    keep_draws: bool,
+    progress: Callable[[int, int], None] | None = None,
+) -> ForecastResult:
+    """The published forecast at ``origin``: the cohort model run for ``targets`` (None: all),
+    combined and calibrated on earlier origins (:mod:`sendcast.model.prequential`)."""
+    from sendcast.model.prequential import past_points, publish
+
     res = run_forecast(
         hist,
         horizon=horizon,
@@ -158,13 +194,19 @@ def forecast(
         seed=seed,
         la_codes=targets,
         neighbours=data.neighbours,
-        keep_draws=keep_draws,
-        levers=levers,
+        keep_draws=True,
+        include_england=False,
         progress=progress,
+        keep_placements=False,
     )
-    if council is not None and not all_councils and targets is None:
-        res.summary = res.summary[res.summary["la_code"] == ENGLAND[0]].reset_index(drop=True)
-    return res
+    past = past_points(
+        data.series,
+        data.population,
+        list(range(data.first_origin, origin)),
+        neighbours=data.neighbours,
+        current=set(data.councils["la_code"]),
+    )
+    return publish(res, hist, past, la_codes=targets, include_england=targets is None, keep_draws=keep_draws)
 
 
 def placement_draws(

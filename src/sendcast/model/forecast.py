@@ -12,6 +12,7 @@ import zlib
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,23 @@ def summarise(values: np.ndarray, la_code: str, la_name: str, years: np.ndarray)
     return pd.DataFrame(data)
 
 
+def placement_table(values: np.ndarray, la_code: str, la_name: str, years: np.ndarray) -> pd.DataFrame:
+    """(D, T, M) draws -> long placement draws: la_code, la_name, year, draw, placement, plans."""
+    draws, t = values.shape[0], values.shape[1]
+    pg = values[:, :, 1 : 1 + N_GROUPS]
+    d_idx, t_idx, g_idx = np.meshgrid(np.arange(draws), np.arange(t), np.arange(N_GROUPS), indexing="ij")
+    return pd.DataFrame(
+        {
+            "la_code": la_code,
+            "la_name": la_name,
+            "year": years[t_idx.ravel()],
+            "draw": d_idx.ravel(),
+            "placement": np.array(GROUPS)[g_idx.ravel()],
+            "plans": pg.ravel(),
+        }
+    )
+
+
 def council_rng(seed: int, la_code: str) -> np.random.Generator:
     """A generator for one council that depends only on the seed and the council's code, so
     the same council gets the same draws whichever other councils are run with it."""
@@ -84,7 +102,7 @@ def _simulate_chunk(
 ) -> tuple[list[pd.DataFrame], np.ndarray, dict[str, np.ndarray], list[pd.DataFrame]]:
     """Simulate a list of councils; return summaries, their draw-by-draw sum, kept draws and
     placement draws. Runs in a worker process for all-council forecasts."""
-    fits, targets, horizon, draws, seed, keep_draws, levers = job
+    fits, targets, horizon, draws, seed, keep_draws, levers, keep_placements = job
     origin = next(iter(fits.values())).origin
     years = np.arange(origin, origin + horizon + 1)
     shocks = national_shocks(seed, draws, horizon)
@@ -100,22 +118,8 @@ def _simulate_chunk(
         frames.append(summarise(vals, c, f.la_name, years))
         if keep_draws:
             kept[c] = vals
-            pg = stock.sum(axis=2)  # (D, T, 7)
-            d_idx, t_idx, g_idx = np.meshgrid(
-                np.arange(draws), np.arange(horizon + 1), np.arange(N_GROUPS), indexing="ij"
-            )
-            placement_rows.append(
-                pd.DataFrame(
-                    {
-                        "la_code": c,
-                        "la_name": f.la_name,
-                        "year": years[t_idx.ravel()],
-                        "draw": d_idx.ravel(),
-                        "placement": np.array(GROUPS)[g_idx.ravel()],
-                        "plans": pg.ravel(),
-                    }
-                )
-            )
+        if keep_draws and keep_placements:
+            placement_rows.append(placement_table(vals, c, f.la_name, years))
         if progress:
             progress(i + 1, len(targets))
     return frames, total, kept, placement_rows
@@ -133,6 +137,7 @@ class ForecastResult:
     fits: dict[str, CouncilFit]
     draw_values: dict[str, np.ndarray] = field(default_factory=dict)  # la_code -> (D, T, M)
     placement_draws: pd.DataFrame | None = None
+    calibration: Any = None  # the published forecast's :class:`~sendcast.model.ensemble.Calibration`
 
 
 def run_forecast(
@@ -149,11 +154,13 @@ def run_forecast(
     progress: Callable[[int, int], None] | None = None,
     fits: dict[str, CouncilFit] | None = None,
     workers: int | None = None,
+    keep_placements: bool = True,
 ) -> ForecastResult:
     """Fit all councils in ``histories`` (pooling needs them all), simulate ``la_codes``
     (default: all) and return summaries for years origin..origin+horizon.
 
     England is included (as the draw-by-draw sum) only when every fitted council is simulated.
+    ``keep_placements``: with ``keep_draws``, also return the long table of placement draws.
     """
     if horizon < 1:
         raise ValueError("horizon must be at least 1 year")
@@ -168,11 +175,13 @@ def run_forecast(
     n_workers = _workers(workers, len(targets), draws * horizon)
     if n_workers > 1:
         chunks = [targets[i::n_workers] for i in range(n_workers)]
-        jobs = [({c: fits[c] for c in ch}, ch, horizon, draws, seed, keep_draws, levers) for ch in chunks]
+        jobs = [
+            ({c: fits[c] for c in ch}, ch, horizon, draws, seed, keep_draws, levers, keep_placements) for ch in chunks
+        ]
         with ProcessPoolExecutor(max_workers=n_workers) as ex:
             parts = list(ex.map(_simulate_chunk, jobs))
     else:
-        parts = [_simulate_chunk((fits, targets, horizon, draws, seed, keep_draws, levers), progress)]
+        parts = [_simulate_chunk((fits, targets, horizon, draws, seed, keep_draws, levers, keep_placements), progress)]
     frames = [f for p in parts for f in p[0]]
     england = np.sum([p[1] for p in parts], axis=0)
     kept = {k: v for p in parts for k, v in p[2].items()}

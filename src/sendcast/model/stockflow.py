@@ -22,6 +22,7 @@ counts themselves are binomial / multinomial / Poisson. Draws are seeded and rep
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -182,6 +183,9 @@ class CouncilFit:
     history_lambda: np.ndarray
     hazard_shape: np.ndarray  # (26,) ceasing hazard by age, times exp(log_lambda) = the rate
     fit_report: dict[str, Any]
+    drift_centre: float = 0.0  # the median council's incidence growth at this origin
+    damping_national: float = 1.0  # share of the national growth kept each further year (estimated)
+    damping_local: float = 0.0  # share of the council's own deviation kept each further year (estimated)
 
     def pop_at(self, year: int) -> np.ndarray:
         idx = int(np.clip(year - self.pop_years[0], 0, len(self.pop_years) - 1))
@@ -497,6 +501,39 @@ def _pooled(values: list[float], ses: list[float]) -> tuple[float, float]:
     return centre, tau2
 
 
+def growth_persistence(rhos: list[np.ndarray], window: int) -> tuple[float, float]:
+    """How much of recent incidence growth carries into the next year, estimated on every
+    council's history to the origin (replaces a tuned damping).
+
+    For each council and year t with ``window`` earlier growths: ``m`` = their mean, ``n`` = the
+    next year's growth. Per year, ``M`` and ``N`` are the medians over councils. National:
+    ``sum M N / sum M^2`` (regression through the origin of the median council's next growth on
+    its recent mean); local: the pooled slope of ``n - N`` on ``m - M`` (how much of a council's
+    own deviation persists). Both clipped to [0, 1] (1 without enough data nationally, 0 locally).
+    """
+    rows: list[tuple[int, float, float]] = []
+    for rho in rhos:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.diff(np.log(rho))
+        for t in range(window, len(d)):
+            win, nxt = d[t - window : t], d[t]
+            if np.isfinite(win).all() and np.isfinite(nxt):
+                rows.append((t, float(win.mean()), float(nxt)))
+    if len(rows) < 20:
+        return 1.0, 0.0
+    r = np.array(rows)
+    nn = nd = ln = ld = 0.0
+    for t in np.unique(r[:, 0]):
+        s = r[r[:, 0] == t]
+        mm, nm = float(np.median(s[:, 1])), float(np.median(s[:, 2]))
+        nn, nd = nn + mm * nm, nd + mm * mm
+        ln += float(((s[:, 1] - mm) * (s[:, 2] - nm)).sum())
+        ld += float(((s[:, 1] - mm) ** 2).sum())
+    nat = float(np.clip(nn / nd, 0, 1)) if nd > 0 else 1.0
+    loc = float(np.clip(ln / ld, 0, 1)) if ld > 0 else 0.0
+    return nat, loc
+
+
 def fit_all(
     histories: dict[str, CouncilHistory], horizon: int, *, neighbours: dict[str, list[str]] | None = None
 ) -> dict[str, CouncilFit]:
@@ -524,6 +561,7 @@ def fit_all(
         for c, e in est.items()
     }
     centre, tau2 = _pooled(list(drifts.values()), list(ses.values()))
+    phi_nat, phi_loc = growth_persistence([e["rho"] for e in est.values()], int(cfg["drift_window"]))
     # growth anchor: the council's recent growth in plans (3 years) shrunk halfway toward the
     # national median growth; see _anchor_level
     growth3 = {c: _recent_growth(histories[c]) for c in est}
@@ -532,8 +570,10 @@ def fit_all(
     p_anchor = float(cfg.get("placement_anchor", 0.0))
     ggrowth = {c: _group_growth(histories[c]) for c in est}
     gsd = {c: _group_growth_sd(histories[c]) for c in est}
-    gsd_pool = np.nanmedian(np.array(list(gsd.values())), axis=0) if gsd else np.full(N_GROUPS, 0.1)
-    g_centres = np.nanmedian(np.array(list(ggrowth.values())), axis=0) if ggrowth else np.zeros(N_GROUPS)
+    with warnings.catch_warnings():  # a setting no council has yet published (early years) is NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        gsd_pool = np.nanmedian(np.array(list(gsd.values())), axis=0) if gsd else np.full(N_GROUPS, 0.1)
+        g_centres = np.nanmedian(np.array(list(ggrowth.values())), axis=0) if ggrowth else np.zeros(N_GROUPS)
     out: dict[str, CouncilFit] = {}
     for c, e in est.items():
         h = histories[c]
@@ -605,6 +645,9 @@ def fit_all(
             history_lambda=e["lambda"],
             hazard_shape=e["hz"],
             fit_report={"drift_own": e["drift"], "drift_prior": prior, "pooling_weight": float(w)},
+            drift_centre=float(centre),
+            damping_national=phi_nat,
+            damping_local=phi_loc,
         )
     return out
 
@@ -696,17 +739,19 @@ def sample_paths(
 ) -> Paths:
     """Draw incidence and exit-rate paths for ``horizon`` years (calendar origin .. origin+H-1).
 
-    log rho(origin-1+k) = level + sum_{j<=k} (drift * damping^(j-1) + shock_j), with the drift
-    drawn per draw from N(drift, drift_se^2); shock_j mixes a national part (shared by all
+    log rho(origin-1+k) = level + sum_{j<=k} (c * a^(j-1) + (drift - c) * b^(j-1) + shock_j),
+    with c the median council's growth, a and b the estimated persistence of national growth and
+    of a council's own deviation (:func:`growth_persistence`), and the drift drawn per draw from
+    N(drift, drift_se^2); shock_j mixes a national part (shared by all
     councils via ``national_shocks``, shape (D, H), standard normal) and a local part.
     log lambda = its recent mean + a per-draw level error + an independent yearly shock.
     """
     cfg = settings()
     scale = cfg["interval_scale"]
-    phi = cfg["drift_damping"]
     c = cfg["common_shock_share"]
     d = fit.drift + scale * fit.drift_se * antithetic_normal(rng, (draws, 1))
-    damp = phi ** np.arange(horizon)[None, :]
+    j = np.arange(horizon)[None, :]
+    growth = fit.drift_centre * fit.damping_national**j + (d - fit.drift_centre) * fit.damping_local**j
     z = np.sqrt(c) * national_shocks[:, :horizon] + np.sqrt(1 - c) * antithetic_normal(rng, (draws, horizon))
     # incidence shocks persist with coefficient ``incidence_shock_persistence`` (1 = random
     # walk; below 1 part of a year's shock, e.g. a backlog cleared, unwinds the next year)
@@ -716,7 +761,7 @@ def sample_paths(
     for k in range(horizon):
         acc = persist * acc + scale * fit.sd_rho * z[:, k]
         shock[:, k] = acc
-    log_rho = fit.log_rho_level + np.cumsum(d * damp, axis=1) + shock
+    log_rho = fit.log_rho_level + np.cumsum(growth, axis=1) + shock
     lvl = fit.log_lambda + scale * fit.log_lambda_se * antithetic_normal(rng, (draws, 1))
     log_lambda = lvl + scale * fit.sd_lambda * antithetic_normal(rng, (draws, horizon))
     spread = spread_settings()

@@ -1,0 +1,428 @@
+"""The published forecast: the cohort model combined with growth rules, calibrated on the past only.
+
+At an origin January T (Dawid's prequential principle: everything is learned from forecasts
+made at earlier origins whose outcomes were published by January T):
+
+1. **Components** (per council, measure, years ahead h): the cohort (stock-flow) model's median,
+   ``pooled_growth`` (the council's 3-year growth shrunk halfway to the median council's),
+   ``national_growth`` (the median council's 3-year growth) and ``last_value``.
+2. **Stacking**: per measure and h, weights on a grid (summing to 1) minimising the mean
+   absolute error of ``log(1 + plans)`` over every council and earlier origin o with o + h <= T;
+   the combined point is ``exp(sum_k w_k log(1 + C_k)) - 1``.
+3. **Spread**: the combined forecast's past errors are split into England's part (the log error
+   of the sum over councils, one per origin) and each council's remainder. Every council's draws
+   share one **national path** whose variance at h is the mean of England's past squared errors
+   together with a random walk in England's growth (its yearly change has the robust sd of
+   England's published growth changes), counted as ``national_prior_weight`` origins. The
+   remainder has empirical quantiles per measure and h (pooled over councils); each council's
+   cohort-model draws, in a random order of their own, are mapped onto them by rank, so a draw
+   keeps the cohort's joint pattern across years and measures, and councils share only
+   England's path.
+4. **Reconciliation**: in each draw the gap between the total and the sum of the placement
+   groups (and of the age bands) is shared in proportion to the variances over draws (weighted
+   least squares), so they add up draw by draw; England is the draw-by-draw sum of councils.
+
+Only outcomes published by January T and forecasts made from January ``first_origin_learned``
+(after the statements-to-plans transition) are learned from. The method's constants are in
+``parameters/model/ensemble.yaml``; none is chosen by backtest.
+"""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from sendcast.model.forecast import MEASURES
+from sendcast.model.history import CouncilHistory
+from sendcast.model.stockflow import age_distribution, has_ages, placement_totals
+from sendcast.model.structure import AGE_BANDS, GROUPS, load_parameter
+
+COMPONENTS: tuple[str, ...] = ("cohort", "pooled_growth", "national_growth", "last_value")
+TOTAL = 0
+GROUP_IDX = np.arange(1, 1 + len(GROUPS))
+SPECIAL_IDX = 1 + len(GROUPS)
+BAND_IDX = np.arange(2 + len(GROUPS), 2 + len(GROUPS) + len(AGE_BANDS))
+STATE, INDEPENDENT = 1 + GROUPS.index("state_special"), 1 + GROUPS.index("independent_special")
+LEVELS = np.linspace(0.0025, 0.9975, 200)  # quantile levels stored for the council spread
+
+
+@cache
+def method() -> dict[str, float]:
+    """Method constants from ``parameters/model/ensemble.yaml``."""
+    return {k: float(v) for k, v in load_parameter("ensemble")["values"].items()}
+
+
+def history_measures(h: CouncilHistory) -> np.ndarray:
+    """Published history as (Y, M) in the order of :data:`MEASURES` (NaN where not published)."""
+    out = np.full((len(h.years), len(MEASURES)), np.nan)
+    for i in range(len(h.years)):
+        out[i, 0] = h.total[i]
+        p = h.placement[i]
+        if np.isfinite(p).all():
+            plc = placement_totals(h, i)
+            if plc is not None:
+                out[i, GROUP_IDX] = plc
+                out[i, SPECIAL_IDX] = plc[GROUPS.index("state_special")] + plc[GROUPS.index("independent_special")]
+        if has_ages(h, i):
+            ages = age_distribution(h, i)
+            if ages is not None:
+                for j, (lo, hi) in enumerate(AGE_BANDS.values()):
+                    out[i, BAND_IDX[j]] = ages[lo : hi + 1].sum()
+    return out
+
+
+def _growth3(hm: np.ndarray) -> np.ndarray:
+    """Average yearly log growth of each measure over the last three years (M,), NaN if any gap."""
+    last = hm[-4:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.diff(np.log(np.where(last > 0, last, np.nan)), axis=0)
+    return np.where(np.isfinite(g).all(0), g.mean(0), np.nan) if len(g) == 3 else np.full(hm.shape[1], np.nan)
+
+
+@dataclass
+class OriginPoints:
+    """Component point forecasts made at one origin (what stacking learns from)."""
+
+    origin: int
+    la_codes: list[str]
+    points: np.ndarray  # (C, K, H, M) for Januarys origin+1 .. origin+H (NaN where none)
+    published: np.ndarray  # (C, M) at the origin
+
+    @property
+    def horizon(self) -> int:
+        return int(self.points.shape[2])
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table: origin, la_code, horizon, measure, one column per component, published."""
+        c, k, h, m = self.points.shape
+        ci, hi, mi = np.meshgrid(np.arange(c), np.arange(h), np.arange(m), indexing="ij")
+        data: dict[str, object] = {
+            "origin": self.origin,
+            "la_code": np.array(self.la_codes)[ci.ravel()],
+            "horizon": hi.ravel() + 1,
+            "measure": np.array(MEASURES)[mi.ravel()],
+        }
+        for j, name in enumerate(COMPONENTS):
+            data[name] = self.points[:, j][ci, hi, mi].ravel()
+        data["published"] = self.published[ci, mi].ravel()
+        return pd.DataFrame(data)
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame) -> OriginPoints:
+        """Inverse of :meth:`to_frame` for one origin."""
+        origin = int(df["origin"].iloc[0])
+        codes = sorted(df["la_code"].unique())
+        h = int(df["horizon"].max())
+        ci = pd.Index(codes).get_indexer(pd.Index(df["la_code"]))
+        mi = pd.Index(MEASURES).get_indexer(pd.Index(df["measure"]))
+        hi = df["horizon"].to_numpy(dtype=int) - 1
+        points = np.full((len(codes), len(COMPONENTS), h, len(MEASURES)), np.nan)
+        for j, name in enumerate(COMPONENTS):
+            points[ci, j, hi, mi] = df[name].to_numpy(dtype=float)
+        published = np.full((len(codes), len(MEASURES)), np.nan)
+        published[ci, mi] = df["published"].to_numpy(dtype=float)
+        return cls(origin, codes, points, published)
+
+
+def origin_points(
+    histories: Mapping[str, CouncilHistory], cohort_draws: Mapping[str, np.ndarray], horizon: int
+) -> OriginPoints:
+    """Component points at the histories' origin for every council in ``histories`` (the growth
+    rules' national centre uses them all); the cohort component where ``cohort_draws[la_code]``
+    (D, >=H+1, M) is given, NaN elsewhere."""
+    codes = sorted(histories)
+    hms = [history_measures(histories[c]) for c in codes]
+    origin = int(next(iter(histories.values())).origin)
+    published = np.array([hm[-1] for hm in hms]).reshape(len(codes), len(MEASURES))
+    g3 = np.array([_growth3(hm) for hm in hms]).reshape(len(codes), len(MEASURES))
+    centre = np.array(
+        [
+            float(np.median(g3[np.isfinite(g3[:, m]), m])) if np.isfinite(g3[:, m]).any() else np.nan
+            for m in range(len(MEASURES))
+        ]
+    )
+    own = method()["pooled_growth_own_share"]
+    pooled = np.where(np.isfinite(g3), own * g3 + (1 - own) * centre[None, :], centre[None, :])
+    steps = np.arange(1, horizon + 1)[None, :, None]
+    points = np.full((len(codes), len(COMPONENTS), horizon, len(MEASURES)), np.nan)
+    for i, c in enumerate(codes):
+        if c in cohort_draws:
+            points[i, 0] = np.median(cohort_draws[c][:, 1 : horizon + 1], axis=0)
+    points[:, 1] = published[:, None, :] * np.exp(pooled[:, None, :] * steps)
+    points[:, 2] = published[:, None, :] * np.exp(centre[None, None, :] * steps)
+    points[:, 3] = np.repeat(published[:, None, :], horizon, axis=1)
+    return OriginPoints(origin, codes, points, published)
+
+
+def weight_grid(k: int, step: float) -> np.ndarray:
+    """All weight vectors of length ``k`` on a grid of ``step`` that sum to 1 (G, k)."""
+    n = int(round(1 / step))
+    rows = [c for c in itertools.product(range(n + 1), repeat=k) if sum(c) == n]
+    return np.array(rows, dtype=float) / n
+
+
+def combine(points: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted geometric mean in log(1 + x): ``points`` (..., K), ``weights`` (K,) or (..., K);
+    missing components drop out and the others' weights are renormalised."""
+    lp = np.log1p(np.clip(points, 0, None))
+    ok = np.isfinite(lp)
+    w = np.broadcast_to(weights, lp.shape) * ok
+    tot = w.sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (np.where(ok, lp, 0.0) * w).sum(-1) / tot
+    return np.where(tot > 0, np.expm1(out), np.nan)
+
+
+@dataclass
+class Calibration:
+    """What is learned at one origin from earlier ones (see module docstring)."""
+
+    origin: int
+    weights: np.ndarray  # (H, M, K)
+    local_quantiles: np.ndarray  # (H, M, L) at LEVELS, of the council remainder (log(1 + plans))
+    national_sd: np.ndarray  # (H,) sd of England's log error at each h
+    n_train: np.ndarray  # (H, M) training rows behind each weight
+    national_errors: dict[tuple[int, int], float] = field(default_factory=dict)  # (origin, h) -> log error
+
+    def weights_frame(self) -> pd.DataFrame:
+        h, m, k = self.weights.shape
+        rows = [
+            {
+                "origin": self.origin,
+                "horizon": hi + 1,
+                "measure": MEASURES[mi],
+                "component": COMPONENTS[ki],
+                "weight": float(self.weights[hi, mi, ki]),
+                "n_train": int(self.n_train[hi, mi]),
+            }
+            for hi in range(h)
+            for mi in range(m)
+            for ki in range(k)
+        ]
+        return pd.DataFrame(rows)
+
+
+def england_growth_sd(actuals: Mapping[str, np.ndarray]) -> float:
+    """Robust sd (1.4826 x MAD) of the yearly change in England's log growth, England being the
+    sum of the councils' published totals in years where every council has one."""
+    tot = np.array([a[:, TOTAL] for a in actuals.values()])
+    ok = np.isfinite(tot).all(0)
+    e = tot[:, ok].sum(0)
+    if len(e) < 4:
+        return 0.02
+    dd = np.diff(np.log(e), n=2)
+    return float(1.4826 * np.median(np.abs(dd - np.median(dd))))
+
+
+def learn(
+    origin: int,
+    past: Sequence[OriginPoints],
+    actuals: Mapping[str, np.ndarray],
+    actual_years: np.ndarray,
+    horizon: int,
+) -> Calibration:
+    """Learn weights and spreads at ``origin`` from ``past`` origins' points and the outcomes in
+    ``actuals`` (la_code -> (Y, M) on ``actual_years``) published by January ``origin``."""
+    cfg = method()
+    # only outcomes published by January ``origin`` may be used (the prequential rule)
+    keep = np.asarray(actual_years) <= origin
+    actual_years = np.asarray(actual_years)[keep]
+    actuals = {c: a[keep] for c, a in actuals.items()}
+    grid = weight_grid(len(COMPONENTS), cfg["weight_step"])
+    first = int(cfg["first_origin_learned"])
+    k_h = max(horizon, max((p.horizon for p in past), default=1))
+    weights = np.zeros((k_h, len(MEASURES), len(COMPONENTS)))
+    weights[..., 0] = 1.0
+    n_train = np.zeros((k_h, len(MEASURES)), dtype=int)
+    local = np.zeros((k_h, len(MEASURES), len(LEVELS)))
+    nat_sq: dict[int, list[float]] = {}
+    nat_err: dict[tuple[int, int], float] = {}
+    have = np.zeros((k_h, len(MEASURES)), dtype=bool)
+    year_index = {int(y): i for i, y in enumerate(actual_years)}
+    for h in range(1, k_h + 1):
+        rows_x: list[np.ndarray] = []
+        rows_y: list[np.ndarray] = []
+        rows_o: list[np.ndarray] = []
+        for p in past:
+            y = p.origin + h
+            if p.origin >= origin or p.origin < first or y > origin or h > p.horizon or y not in year_index:
+                continue
+            codes = [c for c in p.la_codes if c in actuals]
+            if not codes:
+                continue
+            idx = [p.la_codes.index(c) for c in codes]
+            rows_x.append(p.points[idx, :, h - 1, :].transpose(0, 2, 1))  # (C, M, K)
+            rows_y.append(np.array([actuals[c][year_index[y]] for c in codes]))  # (C, M)
+            rows_o.append(np.full(len(codes), p.origin))
+        if not rows_x:
+            continue
+        x = np.concatenate(rows_x)
+        ya = np.concatenate(rows_y)
+        o = np.concatenate(rows_o)
+        ly = np.log1p(np.clip(ya, 0, None))
+        lx = np.log1p(np.clip(x, 0, None))
+        okx = np.isfinite(lx)
+        for m in range(len(MEASURES)):
+            ok = np.isfinite(ly[:, m]) & okx[:, m, 0]
+            if ok.sum() < 10:
+                continue
+            xm = np.where(okx[ok, m], lx[ok, m], 0.0)  # (N, K)
+            wm = okx[ok, m].astype(float)
+            num = xm @ grid.T
+            den = wm @ grid.T
+            pred = np.where(den > 0, num / np.where(den > 0, den, 1.0), xm[:, :1])  # else the cohort alone
+            loss = np.mean(np.abs(ly[ok, m][:, None] - pred), axis=0)
+            weights[h - 1, m] = grid[int(np.nanargmin(loss))]
+            n_train[h - 1, m] = int(ok.sum())
+            have[h - 1, m] = True
+        comb = combine(x, weights[h - 1][None, :, :])  # (N, M)
+        err = ly - np.log1p(np.clip(comb, 0, None))
+        nat = np.full(len(o), np.nan)
+        for org in np.unique(o):
+            sel = (o == org) & np.isfinite(ya[:, TOTAL]) & np.isfinite(comb[:, TOTAL])
+            if sel.sum() >= 10:
+                e = float(np.log(ya[sel, TOTAL].sum() / comb[sel, TOTAL].sum()))
+                nat[o == org] = e
+                nat_err[(int(org), h)] = e
+                nat_sq.setdefault(h, []).append(e * e)
+        resid = err - nat[:, None]
+        for m in range(len(MEASURES)):
+            r = resid[:, m][np.isfinite(resid[:, m])]
+            if len(r) >= 10:
+                q = np.quantile(r, LEVELS)
+                local[h - 1, m] = q - np.interp(0.5, LEVELS, q)
+    # horizons not yet seen: the longest seen horizon's weights; the council spread grows like a
+    # random walk's (sqrt h), as the baselines' does
+    for m in range(len(MEASURES)):
+        seen = np.flatnonzero(have[:, m])
+        for h in range(1, k_h + 1):
+            if have[h - 1, m] or not len(seen):
+                continue
+            ref = seen[seen < h - 1]
+            ref_h = int(ref[-1]) if len(ref) else int(seen[0])
+            weights[h - 1, m] = weights[ref_h, m]
+            local[h - 1, m] = local[ref_h, m] * np.sqrt(h / (ref_h + 1))
+    sd_g = england_growth_sd(actuals)
+    prior_n = cfg["national_prior_weight"]
+    nat_sd = np.zeros(k_h)
+    for h in range(1, k_h + 1):
+        rw = sd_g**2 * float(sum(j * j for j in range(1, h + 1)))
+        sq = nat_sq.get(h, [])
+        nat_sd[h - 1] = np.sqrt((sum(sq) + prior_n * rw) / (len(sq) + prior_n))
+    nat_sd = np.maximum.accumulate(nat_sd)
+    return Calibration(origin, weights, local, nat_sd, n_train, nat_err)
+
+
+def national_path(seed: int, draws: int, sd: np.ndarray) -> np.ndarray:
+    """England's shared log error path (D, H): independent Gaussian increments whose cumulative
+    variance at h is ``sd[h-1]^2``; drawn in antithetic pairs from the seed alone."""
+    inc = np.sqrt(np.diff(np.concatenate([[0.0], sd**2])).clip(0, None))
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 1]))
+    half = rng.standard_normal((draws // 2, len(sd)))
+    z = np.concatenate([half, -half] + ([rng.standard_normal((1, len(sd)))] if draws % 2 else []))
+    return np.cumsum(z * inc[None, :], axis=1)
+
+
+def _ranks(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Mid-ranks in (0, 1) along axis 0, ties broken at random (counts are whole numbers)."""
+    d = x.shape[0]
+    jitter = rng.uniform(0, 0.5, size=x.shape)
+    order = np.argsort(np.argsort(x + jitter, axis=0), axis=0)
+    return (order + 0.5) / d
+
+
+def apply(
+    cal: Calibration,
+    points: OriginPoints,
+    cohort_draws: Mapping[str, np.ndarray],
+    *,
+    horizon: int,
+    seed: int,
+    la_codes: Sequence[str] | None = None,
+) -> dict[str, np.ndarray]:
+    """The published draws (D, H+1, M) per council: combined point x England's path x the
+    council's remainder (cohort draws mapped by rank), reconciled so groups and ages add up."""
+    codes = [c for c in (la_codes or points.la_codes) if c in cohort_draws and c in points.la_codes]
+    if not codes:
+        return {}
+    d = next(iter(cohort_draws.values())).shape[0]
+    k_h = cal.weights.shape[0]
+    hz = np.minimum(np.arange(1, horizon + 1), k_h) - 1
+    extra = np.arange(1, horizon + 1) / (hz + 1)  # beyond the learned horizons: spread grows like a random walk's
+    nat_sd = cal.national_sd[hz] * np.sqrt(extra)
+    nat = national_path(seed, d, nat_sd)  # (D, H)
+    out: dict[str, np.ndarray] = {}
+    for c in codes:
+        i = points.la_codes.index(c)
+        raw = cohort_draws[c]
+        pts = points.points[i]  # (K, Hp, M)
+        hp = pts.shape[1]
+        pt = np.stack([pts[:, min(h, hp) - 1, :] for h in range(1, horizon + 1)], axis=1)  # (K, H, M)
+        # beyond the points' horizon, continue each component's last yearly growth
+        if horizon > hp and hp >= 1:
+            base = pts[:, hp - 1, :]
+            prev = pts[:, hp - 2, :] if hp >= 2 else points.published[i][None, :]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                g = np.where((prev > 0) & (base > 0), np.log(base / np.where(prev > 0, prev, 1.0)), 0.0)
+            for h in range(hp + 1, horizon + 1):
+                pt[:, h - 1, :] = base * np.exp(g * (h - hp))
+        w = cal.weights[hz]  # (H, M, K)
+        point = combine(pt.transpose(1, 2, 0), w)  # (H, M)
+        cohort_med = np.median(raw[:, 1 : horizon + 1], axis=0)
+        point = np.where(np.isfinite(point), point, cohort_med)
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(c.encode()), 2]))
+        # a random reordering of this council's draws: its pattern across years and measures is
+        # kept, while the only thing shared between councils is England's path
+        perm = rng.permutation(d)
+        u = _ranks(raw[perm, 1 : horizon + 1], rng)  # (D, H, M)
+        q = cal.local_quantiles[hz] * np.sqrt(extra)[:, None, None]  # (H, M, L)
+        local = np.empty_like(u)
+        for h in range(horizon):
+            for m in range(len(MEASURES)):
+                local[:, h, m] = np.interp(u[:, h, m], LEVELS, q[h, m])
+        ly = np.log1p(np.clip(point, 0, None))[None] + nat[:, :, None] + local
+        y = np.clip(np.expm1(ly), 0, None)
+        y = reconcile(y)
+        full = np.empty((d, horizon + 1, len(MEASURES)))
+        full[:, 0] = raw[perm, 0]
+        full[:, 1:] = y
+        out[c] = full
+    return out
+
+
+def reconcile(y: np.ndarray) -> np.ndarray:
+    """Make each draw's placement groups and age bands add up to its total. ``y`` (D, H, M).
+
+    The total is held (it is forecast and calibrated on its own, from its own past errors); in
+    each draw the gap between it and the sum of the placement groups is shared among the groups
+    in proportion to their variances over the draws (weighted least squares with the total fixed;
+    cf. the 'WLS, variance scaling' reconciliation of Wickramasuriya, Athanasopoulos & Hyndman
+    2019, which would move the total too: with group errors that move together, as they do here
+    through England's path, the sum of the groups is less informative than their variances
+    suggest). Each variance is measured robustly, from the 10th-90th percentile range, so a long
+    tail of a few draws does not make a small setting absorb every gap. A steady series (special
+    schools) thus moves little and a volatile one (other, post-16) absorbs most; the age bands
+    likewise. A part pushed below 0 is set to 0 and the others scaled to the total. All
+    special schools = state-funded + independent."""
+    y = y.copy()
+    # robust variance: ((p90 - p10) / 2.563)^2, so a long tail of a few draws does not make a
+    # small setting absorb most of every gap
+    q10, q90 = np.quantile(y, [0.1, 0.9], axis=0, keepdims=True)
+    var = ((q90 - q10) / 2.5631) ** 2  # (1, H, M)
+    for idx in (GROUP_IDX, BAND_IDX):
+        v = var[..., idx]
+        sv = v.sum(-1, keepdims=True)
+        share = np.where(sv > 0, v / np.where(sv > 0, sv, 1.0), 1.0 / len(idx))
+        gap = y[..., TOTAL] - y[..., idx].sum(-1)
+        parts = np.clip(y[..., idx] + share * gap[..., None], 0, None)
+        # a part pushed below 0: the others are scaled to the total in proportion to their size
+        ps = parts.sum(-1, keepdims=True)
+        y[..., idx] = np.where(ps > 0, parts * (y[..., TOTAL][..., None] / np.where(ps > 0, ps, 1.0)), 0.0)
+    y[..., SPECIAL_IDX] = y[..., STATE] + y[..., INDEPENDENT]
+    return y

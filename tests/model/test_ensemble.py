@@ -1,0 +1,123 @@
+"""The published forecast's combination, calibration and reconciliation, checked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sendcast.model.ensemble import (
+    BAND_IDX,
+    COMPONENTS,
+    GROUP_IDX,
+    INDEPENDENT,
+    MEASURES,
+    SPECIAL_IDX,
+    STATE,
+    TOTAL,
+    OriginPoints,
+    combine,
+    learn,
+    national_path,
+    reconcile,
+    weight_grid,
+)
+
+
+def test_weight_grid_sums_to_one() -> None:
+    g = weight_grid(3, 0.5)
+    # (1,0,0) (0.5,0.5,0) (0.5,0,0.5) (0,1,0) (0,0.5,0.5) (0,0,1)
+    assert g.shape == (6, 3)
+    assert np.allclose(g.sum(1), 1.0)
+
+
+def test_combine_is_a_geometric_mean_of_one_plus_plans() -> None:
+    # exp(0.5 log 11 + 0.5 log 101) - 1 = sqrt(11 x 101) - 1 = 32.33
+    assert combine(np.array([10.0, 100.0]), np.array([0.5, 0.5])) == pytest.approx(np.sqrt(11 * 101) - 1)
+    # a missing component drops out and the other takes its weight
+    assert combine(np.array([10.0, np.nan]), np.array([0.5, 0.5])) == pytest.approx(10.0)
+
+
+def test_reconcile_by_hand() -> None:
+    # 4 draws, 1 year: the total is 100 in every draw (no variance), mainstream varies
+    # (50, 60, 40, 50) and the six other groups are 10 each: the sums are 110, 120, 100, 110, so
+    # the gaps (-10, -20, 0, -10) all go to mainstream -> 40 in every draw; nothing else moves.
+    y = np.zeros((4, 1, len(MEASURES)))
+    y[:, 0, TOTAL] = 100.0
+    y[:, 0, GROUP_IDX] = 10.0
+    y[:, 0, GROUP_IDX[0]] = [50.0, 60.0, 40.0, 50.0]
+    y[:, 0, BAND_IDX] = 20.0  # already adds up
+    r = reconcile(y)
+    assert np.allclose(r[:, 0, TOTAL], 100.0)
+    assert np.allclose(r[:, 0, GROUP_IDX[0]], 40.0)
+    assert np.allclose(r[:, 0, GROUP_IDX[1:]], 10.0)
+    assert np.allclose(r[:, 0, BAND_IDX], 20.0)
+    assert np.allclose(r[..., SPECIAL_IDX], r[..., STATE] + r[..., INDEPENDENT])
+
+
+def test_reconciled_draws_add_up_and_stay_non_negative() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.gamma(2.0, 50.0, size=(300, 3, len(MEASURES)))
+    r = reconcile(y)
+    assert (r >= 0).all()
+    assert np.allclose(r[..., GROUP_IDX].sum(-1), r[..., TOTAL])
+    assert np.allclose(r[..., BAND_IDX].sum(-1), r[..., TOTAL])
+
+
+def test_national_path_has_the_stated_spread() -> None:
+    sd = np.array([0.01, 0.02, 0.04])
+    z = national_path(3, 40_000, sd)
+    assert np.allclose(z.std(0), sd, rtol=0.03)
+    # antithetic: the second half mirrors the first
+    assert np.allclose(z[:20_000], -z[20_000:])
+    assert np.array_equal(z, national_path(3, 40_000, sd))
+
+
+def _points(origin: int, n: int, rng: np.random.Generator) -> OriginPoints:
+    pts = rng.uniform(900, 1100, size=(n, len(COMPONENTS), 3, len(MEASURES)))
+    return OriginPoints(origin, [f"E0{i:07d}" for i in range(n)], pts, pts[:, 0, 0, :].copy())
+
+
+def _actuals(n: int, years: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {f"E0{i:07d}": rng.uniform(900, 1100, size=(len(years), len(MEASURES))) for i in range(n)}
+
+
+def test_learning_uses_only_outcomes_published_by_the_origin() -> None:
+    rng = np.random.default_rng(0)
+    years = np.arange(2015, 2025)
+    past = [_points(o, 30, rng) for o in (2018, 2019, 2020)]
+    actuals = _actuals(30, years, rng)
+    a = learn(2021, past, actuals, years, 3)
+    late = {c: v.copy() for c, v in actuals.items()}
+    for v in late.values():
+        v[years > 2021] *= 3.0  # outcomes published after January 2021 are scrambled
+    b = learn(2021, past, late, years, 3)
+    assert np.array_equal(a.weights, b.weights)
+    assert np.array_equal(a.local_quantiles, b.local_quantiles)
+    assert np.array_equal(a.national_sd, b.national_sd)
+    # the converse: the outcome of January 2021 is learned from
+    early = {c: v.copy() for c, v in actuals.items()}
+    for v in early.values():
+        v[years == 2021] *= 1.5
+    c = learn(2021, past, early, years, 3)
+    assert not np.array_equal(a.local_quantiles, c.local_quantiles)
+
+
+def test_stacking_finds_the_component_that_was_right() -> None:
+    rng = np.random.default_rng(2)
+    years = np.arange(2015, 2025)
+    past = [_points(o, 40, rng) for o in (2018, 2019)]
+    actuals = _actuals(40, years, rng)
+    for p in past:  # the outcome one year on was exactly the pooled-growth forecast
+        for i, c in enumerate(p.la_codes):
+            actuals[c][np.searchsorted(years, p.origin + 1)] = p.points[i, 1, 0, :]
+    cal = learn(2020, past, actuals, years, 1)
+    assert np.allclose(cal.weights[0, :, 1], 1.0)
+    assert cal.n_train[0, 0] == 80
+
+
+def test_forecasts_before_the_transition_ended_are_not_learned_from() -> None:
+    rng = np.random.default_rng(3)
+    years = np.arange(2012, 2025)
+    past = [_points(o, 30, rng) for o in (2015, 2016)]
+    cal = learn(2018, past, _actuals(30, years, rng), years, 2)
+    assert cal.n_train.sum() == 0
