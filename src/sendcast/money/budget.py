@@ -86,6 +86,15 @@ class MoneyInputs:
     councils: pd.DataFrame
     safety_valve: pd.DataFrame
     params: dict[str, Parameter]
+    # what compute_budget derives from these inputs alone (cost calibration, unmodelled share),
+    # kept so scenario variants, goal-seek trials and repeat budgets do not recompute it
+    cache: dict[tuple[object, ...], object] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def cached(self, key: tuple[object, ...], compute: Callable[[], object]) -> object:
+        """Return ``compute()``, computed once per ``key`` for these inputs (treat as read-only)."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
 
 
 def load_inputs(
@@ -361,7 +370,11 @@ def compute_budget(
             f"{la_name} has a Safety Valve agreement ({sv_year}); its DfE payments are not in these figures "
             "(give --agreement to include them)."
         )
-    costs = calibrate_costs(inputs.observations, inputs.plans, la_code, params, through_year=through_year)
+    costs = inputs.cached(
+        ("costs", la_code, through_year),
+        lambda: calibrate_costs(inputs.observations, inputs.plans, la_code, params, through_year=through_year),
+    )
+    assert isinstance(costs, CostModel)
     plans = _plans_array(inputs, la_code, draws, n, years)  # (D, T, G)
     hnb = allocation(
         inputs.observations,
@@ -417,9 +430,18 @@ def compute_budget(
     hnb_v = hnb["value"].to_numpy(dtype=float)[None, :]
     cols["spend:residual"] = -r_sd * hnb_v * resid_z  # mean 0; positive = spend above the modelled lines
     if calibrate:
-        share, used_years = unmodelled_share(
-            la_code, inputs, balances, opening.financial_year, through_year=through_year, agreement=agreement
+        # keyed on the agreement object (it changes the balances used); kept in the value so its id stays unique
+        op_year = opening.financial_year
+        agreement_key = id(agreement) if agreement is not None else None
+        held = inputs.cached(
+            ("unmodelled", la_code, op_year, through_year, agreement_key),
+            lambda: (
+                agreement,
+                unmodelled_share(la_code, inputs, balances, op_year, through_year=through_year, agreement=agreement),
+            ),
         )
+        assert isinstance(held, tuple)
+        share, used_years = held[1]
         if used_years:
             cols["spend:unmodelled"] = np.broadcast_to(share * hnb_v, (n, len(years))).copy()
             notes.append(
@@ -569,7 +591,22 @@ def dsg_balance(wide: pd.DataFrame, opening: np.ndarray | float) -> pd.DataFrame
 def summarise(result: BudgetResult) -> pd.DataFrame:
     """Return ``financial_year, line, mean, p10, p50, p90`` over draws for every line."""
     g = result.lines.groupby(["financial_year", "line"], sort=False)["value"]
-    s = g.agg(mean="mean", p10=lambda v: v.quantile(0.1), p50="median", p90=lambda v: v.quantile(0.9))
+    s = g.agg(mean="mean", p50="median")
+    # p10 and p90 exactly as Series.quantile computes them (np.percentile of the non-missing
+    # values at q x 100), on the groups' values cut from one sorted array
+    codes = g.ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    values = result.lines["value"].to_numpy(dtype=float)[order]
+    bounds = np.searchsorted(codes[order], np.arange(len(s) + 1))
+    pct = np.array([0.1, 0.9]) * 100
+    q = np.full((len(s), 2), np.nan)
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        v = values[a:b]
+        v = v[~np.isnan(v)]
+        if v.size:
+            q[i] = np.percentile(v, pct)
+    s.insert(1, "p10", q[:, 0])
+    s["p90"] = q[:, 1]
     return s.reset_index()
 
 
