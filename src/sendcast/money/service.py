@@ -5,6 +5,7 @@ against published balances. Front-ends format what this returns; they never re-a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,10 +104,14 @@ def budget(
     horizon: int = 6,
     draws: int = 500,
     seed: int = 1,
+    progress: Callable[[str], None] | None = None,
 ) -> BudgetRun:
     """Return the :class:`BudgetRun` for a council (or England: all councils summed draw by
-    draw). Raises BudgetInputError / ForecastInputError / UnknownCouncilError (one line)."""
+    draw). Raises BudgetInputError / ForecastInputError / UnknownCouncilError (one line).
+    ``progress(text)`` is called before each step of a council's run (three calls)."""
     from sendcast.model import api
+
+    say = progress or (lambda _text: None)
 
     code, name = resolve(la)
     if code == ENGLAND[0]:
@@ -122,9 +127,12 @@ def budget(
         raise BudgetInputError(
             f"{agreement.file}: the agreement is for {agreement.council} ({agreement.la_code}), not {name} ({code})"
         )
+    say(f"forecasting {name}'s placements ({draws:,} draws)")
     pdraws = api.placement_draws(code, origin=origin, horizon=horizon, draws=draws, seed=seed)
+    say("spend, income and the DSG balance")
     result = compute_budget(code, inputs, draws=pdraws, seed=seed, agreement=agreement, la_name=name)
     run = BudgetRun(result=result)
+    say("checks against published balances")
     if agreement is not None:
         run.assessment = assess_agreement(result.line("cumulative_balance"), agreement)
         run.checks = published_checks(code, inputs, agreement, draws=draws, seed=seed)
