@@ -206,20 +206,19 @@ def _plans_array(
 ) -> np.ndarray:
     """Return plans[draw, year, group]: published Januaries before the draws' first January,
     the draws after (the draws' first January is the published stock at the origin)."""
-    pub = inputs.januaries[inputs.januaries["la_code"] == la_code]
-    pub_w = pub.pivot_table(index="year", columns="placement", values="plans", aggfunc="sum").reindex(
-        columns=list(PLACEMENT_GROUPS)
-    )
+
+    def published() -> pd.DataFrame:
+        pub = inputs.januaries[inputs.januaries["la_code"] == la_code]
+        return pub.pivot_table(index="year", columns="placement", values="plans", aggfunc="sum").reindex(
+            columns=list(PLACEMENT_GROUPS)
+        )
+
+    pub_w = inputs.cached(("published_januaries", la_code), published)
+    assert isinstance(pub_w, pd.DataFrame)
     first_draw_jan = int(draws["year"].min()) if draws is not None and len(draws) else 10_000
     jans = sorted({y for fy in years for y in (fy, fy + 1)})
     out = np.zeros((n_draws, len(jans), len(PLACEMENT_GROUPS)))
-    dw = None
-    if draws is not None and len(draws):
-        piv = draws.pivot_table(
-            index=["draw", "year"], columns="placement", values="plans", aggfunc="sum", fill_value=0
-        )
-        piv = piv.reindex(columns=list(PLACEMENT_GROUPS), fill_value=0)
-        dw = piv
+    by_year = _draws_by_year(draws) if draws is not None and len(draws) else None
     for j, y in enumerate(jans):
         if y < first_draw_jan:
             if y not in pub_w.index:
@@ -229,14 +228,55 @@ def _plans_array(
                 )
             out[:, j, :] = np.nan_to_num(pub_w.loc[y].to_numpy(dtype=float))[None, :]
         else:
-            assert dw is not None
-            sel = dw.xs(y, level="year")
+            assert by_year is not None
+            sel = by_year(y)
             if len(sel) != n_draws:
                 raise BudgetInputError(f"{la_code}: the forecast has no January {y}: raise the horizon")
-            out[:, j, :] = sel.sort_index().to_numpy(dtype=float)
+            out[:, j, :] = sel
     idx = {y: j for j, y in enumerate(jans)}
     w0, w1 = FY_WEIGHTS
     return np.stack([w0 * out[:, idx[fy], :] + w1 * out[:, idx[fy + 1], :] for fy in years], axis=1)
+
+
+def _draws_by_year(draws: pd.DataFrame) -> Callable[[int], np.ndarray]:
+    """Return ``at(year)``: plans (draws present that January, in draw order) x
+    :data:`PLACEMENT_GROUPS`, other groups dropped, absent groups 0: the table
+    ``draws.pivot_table(index=[draw, year], columns=placement, values=plans, aggfunc=sum,
+    fill_value=0)`` gives, cut at one year. Placement draws have one row per draw, year and
+    group, so it is filled in place; a table with repeated rows or missing plans is pivoted."""
+    group = np.asarray(pd.Categorical(draws["placement"], categories=list(PLACEMENT_GROUPS)).codes)
+    keep = group >= 0
+    d_lab, d_idx = np.unique(draws["draw"].to_numpy(), return_inverse=True)
+    y_lab, y_idx = np.unique(draws["year"].to_numpy(), return_inverse=True)
+    plans = draws["plans"].to_numpy()[keep]
+    cell = ((d_idx * len(y_lab) + y_idx) * len(PLACEMENT_GROUPS) + group)[keep]
+    if np.unique(cell).size != cell.size or pd.isna(draws["plans"]).any():
+        piv = draws.pivot_table(
+            index=["draw", "year"], columns="placement", values="plans", aggfunc="sum", fill_value=0
+        ).reindex(columns=list(PLACEMENT_GROUPS), fill_value=0)
+        return lambda y: piv.xs(y, level="year").sort_index().to_numpy(dtype=float)
+    grid = np.zeros((len(d_lab), len(y_lab), len(PLACEMENT_GROUPS)))
+    grid.reshape(-1)[cell] = plans
+    present = np.zeros((len(d_lab), len(y_lab)), dtype=bool)
+    present[d_idx, y_idx] = True
+    col = {int(y): i for i, y in enumerate(y_lab)}
+
+    def at(y: int) -> np.ndarray:
+        i = col.get(int(y))
+        return np.zeros((0, len(PLACEMENT_GROUPS))) if i is None else grid[present[:, i], i, :]
+
+    return at
+
+
+def cached_allocation(
+    inputs: MoneyInputs, la_code: str, measure: str, stage: str, years: list[int], growth: Parameter
+) -> pd.DataFrame:
+    """:func:`allocation` on ``inputs.observations``, computed once per council, measure,
+    stage, years and growth parameter for these inputs (a copy is returned)."""
+    key = ("allocation", la_code, measure, stage, tuple(int(y) for y in years), growth.name, id(growth))
+    held = inputs.cached(key, lambda: (growth, allocation(inputs.observations, la_code, measure, stage, years, growth)))
+    assert isinstance(held, tuple)
+    return held[1].copy()
 
 
 def allocation(
@@ -376,8 +416,8 @@ def compute_budget(
     )
     assert isinstance(costs, CostModel)
     plans = _plans_array(inputs, la_code, draws, n, years)  # (D, T, G)
-    hnb = allocation(
-        inputs.observations,
+    hnb = cached_allocation(
+        inputs,
         la_code,
         "high_needs_block",
         HNB_STAGE,
@@ -454,8 +494,8 @@ def compute_budget(
     income_rows = [hnb.assign(line="income:high_needs_block")]
     transfer_pct = agreement.by_year("block_transfer") if agreement else {}
     if transfer_pct:
-        sb = allocation(
-            inputs.observations,
+        sb = cached_allocation(
+            inputs,
             la_code,
             "schools_block",
             "before_recoupment",

@@ -24,7 +24,7 @@ from sendcast.model.forecast import MEASURES, ForecastResult, run_forecast
 from sendcast.model.history import CouncilHistory
 from sendcast.model.stockflow import CouncilFit, fit_all
 from sendcast.money.agreements import Agreement, probability_of_target
-from sendcast.money.budget import BudgetResult, MoneyInputs, allocation, compute_budget
+from sendcast.money.budget import BudgetResult, MoneyInputs, cached_allocation, compute_budget
 from sendcast.parameters import financial_year_label, require
 from sendcast.scenarios.levers import ScenarioLevers
 from sendcast.scenarios.schema import (
@@ -206,8 +206,8 @@ def money_levers(
                 wide[RUNNING_LINE] = prev + lv.gbp_per_year * s
             elif isinstance(lv, FundingLever):
                 if lv.block_transfer_percent:
-                    sb = allocation(
-                        inputs.observations,
+                    sb = cached_allocation(
+                        inputs,
                         la_code,
                         "schools_block",
                         "before_recoupment",
