@@ -8,8 +8,10 @@ Stages, each timed (wall and this process's CPU, since the machine is shared):
   new draws), target < 1 s after the first call;
 - ``compare``: baseline vs ``local_first_inclusion`` (6 years, as ``sendcast scenario
   compare``), target < 3 s;
-- ``goal_seek``: the incidence cut balancing Norfolk's budget by March 2029 with 50%
-  probability, target < 10 s.
+- ``goal_seek``: the incidence cut giving a 10% chance of meeting Norfolk's Safety Valve
+  target by March 2029 (a search of 12 trials), target < 10 s.
+
+Each request is timed as the first call in the process and again with another seed.
 
 Run: ``.venv/bin/python benchmarks/bench_interactive.py`` (needs the embedded store).
 """
@@ -27,6 +29,7 @@ from _common import peak_rss_mb, record
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "examples" / "norfolk" / "scenarios"
+AGREEMENT = ROOT / "examples" / "norfolk" / "agreement.yaml"
 COUNCIL, DRAWS = "Norfolk", 1000
 TARGETS = {"budget_warm": 1.0, "compare": 3.0, "goal_seek": 10.0}
 
@@ -82,7 +85,8 @@ def budget_once(seed: int, out_dir: Path) -> dict[str, Any]:
     return {"stages": clock.rounded(), "wall_s": round(total_w, 3), "cpu_s": round(total_c, 3), "chars": len(text)}
 
 
-def compare_once(seed: int) -> tuple[float, float]:
+def compare_once(seed: int) -> dict[str, float]:
+    """``scenario compare baseline.yaml local_first_inclusion.yaml --la Norfolk`` in-process."""
     from sendcast.money import service
     from sendcast.scenarios.compare import compare, context_from_store
     from sendcast.scenarios.schema import load_scenario
@@ -93,10 +97,13 @@ def compare_once(seed: int) -> tuple[float, float]:
         return compare(ctx, scs, draws=DRAWS, seed=seed, inputs=service.inputs())
 
     _, w, c = timed(go)
-    return w, c
+    return {"wall_s": round(w, 3), "cpu_s": round(c, 3)}
 
 
-def goal_seek_once(seed: int) -> tuple[float, float, int]:
+def goal_seek_once(seed: int) -> dict[str, float]:
+    """The incidence cut giving a 10% chance of meeting Norfolk's Safety Valve target by March
+    2029 (with the agreement's payments): a search that bisects (0%, 100%, then 10 halvings);
+    at 50% even a 100% cut does not reach it, and the search stops after two trials."""
     from sendcast.model import api
     from sendcast.money import service
     from sendcast.scenarios.compare import context_from_store
@@ -106,33 +113,43 @@ def goal_seek_once(seed: int) -> tuple[float, float, int]:
         o = api.check_request(api.model_data(), None, 1, DRAWS)
         ctx = context_from_store(COUNCIL, origin=o, horizon=2029 - o, draws=DRAWS)
         return goal_seek(
-            ctx, lever="incidence", target_year=2029, probability=0.5, inputs=service.inputs(), draws=DRAWS, seed=seed
+            ctx,
+            lever="incidence",
+            target_year=2029,
+            probability=0.1,
+            inputs=service.inputs(),
+            agreement=service.agreement(AGREEMENT),
+            draws=DRAWS,
+            seed=seed,
         )
 
     res, w, c = timed(go)
-    return w, c, len(res.trials)
+    return {"wall_s": round(w, 3), "cpu_s": round(c, 3), "trials": len(res.trials), "value_percent": res.value}
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cold = budget_once(1, Path(tmp))
         warm = budget_once(2, Path(tmp))
-    cmp_w, cmp_c = compare_once(3)
-    gs_w, gs_c, trials = goal_seek_once(4)
+    cmp_cold, cmp_warm = compare_once(3), compare_once(4)
+    gs_cold, gs_warm = goal_seek_once(5), goal_seek_once(6)
     record(
         "interactive",
         {
             "council": COUNCIL,
             "draws": DRAWS,
-            "note": "shared machine (2 cores, several agents running): wall times include waiting for a core; "
-            "cpu_s is this process's own CPU time",
-            "budget_first_call": cold,
-            "budget_after_first_call": warm,
-            "budget_warm_ratio_to_target": round(warm["wall_s"] / TARGETS["budget_warm"], 3),
-            "compare_two_scenarios": {"wall_s": round(cmp_w, 3), "cpu_s": round(cmp_c, 3)},
-            "compare_ratio_to_target": round(cmp_w / TARGETS["compare"], 3),
-            "goal_seek": {"wall_s": round(gs_w, 3), "cpu_s": round(gs_c, 3), "trials": trials},
-            "goal_seek_ratio_to_target": round(gs_w / TARGETS["goal_seek"], 3),
+            "note": "shared machine (2 cores, several agents running at once): wall times include waiting for "
+            "a core; cpu_s is this process's own CPU time. 'first' = first call in the process (store loads, "
+            "fits for that origin and horizon); 'after_first' = the same request with another seed.",
+            "budget_first": cold,
+            "budget_after_first": warm,
+            "budget_after_first_ratio_to_target": round(warm["wall_s"] / TARGETS["budget_warm"], 3),
+            "compare_first": cmp_cold,
+            "compare_after_first": cmp_warm,
+            "compare_after_first_ratio_to_target": round(cmp_warm["wall_s"] / TARGETS["compare"], 3),
+            "goal_seek_first": gs_cold,
+            "goal_seek_after_first": gs_warm,
+            "goal_seek_after_first_ratio_to_target": round(gs_warm["wall_s"] / TARGETS["goal_seek"], 3),
             "peak_rss_mb": round(peak_rss_mb(), 1),
         },
     )

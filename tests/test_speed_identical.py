@@ -93,6 +93,9 @@ def test_vectorised_summary_is_the_per_group_one(data: api.ModelData, origin: in
     lines.loc[lines.index[:5], "value"] = np.nan  # missing values are skipped, as Series.quantile does
     b.lines = lines
     pd.testing.assert_frame_equal(summarise(b), original_summarise(b), check_exact=True)
+    pd.testing.assert_frame_equal(summarise(b), original_summarise(b), check_exact=True)  # kept summary
+    b.lines = lines.assign(value=lines["value"] * 2.0)  # a new table: summarised afresh
+    pd.testing.assert_frame_equal(summarise(b), original_summarise(b), check_exact=True)
 
 
 def test_published_draws_are_the_concatenated_copies(data: api.ModelData) -> None:

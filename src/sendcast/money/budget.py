@@ -152,6 +152,8 @@ class BudgetResult:
     parameters: list[Parameter]
     agreement: Agreement | None = None
     notes: list[str] = field(default_factory=list)
+    # the summary of ``lines`` (summarise), kept with the table it was computed from
+    _summary: tuple[pd.DataFrame, pd.DataFrame] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def opening_balance(self) -> float:
@@ -629,14 +631,26 @@ def dsg_balance(wide: pd.DataFrame, opening: np.ndarray | float) -> pd.DataFrame
 
 
 def summarise(result: BudgetResult) -> pd.DataFrame:
-    """Return ``financial_year, line, mean, p10, p50, p90`` over draws for every line."""
-    g = result.lines.groupby(["financial_year", "line"], sort=False)["value"]
+    """Return ``financial_year, line, mean, p10, p50, p90`` over draws for every line.
+
+    Computed once per line table: a report that asks again (headline, table, file) gets a
+    copy of the same summary while ``result.lines`` is the same table."""
+    held = result._summary
+    if held is not None and held[0] is result.lines:
+        return held[1].copy()
+    out = _summarise(result.lines)
+    result._summary = (result.lines, out)
+    return out.copy()
+
+
+def _summarise(lines: pd.DataFrame) -> pd.DataFrame:
+    g = lines.groupby(["financial_year", "line"], sort=False)["value"]
     s = g.agg(mean="mean", p50="median")
     # p10 and p90 exactly as Series.quantile computes them (np.percentile of the non-missing
     # values at q x 100), on the groups' values cut from one sorted array
     codes = g.ngroup().to_numpy()
     order = np.argsort(codes, kind="stable")
-    values = result.lines["value"].to_numpy(dtype=float)[order]
+    values = lines["value"].to_numpy(dtype=float)[order]
     bounds = np.searchsorted(codes[order], np.arange(len(s) + 1))
     pct = np.array([0.1, 0.9]) * 100
     q = np.full((len(s), 2), np.nan)
