@@ -131,6 +131,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cold = budget_once(1, Path(tmp))
         warm = budget_once(2, Path(tmp))
+        again = budget_once(2, Path(tmp))
     cmp_cold, cmp_warm = compare_once(3), compare_once(4)
     gs_cold, gs_warm = goal_seek_once(5), goal_seek_once(6)
     record(
@@ -140,10 +141,12 @@ def main() -> None:
             "draws": DRAWS,
             "note": "shared machine (2 cores, several agents running at once): wall times include waiting for "
             "a core; cpu_s is this process's own CPU time. 'first' = first call in the process (store loads, "
-            "fits for that origin and horizon); 'after_first' = the same request with another seed.",
+            "fits for that origin and horizon); 'after_first' = the same request with another seed (new draws); "
+            "'same_request_again' = the same seed again (the kept placement draws, no simulation).",
             "budget_first": cold,
             "budget_after_first": warm,
             "budget_after_first_ratio_to_target": round(warm["wall_s"] / TARGETS["budget_warm"], 3),
+            "budget_same_request_again": again,
             "compare_first": cmp_cold,
             "compare_after_first": cmp_warm,
             "compare_after_first_ratio_to_target": round(cmp_warm["wall_s"] / TARGETS["compare"], 3),

@@ -67,6 +67,9 @@ def test_cached_fits_give_the_same_draws(data: api.ModelData, origin: int) -> No
     cached = api.placement_draws(COUNCIL, horizon=HORIZON, draws=DRAWS, seed=SEED)
     assert ("fits", origin, HORIZON) in data.cache
     pd.testing.assert_frame_equal(cached, reference, check_exact=True)
+    cached["plans"] = -1  # a caller changing its copy does not change what is kept
+    repeat = api.placement_draws(COUNCIL, horizon=HORIZON, draws=DRAWS, seed=SEED)  # the kept draws
+    pd.testing.assert_frame_equal(repeat, reference, check_exact=True)
 
 
 def test_cached_money_gives_the_same_lines(data: api.ModelData, origin: int, fresh_inputs: object) -> None:

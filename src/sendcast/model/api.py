@@ -24,6 +24,7 @@ MAX_HORIZON = 30
 MAX_DRAWS = 100_000
 MIN_HISTORY_YEARS = 4
 DEFAULT_SEED = 20240101
+KEPT_DRAWS = 4  # placement-draw tables kept per store for repeated requests (about 5 MB each at 1000 x 10 years)
 
 
 class ForecastInputError(ValueError):
@@ -215,12 +216,29 @@ def placement_draws(
     store: Store | None = None,
 ) -> pd.DataFrame:
     """Simulated plans by placement group for one council: columns la_code, la_name, year,
-    draw, placement, plans (year = the January counted; the origin year is the published stock)."""
+    draw, placement, plans (year = the January counted; the origin year is the published stock).
+
+    Without levers the draws of the last few requests are kept (by council, origin, horizon,
+    draws and seed, in the store's ``ModelData``): the same request again returns a copy of
+    the same table instead of simulating again (same seed, same draws)."""
+    key: tuple[object, ...] | None = None
+    data = model_data(store)
+    code, _ = resolve_council(la, data)
+    if levers is None and code != ENGLAND[0]:
+        key = ("placement_draws", code, check_request(data, origin, horizon, draws), horizon, draws, seed)
+        kept = data.cache.get(key)
+        if isinstance(kept, pd.DataFrame):
+            return kept.copy()
     res = forecast(
         la, origin=origin, horizon=horizon, draws=draws, seed=seed, keep_draws=True, levers=levers, store=store
     )
     if res.placement_draws is None:
         raise ForecastInputError(f"{la}: placement draws are only available for a single council")
+    if key is not None:
+        old = [k for k in data.cache if k[0] == "placement_draws"]
+        for k in old[: max(0, len(old) - KEPT_DRAWS + 1)]:
+            del data.cache[k]
+        data.cache[key] = res.placement_draws.copy()
     return res.placement_draws
 
 
