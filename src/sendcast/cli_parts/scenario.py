@@ -371,7 +371,9 @@ def register(app: typer.Typer) -> None:
             f"{res.target_balance:,.0f} at the end of {res.target_year}."
         )
         if res.scenario is not None:
-            m = council_metrics(data.series, data.population)
+            with steps(1) as step:
+                step("how often councils have achieved a change this size")
+                m = council_metrics(data.series, data.population)
             pop = m[m["la_code"] == ctx.la_code]["pop_0_25"].dropna()
             ev = assess_lever(
                 res.scenario.levers[-1],
