@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from sendcast.money.agreements import load_agreement
-from sendcast.scenarios.compare import Context, compare, comparison_html
-from sendcast.scenarios.goalseek import goal_seek
+from sendcast.scenarios.compare import Context, compare, comparison_html, simulate, simulation_key
+from sendcast.scenarios.goalseek import goal_seek, make_lever
 from sendcast.scenarios.schema import BASELINE, scenario_from_dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "money"))
@@ -138,3 +138,23 @@ def test_published_counts_are_protected_money_is_not() -> None:
     p = protect_counts(t)
     assert p.loc[0, ["mean", "p10", "p50"]].tolist() == ["<10", "<10", "<10"] and p.loc[0, "p90"] == 12
     assert p.loc[1, "mean"] == 7.0 and p.loc[2, "mean"] == -3.0  # £ and differences unchanged
+
+
+def test_scenarios_that_cannot_change_the_draws_reuse_them(ctx: Context, money: dict) -> None:
+    # a money-only scenario and a zero incidence lever draw exactly what the baseline draws,
+    # so they share its simulated table; a real incidence cut and another seed do not
+    money_sc = money_only(kind="running_cost", gbp_per_year=1_000_000, start=2024)
+    zero = BASELINE.with_levers([make_lever("incidence", 0.0, start=2024)], name="zero")
+    cut = BASELINE.with_levers([make_lever("incidence", 10.0, start=2024)], name="cut")
+    steps: list[str] = []
+    cmp = compare(ctx, [BASELINE, money_sc, zero, cut], draws=30, seed=11, progress=steps.append, **money)
+    base, m, z, c = (r.placement_draws for r in cmp.runs)
+    assert m is base and z is base and c is not base
+    assert not c["plans"].equals(base["plans"])
+    assert simulation_key(BASELINE, draws=30, seed=11) == simulation_key(zero, draws=30, seed=11)
+    assert simulation_key(BASELINE, draws=30, seed=11) != simulation_key(BASELINE, draws=30, seed=12)
+    assert simulation_key(BASELINE, draws=30, seed=11) != simulation_key(cut, draws=30, seed=11)
+    assert len(steps) == 2 * 4 + 1  # simulate and money per scenario, then the comparison
+    # the reused draws are what a context that never ran the baseline simulates for `zero`
+    fresh = Context(ctx.la_code, ctx.la_name, ctx.origin, ctx.horizon, ctx.fits, ctx.histories)
+    pd.testing.assert_frame_equal(simulate(fresh, zero, draws=30, seed=11).placement_draws, base, check_exact=True)

@@ -70,6 +70,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option(help="Output file (the format follows its extension).")] = None,
     ) -> None:
         """Forecast high-needs spend, income and the DSG balance; print or write it."""
+        from sendcast.cli_parts.progress import steps
         from sendcast.geography import UnknownCouncilError
         from sendcast.model.api import ForecastInputError
         from sendcast.money import service
@@ -86,17 +87,29 @@ def register(app: typer.Typer) -> None:
             raise _fail("give a council or --all, not both")
         kind = output_format(fmt, out)
         try:
-            inputs = service.inputs(params, balances)
-            agr = service.agreement(agreement) if agreement else None
-            if all_councils:
-                listing = service.all_councils(inputs, origin=origin, horizon=horizon, draws=draws, seed=seed)
-                _emit_listing(listing, kind, out)
-                return
-            run = service.budget(
-                la or "", inputs, agreement=agr, origin=origin, horizon=horizon, draws=draws, seed=seed
-            )
+            with steps(4) as step:
+                step("loading the store and parameters")
+                inputs = service.inputs(params, balances)
+                agr = service.agreement(agreement) if agreement else None
+                if all_councils:
+                    step("every council: forecast and budget")
+                    listing = service.all_councils(inputs, origin=origin, horizon=horizon, draws=draws, seed=seed)
+                else:
+                    run = service.budget(
+                        la or "",
+                        inputs,
+                        agreement=agr,
+                        origin=origin,
+                        horizon=horizon,
+                        draws=draws,
+                        seed=seed,
+                        progress=step,
+                    )
         except (ParameterError, BalanceFileError, BudgetInputError, ForecastInputError, UnknownCouncilError) as e:
             raise _fail(str(e)) from e
+        if all_councils:
+            _emit_listing(listing, kind, out)
+            return
         _emit_budget(run, kind, out)
         if out is not None:
             from sendcast.outputs.io import write_json as write_meta

@@ -206,6 +206,7 @@ def register(app: typer.Typer) -> None:
         fmt: str | None,
         out: Path | None,
     ) -> None:
+        from sendcast.cli_parts.progress import steps
         from sendcast.money.budget import BudgetInputError
         from sendcast.scenarios.compare import compare, comparison_html, protect_counts
         from sendcast.scenarios.schema import BASELINE
@@ -219,12 +220,15 @@ def register(app: typer.Typer) -> None:
         origins = {s.origin for s in scenarios if s.origin is not None}
         if origin is None and len(origins) == 1:
             origin = origins.pop()
-        ctx = _context(la, origin, horizon, draws)
-        inputs, agr = _money(agreement, ctx.la_code)
-        try:
-            cmp = compare(ctx, scenarios, draws=draws, seed=seed, inputs=inputs, agreement=agr)
-        except BudgetInputError as e:
-            raise _fail(str(e)) from e
+        with steps(3 + 2 * len(scenarios)) as step:
+            step(f"fitting every council ({la} is forecast with its neighbours' pooled trends)")
+            ctx = _context(la, origin, horizon, draws)
+            step("loading the money inputs")
+            inputs, agr = _money(agreement, ctx.la_code)
+            try:
+                cmp = compare(ctx, scenarios, draws=draws, seed=seed, inputs=inputs, agreement=agr, progress=step)
+            except BudgetInputError as e:
+                raise _fail(str(e)) from e
         table = protect_counts(cmp.table)
         if fmt == "table":
             keep = table["measure"].isin(["ehcp_total", "spend_total", "cumulative_balance"])
@@ -314,6 +318,7 @@ def register(app: typer.Typer) -> None:
         agreement: AgreementOpt = None,
     ) -> None:
         """Find the lever size that balances the budget with the wanted probability."""
+        from sendcast.cli_parts.progress import steps
         from sendcast.model import api
         from sendcast.scenarios.goalseek import goal_seek
         from sendcast.scenarios.realism import assess_lever, council_metrics
@@ -322,24 +327,38 @@ def register(app: typer.Typer) -> None:
         if lever not in ("incidence", "independent_shift"):
             raise _fail("--lever must be incidence or independent_shift")
         base_sc = _load([base])[0] if base else BASELINE
-        data = api.model_data()
-        o = api.check_request(data, origin, 1, draws)
-        ctx = _context(la, o, max(target_year - o, 1), draws)
-        inputs, agr = _money(agreement, ctx.la_code)
-        try:
-            res = goal_seek(
-                ctx,
-                lever=lever,  # type: ignore[arg-type]
-                target_year=target_year,
-                probability=probability,
-                inputs=inputs,
-                agreement=agr,
-                base=base_sc,
-                draws=draws,
-                seed=seed,
-            )
-        except ValueError as e:
-            raise _fail(str(e)) from e
+        iterations = 10
+        with steps(3 + 2 + iterations) as step:
+            step("loading the store")
+            data = api.model_data()
+            o = api.check_request(data, origin, 1, draws)
+            step(f"fitting every council ({la} is forecast with its neighbours' pooled trends)")
+            ctx = _context(la, o, max(target_year - o, 1), draws)
+            step("loading the money inputs; first trial")
+            inputs, agr = _money(agreement, ctx.la_code)
+            trial = 0
+
+            def show(size: float, p: float) -> None:
+                nonlocal trial
+                trial += 1
+                step(f"trial {trial}: {lever} {size:.1f}% gives probability {p:.2f}; next trial")
+
+            try:
+                res = goal_seek(
+                    ctx,
+                    lever=lever,  # type: ignore[arg-type]
+                    target_year=target_year,
+                    probability=probability,
+                    inputs=inputs,
+                    agreement=agr,
+                    base=base_sc,
+                    draws=draws,
+                    seed=seed,
+                    iterations=iterations,
+                    progress=show,
+                )
+            except ValueError as e:
+                raise _fail(str(e)) from e
         if res.value is None:
             typer.echo(
                 f"Even at 100% the probability of a balance >= {res.target_balance:,.0f} "
@@ -352,7 +371,9 @@ def register(app: typer.Typer) -> None:
             f"{res.target_balance:,.0f} at the end of {res.target_year}."
         )
         if res.scenario is not None:
-            m = council_metrics(data.series, data.population)
+            with steps(1) as step:
+                step("how often councils have achieved a change this size")
+                m = council_metrics(data.series, data.population)
             pop = m[m["la_code"] == ctx.la_code]["pop_0_25"].dropna()
             ev = assess_lever(
                 res.scenario.levers[-1],

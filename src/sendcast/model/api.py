@@ -8,34 +8,39 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sendcast.model.forecast import ENGLAND, ForecastResult, run_forecast
 from sendcast.model.history import CouncilHistory, histories_from_tables
+from sendcast.model.stockflow import CouncilFit, fit_all
 from sendcast.store import Store, open_store
 
 MAX_HORIZON = 30
 MAX_DRAWS = 100_000
 MIN_HISTORY_YEARS = 4
 DEFAULT_SEED = 20240101
+KEPT_DRAWS = 4  # placement-draw tables kept per store for repeated requests (about 5 MB each at 1000 x 10 years)
 
 
 class ForecastInputError(ValueError):
     """A forecast request that cannot be run (unknown council, origin outside the data ...)."""
 
 
-@dataclass
+@dataclass(eq=False)
 class ModelData:
-    """The store tables the model needs."""
+    """The store tables the model needs, and (``cache``) what has been derived from them in
+    this process: histories by origin, fits by (origin, horizon). Tables are read-only."""
 
     series: pd.DataFrame
     population: pd.DataFrame
     councils: pd.DataFrame
     neighbours: dict[str, list[str]]
+    cache: dict[tuple[object, ...], object] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def first_origin(self) -> int:
@@ -48,8 +53,18 @@ class ModelData:
         return int(jan["year"].max())
 
 
+def store_fingerprint(store: Store) -> tuple[str, int, int]:
+    """(path, modification time, size) of the store's manifest: a rebuilt store (``sendcast data
+    build`` rewrites the manifest) is a new key for every in-process cache."""
+    try:
+        st = (store.path / "manifest.json").stat()
+    except OSError:
+        return str(store.path), 0, 0
+    return str(store.path), st.st_mtime_ns, st.st_size
+
+
 @lru_cache(maxsize=4)
-def _load(path: str) -> ModelData:
+def _load(path: str, _version: tuple[str, int, int] | None = None) -> ModelData:
     store = Store(Path(path))
     series = store.table("series")
     population = store.table("population")
@@ -65,7 +80,7 @@ def _load(path: str) -> ModelData:
 def model_data(store: Store | None = None) -> ModelData:
     """Load (and cache) the model's input tables from a store."""
     store = store or open_store()
-    return _load(str(store.path))
+    return _load(str(store.path), store_fingerprint(store))
 
 
 def resolve_council(name_or_code: str, data: ModelData) -> tuple[str, str]:
@@ -107,10 +122,37 @@ def load_projection(path: str | Path, store: Store | None = None) -> pd.DataFram
 
 
 def histories(data: ModelData, origin: int, projection: pd.DataFrame | None = None) -> dict[str, CouncilHistory]:
-    """Council histories cut at ``origin`` (no data after it)."""
+    """Council histories cut at ``origin`` (no data after it).
+
+    Without a projection they are computed once per origin and kept in ``data.cache`` (the
+    same dict is returned again: treat it as read-only)."""
+    if projection is not None:
+        return _histories(data, origin, projection)
+    key = ("histories", int(origin))
+    if key not in data.cache:
+        data.cache[key] = _histories(data, origin, None)
+    return data.cache[key]  # type: ignore[return-value]
+
+
+def _histories(data: ModelData, origin: int, projection: pd.DataFrame | None) -> dict[str, CouncilHistory]:
     current = set(data.councils["la_code"])
     h = histories_from_tables(data.series, data.population, origin, projection=projection)
     return {c: v for c, v in h.items() if c in current}
+
+
+def council_fits(data: ModelData, origin: int, horizon: int) -> dict[str, CouncilFit]:
+    """Every council fitted at ``origin`` for ``horizon`` years
+    (:func:`sendcast.model.stockflow.fit_all` on :func:`histories`, with the store's
+    neighbours), computed once per (origin, horizon) and kept in ``data.cache``.
+
+    A fit depends only on the store's tables (``data``, itself keyed on the store's manifest),
+    the origin, the horizon and the model settings (``forecast_settings.yaml``, read once per
+    process by :func:`sendcast.model.stockflow.settings`), so a cached fit is the fit that
+    would be recomputed. Treat the returned fits as read-only."""
+    key = ("fits", int(origin), int(horizon))
+    if key not in data.cache:
+        data.cache[key] = fit_all(histories(data, origin), horizon, neighbours=data.neighbours)
+    return data.cache[key]  # type: ignore[return-value]
 
 
 def forecast(
@@ -220,12 +262,29 @@ def placement_draws(
     store: Store | None = None,
 ) -> pd.DataFrame:
     """Simulated plans by placement group for one council: columns la_code, la_name, year,
-    draw, placement, plans (year = the January counted; the origin year is the published stock)."""
+    draw, placement, plans (year = the January counted; the origin year is the published stock).
+
+    Without levers the draws of the last few requests are kept (by council, origin, horizon,
+    draws and seed, in the store's ``ModelData``): the same request again returns a copy of
+    the same table instead of simulating again (same seed, same draws)."""
+    key: tuple[object, ...] | None = None
+    data = model_data(store)
+    code, _ = resolve_council(la, data)
+    if levers is None and code != ENGLAND[0]:
+        key = ("placement_draws", code, check_request(data, origin, horizon, draws), horizon, draws, seed)
+        kept = data.cache.get(key)
+        if isinstance(kept, pd.DataFrame):
+            return kept.copy()
     res = forecast(
         la, origin=origin, horizon=horizon, draws=draws, seed=seed, keep_draws=True, levers=levers, store=store
     )
     if res.placement_draws is None:
         raise ForecastInputError(f"{la}: placement draws are only available for a single council")
+    if key is not None:
+        old = [k for k in data.cache if k[0] == "placement_draws"]
+        for k in old[: max(0, len(old) - KEPT_DRAWS + 1)]:
+            del data.cache[k]
+        data.cache[key] = res.placement_draws.copy()
     return res.placement_draws
 
 
@@ -251,6 +310,8 @@ def published_placement_draws(la_code: str, years: list[int], draws: int, store:
     base = rows.rename(columns={"measure": "placement", "value": "plans"})[
         ["la_code", "la_name", "year", "placement", "plans"]
     ]
-    base = base.assign(plans=base["plans"].fillna(0.0))
-    reps = pd.concat([base.assign(draw=d) for d in range(draws)], ignore_index=True)
+    base = base.assign(plans=base["plans"].fillna(0.0)).reset_index(drop=True)
+    # every draw a copy of the published rows, draw-major (draw 0's rows, then draw 1's ...)
+    reps = base.iloc[np.tile(np.arange(len(base)), draws)].reset_index(drop=True)
+    reps["draw"] = np.repeat(np.arange(draws), len(base))
     return reps[["la_code", "la_name", "year", "draw", "placement", "plans"]]

@@ -86,6 +86,15 @@ class MoneyInputs:
     councils: pd.DataFrame
     safety_valve: pd.DataFrame
     params: dict[str, Parameter]
+    # what compute_budget derives from these inputs alone (cost calibration, unmodelled share),
+    # kept so scenario variants, goal-seek trials and repeat budgets do not recompute it
+    cache: dict[tuple[object, ...], object] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def cached(self, key: tuple[object, ...], compute: Callable[[], object]) -> object:
+        """Return ``compute()``, computed once per ``key`` for these inputs (treat as read-only)."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
 
 
 def load_inputs(
@@ -143,6 +152,8 @@ class BudgetResult:
     parameters: list[Parameter]
     agreement: Agreement | None = None
     notes: list[str] = field(default_factory=list)
+    # the summary of ``lines`` (summarise), kept with the table it was computed from
+    _summary: tuple[pd.DataFrame, pd.DataFrame] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def opening_balance(self) -> float:
@@ -197,20 +208,19 @@ def _plans_array(
 ) -> np.ndarray:
     """Return plans[draw, year, group]: published Januaries before the draws' first January,
     the draws after (the draws' first January is the published stock at the origin)."""
-    pub = inputs.januaries[inputs.januaries["la_code"] == la_code]
-    pub_w = pub.pivot_table(index="year", columns="placement", values="plans", aggfunc="sum").reindex(
-        columns=list(PLACEMENT_GROUPS)
-    )
+
+    def published() -> pd.DataFrame:
+        pub = inputs.januaries[inputs.januaries["la_code"] == la_code]
+        return pub.pivot_table(index="year", columns="placement", values="plans", aggfunc="sum").reindex(
+            columns=list(PLACEMENT_GROUPS)
+        )
+
+    pub_w = inputs.cached(("published_januaries", la_code), published)
+    assert isinstance(pub_w, pd.DataFrame)
     first_draw_jan = int(draws["year"].min()) if draws is not None and len(draws) else 10_000
     jans = sorted({y for fy in years for y in (fy, fy + 1)})
     out = np.zeros((n_draws, len(jans), len(PLACEMENT_GROUPS)))
-    dw = None
-    if draws is not None and len(draws):
-        piv = draws.pivot_table(
-            index=["draw", "year"], columns="placement", values="plans", aggfunc="sum", fill_value=0
-        )
-        piv = piv.reindex(columns=list(PLACEMENT_GROUPS), fill_value=0)
-        dw = piv
+    by_year = _draws_by_year(draws) if draws is not None and len(draws) else None
     for j, y in enumerate(jans):
         if y < first_draw_jan:
             if y not in pub_w.index:
@@ -220,14 +230,55 @@ def _plans_array(
                 )
             out[:, j, :] = np.nan_to_num(pub_w.loc[y].to_numpy(dtype=float))[None, :]
         else:
-            assert dw is not None
-            sel = dw.xs(y, level="year")
+            assert by_year is not None
+            sel = by_year(y)
             if len(sel) != n_draws:
                 raise BudgetInputError(f"{la_code}: the forecast has no January {y}: raise the horizon")
-            out[:, j, :] = sel.sort_index().to_numpy(dtype=float)
+            out[:, j, :] = sel
     idx = {y: j for j, y in enumerate(jans)}
     w0, w1 = FY_WEIGHTS
     return np.stack([w0 * out[:, idx[fy], :] + w1 * out[:, idx[fy + 1], :] for fy in years], axis=1)
+
+
+def _draws_by_year(draws: pd.DataFrame) -> Callable[[int], np.ndarray]:
+    """Return ``at(year)``: plans (draws present that January, in draw order) x
+    :data:`PLACEMENT_GROUPS`, other groups dropped, absent groups 0: the table
+    ``draws.pivot_table(index=[draw, year], columns=placement, values=plans, aggfunc=sum,
+    fill_value=0)`` gives, cut at one year. Placement draws have one row per draw, year and
+    group, so it is filled in place; a table with repeated rows or missing plans is pivoted."""
+    group = np.asarray(pd.Categorical(draws["placement"], categories=list(PLACEMENT_GROUPS)).codes)
+    keep = group >= 0
+    d_lab, d_idx = np.unique(draws["draw"].to_numpy(), return_inverse=True)
+    y_lab, y_idx = np.unique(draws["year"].to_numpy(), return_inverse=True)
+    plans = draws["plans"].to_numpy()[keep]
+    cell = ((d_idx * len(y_lab) + y_idx) * len(PLACEMENT_GROUPS) + group)[keep]
+    if np.unique(cell).size != cell.size or pd.isna(draws["plans"]).any():
+        piv = draws.pivot_table(
+            index=["draw", "year"], columns="placement", values="plans", aggfunc="sum", fill_value=0
+        ).reindex(columns=list(PLACEMENT_GROUPS), fill_value=0)
+        return lambda y: piv.xs(y, level="year").sort_index().to_numpy(dtype=float)
+    grid = np.zeros((len(d_lab), len(y_lab), len(PLACEMENT_GROUPS)))
+    grid.reshape(-1)[cell] = plans
+    present = np.zeros((len(d_lab), len(y_lab)), dtype=bool)
+    present[d_idx, y_idx] = True
+    col = {int(y): i for i, y in enumerate(y_lab)}
+
+    def at(y: int) -> np.ndarray:
+        i = col.get(int(y))
+        return np.zeros((0, len(PLACEMENT_GROUPS))) if i is None else grid[present[:, i], i, :]
+
+    return at
+
+
+def cached_allocation(
+    inputs: MoneyInputs, la_code: str, measure: str, stage: str, years: list[int], growth: Parameter
+) -> pd.DataFrame:
+    """:func:`allocation` on ``inputs.observations``, computed once per council, measure,
+    stage, years and growth parameter for these inputs (a copy is returned)."""
+    key = ("allocation", la_code, measure, stage, tuple(int(y) for y in years), growth.name, id(growth))
+    held = inputs.cached(key, lambda: (growth, allocation(inputs.observations, la_code, measure, stage, years, growth)))
+    assert isinstance(held, tuple)
+    return held[1].copy()
 
 
 def allocation(
@@ -361,10 +412,14 @@ def compute_budget(
             f"{la_name} has a Safety Valve agreement ({sv_year}); its DfE payments are not in these figures "
             "(give --agreement to include them)."
         )
-    costs = calibrate_costs(inputs.observations, inputs.plans, la_code, params, through_year=through_year)
+    costs = inputs.cached(
+        ("costs", la_code, through_year),
+        lambda: calibrate_costs(inputs.observations, inputs.plans, la_code, params, through_year=through_year),
+    )
+    assert isinstance(costs, CostModel)
     plans = _plans_array(inputs, la_code, draws, n, years)  # (D, T, G)
-    hnb = allocation(
-        inputs.observations,
+    hnb = cached_allocation(
+        inputs,
         la_code,
         "high_needs_block",
         HNB_STAGE,
@@ -417,9 +472,18 @@ def compute_budget(
     hnb_v = hnb["value"].to_numpy(dtype=float)[None, :]
     cols["spend:residual"] = -r_sd * hnb_v * resid_z  # mean 0; positive = spend above the modelled lines
     if calibrate:
-        share, used_years = unmodelled_share(
-            la_code, inputs, balances, opening.financial_year, through_year=through_year, agreement=agreement
+        # keyed on the agreement object (it changes the balances used); kept in the value so its id stays unique
+        op_year = opening.financial_year
+        agreement_key = id(agreement) if agreement is not None else None
+        held = inputs.cached(
+            ("unmodelled", la_code, op_year, through_year, agreement_key),
+            lambda: (
+                agreement,
+                unmodelled_share(la_code, inputs, balances, op_year, through_year=through_year, agreement=agreement),
+            ),
         )
+        assert isinstance(held, tuple)
+        share, used_years = held[1]
         if used_years:
             cols["spend:unmodelled"] = np.broadcast_to(share * hnb_v, (n, len(years))).copy()
             notes.append(
@@ -432,8 +496,8 @@ def compute_budget(
     income_rows = [hnb.assign(line="income:high_needs_block")]
     transfer_pct = agreement.by_year("block_transfer") if agreement else {}
     if transfer_pct:
-        sb = allocation(
-            inputs.observations,
+        sb = cached_allocation(
+            inputs,
             la_code,
             "schools_block",
             "before_recoupment",
@@ -567,9 +631,36 @@ def dsg_balance(wide: pd.DataFrame, opening: np.ndarray | float) -> pd.DataFrame
 
 
 def summarise(result: BudgetResult) -> pd.DataFrame:
-    """Return ``financial_year, line, mean, p10, p50, p90`` over draws for every line."""
-    g = result.lines.groupby(["financial_year", "line"], sort=False)["value"]
-    s = g.agg(mean="mean", p10=lambda v: v.quantile(0.1), p50="median", p90=lambda v: v.quantile(0.9))
+    """Return ``financial_year, line, mean, p10, p50, p90`` over draws for every line.
+
+    Computed once per line table: a report that asks again (headline, table, file) gets a
+    copy of the same summary while ``result.lines`` is the same table."""
+    held = result._summary
+    if held is not None and held[0] is result.lines:
+        return held[1].copy()
+    out = _summarise(result.lines)
+    result._summary = (result.lines, out)
+    return out.copy()
+
+
+def _summarise(lines: pd.DataFrame) -> pd.DataFrame:
+    g = lines.groupby(["financial_year", "line"], sort=False)["value"]
+    s = g.agg(mean="mean", p50="median")
+    # p10 and p90 exactly as Series.quantile computes them (np.percentile of the non-missing
+    # values at q x 100), on the groups' values cut from one sorted array
+    codes = g.ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    values = lines["value"].to_numpy(dtype=float)[order]
+    bounds = np.searchsorted(codes[order], np.arange(len(s) + 1))
+    pct = np.array([0.1, 0.9]) * 100
+    q = np.full((len(s), 2), np.nan)
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        v = values[a:b]
+        v = v[~np.isnan(v)]
+        if v.size:
+            q[i] = np.percentile(v, pct)
+    s.insert(1, "p10", q[:, 0])
+    s["p90"] = q[:, 1]
     return s.reset_index()
 
 

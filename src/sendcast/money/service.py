@@ -5,6 +5,7 @@ against published balances. Front-ends format what this returns; they never re-a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,9 +29,40 @@ from sendcast.parameters import financial_year_label, load_parameters
 ENGLAND = ("E92000001", "England")
 
 
+_INPUTS: dict[tuple[object, ...], MoneyInputs] = {}
+
+
+def _file_state(path: Path) -> tuple[str, int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return str(path), 0, 0
+    return str(path.resolve()), st.st_mtime_ns, st.st_size
+
+
+def inputs_key(params: Path | None = None, balances: Path | None = None) -> tuple[object, ...]:
+    """What the money inputs depend on: the store's manifest, every parameter file and the
+    balances CSV (path, modification time, size of each), so an edited file is a new key."""
+    from sendcast.model.api import store_fingerprint
+    from sendcast.parameters import PARAMETERS_DIR, iter_parameter_files
+    from sendcast.store import open_store
+
+    root = Path(params) if params is not None else PARAMETERS_DIR
+    files = tuple(_file_state(f) for f in iter_parameter_files(root)) if root.is_dir() else (str(root),)
+    return store_fingerprint(open_store()), files, _file_state(balances) if balances else None
+
+
 def inputs(params: Path | None = None, balances: Path | None = None) -> MoneyInputs:
-    """Return the money inputs from the embedded store, a parameter folder and a balances CSV."""
-    return load_inputs(params=load_parameters(params), balances_csv=str(balances) if balances else None)
+    """Return the money inputs from the embedded store, a parameter folder and a balances CSV.
+
+    Loaded once per process for the same files (:func:`inputs_key`); the tables are shared by
+    every budget run afterwards, so treat them as read-only."""
+    key = inputs_key(params, balances)
+    if key not in _INPUTS:
+        loaded = load_inputs(params=load_parameters(params), balances_csv=str(balances) if balances else None)
+        _INPUTS.clear()  # one set of inputs at a time: they hold the store's finance tables
+        _INPUTS[key] = loaded
+    return _INPUTS[key]
 
 
 def agreement(path: Path) -> Agreement:
@@ -72,10 +104,14 @@ def budget(
     horizon: int = 6,
     draws: int = 500,
     seed: int = 1,
+    progress: Callable[[str], None] | None = None,
 ) -> BudgetRun:
     """Return the :class:`BudgetRun` for a council (or England: all councils summed draw by
-    draw). Raises BudgetInputError / ForecastInputError / UnknownCouncilError (one line)."""
+    draw). Raises BudgetInputError / ForecastInputError / UnknownCouncilError (one line).
+    ``progress(text)`` is called before each step of a council's run (three calls)."""
     from sendcast.model import api
+
+    say = progress or (lambda _text: None)
 
     code, name = resolve(la)
     if code == ENGLAND[0]:
@@ -91,9 +127,12 @@ def budget(
         raise BudgetInputError(
             f"{agreement.file}: the agreement is for {agreement.council} ({agreement.la_code}), not {name} ({code})"
         )
+    say(f"forecasting {name}'s placements ({draws:,} draws)")
     pdraws = api.placement_draws(code, origin=origin, horizon=horizon, draws=draws, seed=seed)
+    say("spend, income and the DSG balance")
     result = compute_budget(code, inputs, draws=pdraws, seed=seed, agreement=agreement, la_name=name)
     run = BudgetRun(result=result)
+    say("checks against published balances")
     if agreement is not None:
         run.assessment = assess_agreement(result.line("cumulative_balance"), agreement)
         run.checks = published_checks(code, inputs, agreement, draws=draws, seed=seed)

@@ -24,7 +24,7 @@ from sendcast.model.forecast import MEASURES, ForecastResult, run_forecast
 from sendcast.model.history import CouncilHistory
 from sendcast.model.stockflow import CouncilFit, fit_all
 from sendcast.money.agreements import Agreement, probability_of_target
-from sendcast.money.budget import BudgetResult, MoneyInputs, allocation, compute_budget
+from sendcast.money.budget import BudgetResult, MoneyInputs, cached_allocation, compute_budget
 from sendcast.parameters import financial_year_label, require
 from sendcast.scenarios.levers import ScenarioLevers
 from sendcast.scenarios.schema import (
@@ -45,6 +45,7 @@ MONEY_LINES = (
 )
 RUNNING_LINE = "spend:programme_running_costs"
 EXTRA_LINE = "income:extra_high_needs"
+MAX_KEPT_RUNS = 4
 
 
 @dataclass
@@ -57,6 +58,8 @@ class Context:
     horizon: int
     fits: dict[str, CouncilFit]
     histories: dict[str, CouncilHistory]
+    # simulations already run on this context, by what changes the draws (see simulation_key)
+    runs: dict[tuple[object, ...], ScenarioRun] = field(default_factory=dict, init=False, repr=False)
 
 
 @dataclass
@@ -105,7 +108,11 @@ def context_from_store(council: str, *, origin: int | None, horizon: int, store:
     code, _ = api.resolve_council(council, data)
     if code not in hist:
         raise api.ForecastInputError(f"{council}: not enough published history from {o}")
-    return context_from_histories(hist, code, horizon=horizon, neighbours=data.neighbours)
+    fits = api.council_fits(data, o, horizon)  # fitted once per origin and horizon in this process
+    if code not in fits:
+        raise api.ForecastInputError(f"{council}: not enough published history to fit from {o}")
+    f = fits[code]
+    return Context(la_code=code, la_name=f.la_name, origin=f.origin, horizon=horizon, fits=fits, histories=hist)
 
 
 def simulate(ctx: Context, scenario: Scenario, *, draws: int, seed: int) -> ScenarioRun:
@@ -113,26 +120,54 @@ def simulate(ctx: Context, scenario: Scenario, *, draws: int, seed: int) -> Scen
 
     The levers hook is always passed (a zero scenario leaves every array bit-identical), so
     the expected new plans are recorded for the baseline too.
+
+    The draws depend only on the scenario's model levers in force (:func:`simulation_key`), so
+    a scenario whose model levers match one already simulated on this context (the baseline,
+    a money-only variant, a goal-seek trial of size 0) reuses its draws instead of
+    simulating again: the same arrays the simulation would return.
     """
-    hook = ScenarioLevers(scenario)
-    res = run_forecast(
-        ctx.histories,
-        horizon=ctx.horizon,
-        draws=draws,
-        seed=seed,
-        la_codes=[ctx.la_code],
-        keep_draws=True,
-        levers=hook,
-        fits=ctx.fits,
-    )
-    assert res.placement_draws is not None
+    key = simulation_key(scenario, draws=draws, seed=seed)
+    done = ctx.runs.get(key)
+    if done is None:
+        hook = ScenarioLevers(scenario)
+        res = run_forecast(
+            ctx.histories,
+            horizon=ctx.horizon,
+            draws=draws,
+            seed=seed,
+            la_codes=[ctx.la_code],
+            keep_draws=True,
+            levers=hook,
+            fits=ctx.fits,
+        )
+        assert res.placement_draws is not None
+        done = ScenarioRun(
+            scenario=scenario,
+            forecast=res,
+            values=res.draw_values[ctx.la_code],
+            placement_draws=res.placement_draws,
+            new_plans={y: v for (c, y), v in hook.new_plans.items() if c == ctx.la_code},
+        )
+        while len(ctx.runs) >= MAX_KEPT_RUNS:  # goal-seek trials are used once: keep the first few
+            ctx.runs.pop(next(reversed(ctx.runs)))
+        ctx.runs[key] = done
     return ScenarioRun(
         scenario=scenario,
-        forecast=res,
-        values=res.draw_values[ctx.la_code],
-        placement_draws=res.placement_draws,
-        new_plans={y: v for (c, y), v in hook.new_plans.items() if c == ctx.la_code},
+        forecast=done.forecast,
+        values=done.values,
+        placement_draws=done.placement_draws,
+        new_plans=dict(done.new_plans),
     )
+
+
+def simulation_key(scenario: Scenario, *, draws: int, seed: int) -> tuple[object, ...]:
+    """What a scenario's simulated draws depend on, beyond the context: draws, seed and the
+    model levers :class:`~sendcast.scenarios.levers.ScenarioLevers` applies (the non-zero
+    incidence, ceasing, placement-shift and new-places levers, in order, every field). Zero
+    levers and money levers leave the draws bit-identical, so they are not part of the key."""
+    hook = ScenarioLevers(scenario)
+    model = [*hook.incidence, *hook.ceasing, *hook.shifts, *hook.places]
+    return (int(draws), int(seed), tuple(lv.model_dump_json() for lv in model))
 
 
 def money_levers(
@@ -171,8 +206,8 @@ def money_levers(
                 wide[RUNNING_LINE] = prev + lv.gbp_per_year * s
             elif isinstance(lv, FundingLever):
                 if lv.block_transfer_percent:
-                    sb = allocation(
-                        inputs.observations,
+                    sb = cached_allocation(
+                        inputs,
                         la_code,
                         "schools_block",
                         "before_recoupment",
@@ -237,19 +272,48 @@ def add_budget(
     return run
 
 
-def _q(v: np.ndarray) -> dict[str, float]:
-    return {
-        "mean": float(v.mean()),
-        "p10": float(np.quantile(v, 0.1)),
-        "p50": float(np.quantile(v, 0.5)),
-        "p90": float(np.quantile(v, 0.9)),
-    }
+def _q_columns(m: np.ndarray) -> np.ndarray:
+    """(K, 4) mean, p10, p50, p90 over draws of each column of ``m`` (D, K), as ``v.mean()``
+    and ``np.quantile(v, q)`` give them for each column ``v`` (made contiguous first, so each
+    mean adds the draws in the same order)."""
+    cols = np.ascontiguousarray(np.asarray(m, dtype=float).T)  # (K, D)
+    out = np.empty((cols.shape[0], 4))
+    out[:, 0] = [c.mean() for c in cols]
+    out[:, 1:] = np.quantile(cols, [0.1, 0.5, 0.9], axis=1).T
+    return out
 
 
-def _money_wide(run: ScenarioRun, line: str) -> pd.DataFrame:
+def _money_wides(run: ScenarioRun, lines: list[str]) -> dict[str, pd.DataFrame]:
+    """``{line: draw x financial_year}`` for those of ``lines`` the budget has (each with its
+    own years), from one pivot of the line table."""
     assert run.budget is not None
-    b = run.budget.line(line)
-    return b.pivot(index="draw", columns="financial_year", values="value")
+    t = run.budget.lines
+    sel = t[t["line"].isin(lines)]
+    wide = sel.pivot(index=["line", "draw"], columns="financial_year", values="value")
+    years = sel.groupby("line")["financial_year"].unique()
+    out: dict[str, pd.DataFrame] = {}
+    for line in lines:
+        if line in years.index:
+            w = pd.DataFrame(wide.xs(line, level="line")[sorted(years[line])])
+            w.columns.name = "financial_year"
+            out[line] = w
+    return out
+
+
+def _rows(scenario: str, kind: str, measure: str, years: list[int], stats: np.ndarray) -> list[dict[str, Any]]:
+    return [
+        {
+            "scenario": scenario,
+            "kind": kind,
+            "measure": measure,
+            "year": int(y),
+            "mean": float(st[0]),
+            "p10": float(st[1]),
+            "p50": float(st[2]),
+            "p90": float(st[3]),
+        }
+        for y, st in zip(years, stats, strict=True)
+    ]
 
 
 @dataclass
@@ -270,63 +334,41 @@ class Comparison:
 def compare_runs(ctx: Context, runs: list[ScenarioRun], *, agreement: Agreement | None = None) -> Comparison:
     """Return the :class:`Comparison` of ``runs`` (the first is the reference, usually the
     baseline); money rows only where the runs have budgets."""
-    years = np.arange(ctx.origin, ctx.origin + ctx.horizon + 1)
+    years = [int(y) for y in range(ctx.origin, ctx.origin + ctx.horizon + 1)]
     ref = runs[0]
+    wanted = [*MONEY_LINES]
+    wides = {id(r): _money_wides(r, wanted) for r in runs if r.budget is not None}
+    ref_w = wides.get(id(ref), {})
     rows: list[dict[str, Any]] = []
     for run in runs:
+        name = run.scenario.name
         for m in DEMAND_MEASURES:
-            mi = MEASURES.index(m)
-            for t, y in enumerate(years):
-                v = run.values[:, t, mi]
-                rows.append(
-                    {
-                        "scenario": run.scenario.name,
-                        "kind": "level",
-                        "measure": m,
-                        "year": int(y),
-                        **_q(v),
-                    }
-                )
-                if run is not ref:
-                    d = v - ref.values[:, t, mi]
-                    rows.append(
-                        {
-                            "scenario": run.scenario.name,
-                            "kind": "difference",
-                            "measure": m,
-                            "year": int(y),
-                            **_q(d),
-                        }
-                    )
+            v = run.values[:, :, MEASURES.index(m)]  # (D, T)
+            level = _rows(name, "level", m, years, _q_columns(v))
+            if run is ref:
+                rows += level
+                continue
+            diff = _rows(name, "difference", m, years, _q_columns(v - ref.values[:, :, MEASURES.index(m)]))
+            rows += [r for pair in zip(level, diff, strict=True) for r in pair]
         if run.budget is None:
             continue
+        own = wides[id(run)]
         for line in MONEY_LINES:
-            if line == RUNNING_LINE and RUNNING_LINE not in set(run.budget.lines["line"]):
+            if line not in own:
                 continue
-            w = _money_wide(run, line)
-            rw = _money_wide(ref, line) if (ref.budget is not None and line in set(ref.budget.lines["line"])) else None
-            for fy in w.columns:
-                v = w[fy].to_numpy()
-                rows.append(
-                    {
-                        "scenario": run.scenario.name,
-                        "kind": "level",
-                        "measure": line,
-                        "year": int(fy),
-                        **_q(v),
-                    }
-                )
-                if run is not ref:
-                    base_v = rw[fy].to_numpy() if rw is not None and fy in rw.columns else 0.0
-                    rows.append(
-                        {
-                            "scenario": run.scenario.name,
-                            "kind": "difference",
-                            "measure": line,
-                            "year": int(fy),
-                            **_q(v - base_v),
-                        }
-                    )
+            w = own[line]
+            fys = [int(fy) for fy in w.columns]
+            vals = w.to_numpy(dtype=float)
+            level = _rows(name, "level", line, fys, _q_columns(vals))
+            if run is ref:
+                rows += level
+                continue
+            rw = ref_w.get(line)
+            base = np.column_stack(
+                [rw[fy].to_numpy() if rw is not None and fy in rw.columns else np.zeros(len(vals)) for fy in w.columns]
+            )
+            diff = _rows(name, "difference", line, fys, _q_columns(vals - base))
+            rows += [r for pair in zip(level, diff, strict=True) for r in pair]
     table = pd.DataFrame(rows, columns=["scenario", "kind", "measure", "year", "mean", "p10", "p50", "p90"])
     target_rows = []
     savings_rows = []
@@ -344,10 +386,10 @@ def compare_runs(ctx: Context, runs: list[ScenarioRun], *, agreement: Agreement 
         )
         if run is ref or ref.budget is None:
             continue
-        spend = _money_wide(run, "spend_total")
-        base_spend = _money_wide(ref, "spend_total")
-        lines = set(run.budget.lines["line"])
-        running = _money_wide(run, RUNNING_LINE) if RUNNING_LINE in lines else spend * 0.0
+        own = wides[id(run)]
+        spend = own["spend_total"]
+        base_spend = ref_w["spend_total"]
+        running = own[RUNNING_LINE] if RUNNING_LINE in own else spend * 0.0
         gross = (base_spend - (spend - running)).sum(axis=1).to_numpy()
         costs = running.sum(axis=1).to_numpy()
         net = gross - costs
@@ -400,13 +442,22 @@ def compare(
     seed: int,
     inputs: MoneyInputs | None = None,
     agreement: Agreement | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Comparison:
     """Simulate each scenario on the same draws and return the :class:`Comparison`; the first
-    scenario is the reference. Money is added when ``inputs`` (:func:`load_inputs`) are given."""
-    runs = [simulate(ctx, s, draws=draws, seed=seed) for s in scenarios]
+    scenario is the reference. Money is added when ``inputs`` (:func:`load_inputs`) are given.
+    ``progress(text)`` is called before each step (``2 x scenarios + 1`` calls with money,
+    ``scenarios + 1`` without)."""
+    say = progress or (lambda _text: None)
+    runs = []
+    for s in scenarios:
+        say(f"simulating {s.name}")
+        runs.append(simulate(ctx, s, draws=draws, seed=seed))
     if inputs is not None:
         for r in runs:
+            say(f"money for {r.scenario.name}")
             add_budget(r, inputs, la_code=ctx.la_code, seed=seed, agreement=agreement)
+    say("comparing draw by draw")
     return compare_runs(ctx, runs, agreement=agreement)
 
 

@@ -1,0 +1,242 @@
+"""The speed-ups (in-process caches, reused baseline draws, vectorised summaries) change no
+number: each cached or vectorised path is compared, draw by draw and exactly, with the same
+values computed by the un-cached path (fresh loads, fresh fits, the original per-group code).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sendcast.model import api
+from sendcast.model.forecast import MEASURES, run_forecast
+from sendcast.model.stockflow import fit_all
+from sendcast.money import service
+from sendcast.money.budget import BudgetResult, _draws_by_year, compute_budget, load_inputs, summarise
+from sendcast.parameters import PLACEMENT_GROUPS, load_parameters
+from sendcast.scenarios.compare import (
+    DEMAND_MEASURES,
+    MONEY_LINES,
+    Context,
+    ScenarioRun,
+    add_budget,
+    compare,
+    compare_runs,
+    context_from_histories,
+    context_from_store,
+    simulate,
+)
+from sendcast.scenarios.goalseek import goal_seek, make_lever, probability_balanced
+from sendcast.scenarios.schema import BASELINE, Scenario, load_scenario
+
+COUNCIL = "E10000020"  # Norfolk
+DRAWS, HORIZON, SEED = 200, 6, 7
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "norfolk" / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def data() -> api.ModelData:
+    return api.model_data()
+
+
+@pytest.fixture(scope="module")
+def origin(data: api.ModelData) -> int:
+    return api.check_request(data, None, HORIZON, DRAWS)
+
+
+@pytest.fixture(scope="module")
+def fresh_inputs() -> object:
+    """Money inputs loaded from scratch (no cache shared with the service)."""
+    return load_inputs(params=load_parameters())
+
+
+def uncached_draws(data: api.ModelData, origin: int, seed: int) -> pd.DataFrame:
+    hist = api._histories(data, origin, None)
+    fits = fit_all(hist, HORIZON, neighbours=data.neighbours)
+    res = run_forecast(hist, horizon=HORIZON, draws=DRAWS, seed=seed, la_codes=[COUNCIL], keep_draws=True, fits=fits)
+    assert res.placement_draws is not None
+    return res.placement_draws
+
+
+def test_cached_fits_give_the_same_draws(data: api.ModelData, origin: int) -> None:
+    reference = uncached_draws(data, origin, SEED)
+    api.placement_draws(COUNCIL, horizon=HORIZON, draws=DRAWS, seed=SEED + 1)  # warm the caches
+    cached = api.placement_draws(COUNCIL, horizon=HORIZON, draws=DRAWS, seed=SEED)
+    assert ("fits", origin, HORIZON) in data.cache
+    pd.testing.assert_frame_equal(cached, reference, check_exact=True)
+    cached["plans"] = -1  # a caller changing its copy does not change what is kept
+    repeat = api.placement_draws(COUNCIL, horizon=HORIZON, draws=DRAWS, seed=SEED)  # the kept draws
+    pd.testing.assert_frame_equal(repeat, reference, check_exact=True)
+
+
+def test_cached_money_gives_the_same_lines(data: api.ModelData, origin: int, fresh_inputs: object) -> None:
+    draws = uncached_draws(data, origin, SEED)
+    reference = compute_budget(COUNCIL, fresh_inputs, draws=draws, seed=SEED)  # type: ignore[arg-type]
+    inputs = service.inputs()
+    compute_budget(COUNCIL, inputs, draws=draws, seed=SEED + 1)  # fills the cost / unmodelled caches
+    assert any(k[0] == "costs" for k in inputs.cache)
+    again = compute_budget(COUNCIL, inputs, draws=draws, seed=SEED)
+    pd.testing.assert_frame_equal(again.lines, reference.lines, check_exact=True)
+    assert service.inputs() is inputs  # not reloaded
+
+
+def original_summarise(result: BudgetResult) -> pd.DataFrame:
+    """The per-group pandas code summarise() replaced."""
+    g = result.lines.groupby(["financial_year", "line"], sort=False)["value"]
+    s = g.agg(mean="mean", p10=lambda v: v.quantile(0.1), p50="median", p90=lambda v: v.quantile(0.9))
+    return s.reset_index()
+
+
+def test_vectorised_summary_is_the_per_group_one(data: api.ModelData, origin: int, fresh_inputs: object) -> None:
+    b = compute_budget(COUNCIL, fresh_inputs, draws=uncached_draws(data, origin, SEED), seed=SEED)  # type: ignore[arg-type]
+    lines = b.lines.copy()
+    lines.loc[lines.index[:5], "value"] = np.nan  # missing values are skipped, as Series.quantile does
+    b.lines = lines
+    pd.testing.assert_frame_equal(summarise(b), original_summarise(b), check_exact=True)
+    pd.testing.assert_frame_equal(summarise(b), original_summarise(b), check_exact=True)  # kept summary
+    b.lines = lines.assign(value=lines["value"] * 2.0)  # a new table: summarised afresh
+    pd.testing.assert_frame_equal(summarise(b), original_summarise(b), check_exact=True)
+
+
+def test_published_draws_are_the_concatenated_copies(data: api.ModelData) -> None:
+    years = [2019, 2020]
+    s = data.series
+    rows = s[
+        (s["la_code"] == COUNCIL)
+        & (s["period_type"] == "january")
+        & s["year"].isin(years)
+        & s["measure"].isin(["mainstream", "state_special"])
+    ]
+    assert len(rows)
+    got = api.published_placement_draws(COUNCIL, years, 3)
+    base = rows.rename(columns={"measure": "placement", "value": "plans"})[
+        ["la_code", "la_name", "year", "placement", "plans"]
+    ]
+    base = base.assign(plans=base["plans"].fillna(0.0))
+    ref = pd.concat([base.assign(draw=d) for d in range(3)], ignore_index=True)
+    ref = ref[["la_code", "la_name", "year", "draw", "placement", "plans"]]
+    got = got[got["placement"].isin(["mainstream", "state_special"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, ref, check_exact=True)
+
+
+def test_plans_by_year_is_the_pivot_table(data: api.ModelData, origin: int) -> None:
+    draws = uncached_draws(data, origin, SEED).sample(frac=1.0, random_state=1)  # any row order
+    piv = draws.pivot_table(
+        index=["draw", "year"], columns="placement", values="plans", aggfunc="sum", fill_value=0
+    ).reindex(columns=list(PLACEMENT_GROUPS), fill_value=0)
+    at = _draws_by_year(draws)
+    for y in sorted(set(draws["year"])) + [origin + HORIZON + 1]:
+        ref = piv.xs(y, level="year").sort_index().to_numpy(dtype=float) if y in set(draws["year"]) else None
+        got = at(y)
+        if ref is None:
+            assert got.shape == (0, len(PLACEMENT_GROUPS))
+        else:
+            np.testing.assert_array_equal(got, ref)
+
+
+def reference_table(runs: list[ScenarioRun], years: list[int]) -> pd.DataFrame:
+    """The comparison table computed cell by cell: one column of draws at a time."""
+
+    def q(v: np.ndarray) -> dict[str, float]:
+        return {
+            "mean": float(v.mean()),
+            "p10": float(np.quantile(v, 0.1)),
+            "p50": float(np.quantile(v, 0.5)),
+            "p90": float(np.quantile(v, 0.9)),
+        }
+
+    def wide(run: ScenarioRun, line: str) -> pd.DataFrame:
+        assert run.budget is not None
+        return run.budget.line(line).pivot(index="draw", columns="financial_year", values="value")
+
+    ref, rows = runs[0], []
+    for run in runs:
+        name = run.scenario.name
+        for m in DEMAND_MEASURES:
+            mi = MEASURES.index(m)
+            for t, y in enumerate(years):
+                v = run.values[:, t, mi]
+                rows.append({"scenario": name, "kind": "level", "measure": m, "year": y, **q(v)})
+                if run is not ref:
+                    d = v - ref.values[:, t, mi]
+                    rows.append({"scenario": name, "kind": "difference", "measure": m, "year": y, **q(d)})
+        assert run.budget is not None and ref.budget is not None
+        lines = set(run.budget.lines["line"])
+        for line in MONEY_LINES:
+            if line not in lines:
+                continue
+            w = wide(run, line)
+            rw = wide(ref, line) if line in set(ref.budget.lines["line"]) else None
+            for fy in w.columns:
+                v = w[fy].to_numpy()
+                rows.append({"scenario": name, "kind": "level", "measure": line, "year": int(fy), **q(v)})
+                if run is not ref:
+                    b = rw[fy].to_numpy() if rw is not None and fy in rw.columns else 0.0
+                    rows.append({"scenario": name, "kind": "difference", "measure": line, "year": int(fy), **q(v - b)})
+    return pd.DataFrame(rows, columns=["scenario", "kind", "measure", "year", "mean", "p10", "p50", "p90"])
+
+
+@pytest.fixture(scope="module")
+def scenarios() -> list[Scenario]:
+    return [load_scenario(EXAMPLES / "baseline.yaml"), load_scenario(EXAMPLES / "local_first_inclusion.yaml")]
+
+
+def test_compare_is_the_fresh_cell_by_cell_comparison(
+    data: api.ModelData, origin: int, fresh_inputs: object, scenarios: list[Scenario]
+) -> None:
+    ctx = context_from_store(COUNCIL, origin=origin, horizon=HORIZON, draws=DRAWS)
+    # reference: fresh fits, every scenario simulated and budgeted from scratch, fresh money inputs
+    hist = api._histories(data, origin, None)
+    fresh = context_from_histories(hist, COUNCIL, horizon=HORIZON, neighbours=data.neighbours)
+    runs = [
+        add_budget(simulate(fresh, s, draws=DRAWS, seed=SEED), fresh_inputs, la_code=COUNCIL, seed=SEED)  # type: ignore[arg-type]
+        for s in scenarios
+    ]
+    got = compare(ctx, scenarios, draws=DRAWS, seed=SEED, inputs=service.inputs())
+    again = compare(ctx, scenarios, draws=DRAWS, seed=SEED, inputs=service.inputs())  # draws reused
+    years = list(range(origin, origin + HORIZON + 1))
+    ref = reference_table(runs, years)
+    pd.testing.assert_frame_equal(got.table, ref, check_exact=True)
+    pd.testing.assert_frame_equal(again.table, ref, check_exact=True)
+    for a, b in zip(got.runs, runs, strict=True):
+        pd.testing.assert_frame_equal(a.placement_draws, b.placement_draws, check_exact=True)
+    assert got.savings.equals(compare_runs(fresh, runs).savings)
+
+
+def test_goal_seek_trials_are_fresh_simulations(data: api.ModelData, origin: int, fresh_inputs: object) -> None:
+    draws, fy = 100, origin + HORIZON - 1
+    hist = api._histories(data, origin, None)
+    fits = fit_all(hist, HORIZON, neighbours=data.neighbours)
+
+    def fresh_probability(size: float, floor: float) -> float:
+        # a new context (no kept runs) on freshly computed fits
+        fresh = Context(COUNCIL, fits[COUNCIL].la_name, origin, HORIZON, fits, hist)
+        sc = BASELINE.with_levers([make_lever("incidence", size, start=origin)], name="fresh")
+        return probability_balanced(
+            fresh, sc, draws=draws, seed=SEED, financial_year=fy, at_least=floor, inputs=fresh_inputs, agreement=None
+        )  # type: ignore[arg-type]
+
+    # a floor the baseline reaches in about 30% of draws, so the search bisects
+    base = Context(COUNCIL, fits[COUNCIL].la_name, origin, HORIZON, fits, hist)
+    run = add_budget(simulate(base, BASELINE, draws=draws, seed=SEED), fresh_inputs, la_code=COUNCIL, seed=SEED)  # type: ignore[arg-type]
+    assert run.budget is not None
+    cum = run.budget.line("cumulative_balance")
+    floor = float(np.quantile(cum[cum["financial_year"] == fy]["value"], 0.7))
+    ctx = context_from_store(COUNCIL, origin=origin, horizon=HORIZON, draws=draws)
+    res = goal_seek(
+        ctx,
+        lever="incidence",
+        target_year=fy + 1,
+        probability=0.5,
+        inputs=service.inputs(),
+        draws=draws,
+        seed=SEED,
+        iterations=3,
+        at_least=floor,
+    )
+    assert len(res.trials) == 5  # 0%, 100%, then three halvings
+    for size, p in res.trials.itertuples(index=False):
+        assert p == fresh_probability(size, floor)
