@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sendcast.model import api
-from sendcast.model.forecast import MEASURES, run_forecast
+from sendcast.model.forecast import MEASURES
 from sendcast.model.stockflow import fit_all
 from sendcast.money import service
 from sendcast.money.budget import BudgetResult, _draws_by_year, compute_budget, load_inputs, summarise
@@ -54,11 +54,23 @@ def fresh_inputs() -> object:
 
 
 def uncached_draws(data: api.ModelData, origin: int, seed: int) -> pd.DataFrame:
+    """The published forecast's placement draws with fits made afresh (no cache)."""
     hist = api._histories(data, origin, None)
     fits = fit_all(hist, HORIZON, neighbours=data.neighbours)
-    res = run_forecast(hist, horizon=HORIZON, draws=DRAWS, seed=seed, la_codes=[COUNCIL], keep_draws=True, fits=fits)
+    res = api.published_forecast(data, hist, origin, HORIZON, DRAWS, seed, [COUNCIL], True, fits=fits)
     assert res.placement_draws is not None
     return res.placement_draws
+
+
+def fresh_published(data: api.ModelData, origin: int, hist: dict, fits: dict):  # type: ignore[no-untyped-def,type-arg]
+    """The published forecast's (D, T, M) draws from fresh fits: what a store context layers
+    scenarios on (see compare._on_published)."""
+
+    def published(n_draws: int, seed: int) -> np.ndarray:
+        res = api.published_forecast(data, hist, origin, HORIZON, n_draws, seed, [COUNCIL], True, fits=fits)
+        return res.draw_values[COUNCIL]
+
+    return published
 
 
 def test_cached_fits_give_the_same_draws(data: api.ModelData, origin: int) -> None:
@@ -191,6 +203,7 @@ def test_compare_is_the_fresh_cell_by_cell_comparison(
     # reference: fresh fits, every scenario simulated and budgeted from scratch, fresh money inputs
     hist = api._histories(data, origin, None)
     fresh = context_from_histories(hist, COUNCIL, horizon=HORIZON, neighbours=data.neighbours)
+    fresh.published = fresh_published(data, origin, hist, fresh.fits)
     runs = [
         add_budget(simulate(fresh, s, draws=DRAWS, seed=SEED), fresh_inputs, la_code=COUNCIL, seed=SEED)  # type: ignore[arg-type]
         for s in scenarios
@@ -213,14 +226,18 @@ def test_goal_seek_trials_are_fresh_simulations(data: api.ModelData, origin: int
 
     def fresh_probability(size: float, floor: float) -> float:
         # a new context (no kept runs) on freshly computed fits
-        fresh = Context(COUNCIL, fits[COUNCIL].la_name, origin, HORIZON, fits, hist)
+        fresh = Context(
+            COUNCIL, fits[COUNCIL].la_name, origin, HORIZON, fits, hist, fresh_published(data, origin, hist, fits)
+        )
         sc = BASELINE.with_levers([make_lever("incidence", size, start=origin)], name="fresh")
         return probability_balanced(
             fresh, sc, draws=draws, seed=SEED, financial_year=fy, at_least=floor, inputs=fresh_inputs, agreement=None
         )  # type: ignore[arg-type]
 
     # a floor the baseline reaches in about 30% of draws, so the search bisects
-    base = Context(COUNCIL, fits[COUNCIL].la_name, origin, HORIZON, fits, hist)
+    base = Context(
+        COUNCIL, fits[COUNCIL].la_name, origin, HORIZON, fits, hist, fresh_published(data, origin, hist, fits)
+    )
     run = add_budget(simulate(base, BASELINE, draws=draws, seed=SEED), fresh_inputs, la_code=COUNCIL, seed=SEED)  # type: ignore[arg-type]
     assert run.budget is not None
     cum = run.budget.line("cumulative_balance")

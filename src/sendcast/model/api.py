@@ -208,7 +208,9 @@ def forecast(
             progress=progress,
         )
     else:
-        res = published_forecast(data, hist, origin, horizon, draws, seed, targets, keep_draws, progress)
+        # fits depend on the histories: the cached ones only when no projection file changes them
+        fits = council_fits(data, origin, horizon) if projection is None else None
+        res = published_forecast(data, hist, origin, horizon, draws, seed, targets, keep_draws, progress, fits=fits)
     if council is not None and not all_councils and targets is None:
         res.summary = res.summary[res.summary["la_code"] == ENGLAND[0]].reset_index(drop=True)
     return res
@@ -224,6 +226,7 @@ def published_forecast(
     targets: list[str] | None,
     keep_draws: bool,
     progress: Callable[[int, int], None] | None = None,
+    fits: dict[str, CouncilFit] | None = None,
 ) -> ForecastResult:
     """The published forecast at ``origin``: the cohort model run for ``targets`` (None: all),
     combined and calibrated on earlier origins (:mod:`sendcast.model.prequential`)."""
@@ -240,6 +243,7 @@ def published_forecast(
         include_england=False,
         progress=progress,
         keep_placements=False,
+        fits=fits,
     )
     past = past_points(
         data.series,

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sendcast.model.forecast import MEASURES, ForecastResult, run_forecast
+from sendcast.model.forecast import MEASURES, ForecastResult, placement_table, run_forecast
 from sendcast.model.history import CouncilHistory
 from sendcast.model.stockflow import CouncilFit, fit_all
 from sendcast.money.agreements import Agreement, probability_of_target
@@ -58,6 +58,11 @@ class Context:
     horizon: int
     fits: dict[str, CouncilFit]
     histories: dict[str, CouncilHistory]
+    # the published forecast's (D, T, M) draws for the council, by (draws, seed): when set, a
+    # scenario's levels are the published forecast plus the scenario's effect on the cohort
+    # model draw by draw, so the baseline is the forecast `sendcast forecast`/`budget` show
+    published: Callable[[int, int], np.ndarray] | None = field(default=None, repr=False)
+    published_values: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, init=False, repr=False)
     # simulations already run on this context, by what changes the draws (see simulation_key)
     runs: dict[tuple[object, ...], ScenarioRun] = field(default_factory=dict, init=False, repr=False)
 
@@ -112,7 +117,20 @@ def context_from_store(council: str, *, origin: int | None, horizon: int, store:
     if code not in fits:
         raise api.ForecastInputError(f"{council}: not enough published history to fit from {o}")
     f = fits[code]
-    return Context(la_code=code, la_name=f.la_name, origin=f.origin, horizon=horizon, fits=fits, histories=hist)
+
+    def published(n_draws: int, seed: int) -> np.ndarray:
+        res = api.forecast(code, origin=o, horizon=horizon, draws=n_draws, seed=seed, keep_draws=True, store=store)
+        return res.draw_values[code]
+
+    return Context(
+        la_code=code,
+        la_name=f.la_name,
+        origin=f.origin,
+        horizon=horizon,
+        fits=fits,
+        histories=hist,
+        published=published,
+    )
 
 
 def simulate(ctx: Context, scenario: Scenario, *, draws: int, seed: int) -> ScenarioRun:
@@ -141,11 +159,15 @@ def simulate(ctx: Context, scenario: Scenario, *, draws: int, seed: int) -> Scen
             fits=ctx.fits,
         )
         assert res.placement_draws is not None
+        values = res.draw_values[ctx.la_code]
+        pdraws = res.placement_draws
+        if ctx.published is not None:
+            values, pdraws = _on_published(ctx, scenario, values, draws=draws, seed=seed)
         done = ScenarioRun(
             scenario=scenario,
             forecast=res,
-            values=res.draw_values[ctx.la_code],
-            placement_draws=res.placement_draws,
+            values=values,
+            placement_draws=pdraws,
             new_plans={y: v for (c, y), v in hook.new_plans.items() if c == ctx.la_code},
         )
         while len(ctx.runs) >= MAX_KEPT_RUNS:  # goal-seek trials are used once: keep the first few
@@ -158,6 +180,29 @@ def simulate(ctx: Context, scenario: Scenario, *, draws: int, seed: int) -> Scen
         placement_draws=done.placement_draws,
         new_plans=dict(done.new_plans),
     )
+
+
+def _on_published(
+    ctx: Context, scenario: Scenario, cohort: np.ndarray, *, draws: int, seed: int
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """The scenario's (D, T, M) draws on the published forecast: published + (cohort model with
+    the scenario's levers - cohort model without them), draw by draw on the same seed, floored
+    at zero; and its placement-draws table. A scenario with no model levers is the published
+    forecast exactly, so the baseline's balance is the one `sendcast budget` shows."""
+    assert ctx.published is not None
+    key = (int(draws), int(seed))
+    if key not in ctx.published_values:
+        ctx.published_values[key] = ctx.published(draws, seed)
+    pub = ctx.published_values[key]
+    zero = Scenario(name="baseline", description="no change: the published forecast")
+    if simulation_key(scenario, draws=draws, seed=seed) == simulation_key(zero, draws=draws, seed=seed):
+        values = pub
+    else:
+        # the cohort model's own draws without levers (the run's forecast keeps them)
+        base = simulate(ctx, zero, draws=draws, seed=seed).forecast.draw_values[ctx.la_code]
+        values = np.maximum(pub + (cohort - base), 0.0)
+    years = np.arange(ctx.origin, ctx.origin + values.shape[1])
+    return values, placement_table(values, ctx.la_code, ctx.la_name, years)
 
 
 def simulation_key(scenario: Scenario, *, draws: int, seed: int) -> tuple[object, ...]:
