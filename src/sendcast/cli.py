@@ -13,7 +13,7 @@ app = typer.Typer(
 )
 
 # each module in sendcast.cli_parts adds its commands; a part whose library is absent is skipped
-PARTS = ("data", "councils", "forecast", "backtest", "budget", "scenario")
+PARTS = ("data", "councils", "forecast", "backtest", "budget", "scenario", "serve")
 for _name in PARTS:
     try:
         _mod = importlib.import_module(f"sendcast.cli_parts.{_name}")
