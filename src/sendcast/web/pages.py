@@ -868,7 +868,7 @@ def accuracy(request: Request, la: Annotated[str | None, Query(max_length=100)] 
         council_words=council_words,
         la_code=la_code,
         la_name=la_name,
-        chart=charts.figure_json(fig),
+        chart_json=charts.figure_json(fig),
         rows=rows,
     )
 
