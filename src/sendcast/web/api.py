@@ -92,21 +92,25 @@ def forecast(
     from ``sendcast.model.api.forecast``; counts of 1-9 are "<10"."""
     svc = _svc(request)
     la_code, la_name = _council(request, code)
-    res = svc.forecast(la_code, origin=origin, horizon=horizon, draws=draws, seed=seed)
-    summary = fmt.protect_forecast(res.summary, decimals=1)
-    labels = svc.forecast_labels()
-    summary["label"] = summary["measure"].map(labels).fillna(summary["measure"])
-    return {
-        "la_code": la_code,
-        "la_name": la_name,
-        "origin": res.origin,
-        "horizon": res.horizon,
-        "draws": res.draws,
-        "seed": res.seed,
-        "accuracy": svc.accuracy_note(res, la_code),
-        "rows": records(summary),
-        "columns": {"p10": "10th percentile of simulated futures", "p50": "median", "p90": "90th percentile"},
-    }
+
+    def build() -> dict[str, Any]:
+        res = svc.forecast(la_code, origin=origin, horizon=horizon, draws=draws, seed=seed)
+        summary = fmt.protect_forecast(res.summary, decimals=1)
+        labels = svc.forecast_labels()
+        summary["label"] = summary["measure"].map(labels).fillna(summary["measure"])
+        return {
+            "la_code": la_code,
+            "la_name": la_name,
+            "origin": res.origin,
+            "horizon": res.horizon,
+            "draws": res.draws,
+            "seed": res.seed,
+            "accuracy": svc.accuracy_note(res, la_code),
+            "rows": records(summary),
+            "columns": {"p10": "10th percentile of simulated futures", "p50": "median", "p90": "90th percentile"},
+        }
+
+    return svc.view(("api-forecast", la_code, origin, horizon, draws, seed), build)
 
 
 @router.get("/councils/{code}/budget", summary="A council's high-needs budget and DSG balance")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import pandas as pd
@@ -148,6 +149,17 @@ def _render(request: Request, template: str, status: int = 200, **ctx: Any) -> H
     return request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status)  # type: ignore
 
 
+def _cached(request: Request, key: tuple[Any, ...], template: str, build: Callable[[], dict[str, Any]]) -> HTMLResponse:
+    """The page rendered once per key and kept (its inputs are cached library results)."""
+    svc = _svc(request)
+
+    def render() -> str:
+        ctx = {"councils": svc.councils(), "data": svc.data_date(), "request": request, **build()}
+        return str(request.app.state.templates.env.get_template(template).render(ctx))
+
+    return HTMLResponse(svc.view(key, render))
+
+
 def _nan(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
@@ -167,7 +179,18 @@ def england(
         raise WebInputError(f"measure: choose one of {', '.join(MEASURES)}")
     if measure == "forecast_growth":
         svc.start_map_forecast()
-    figs = svc.england_figures()
+    if measure == "forecast_growth" and svc.map_forecast_growth() is None:
+        # a page that refreshes itself while the forecast runs: not cached
+        return _render(request, "england.html", **_england_ctx(svc, svc.england_figures(), measure, sort, order))
+    return _cached(
+        request,
+        ("england", measure, sort, order),
+        "england.html",
+        lambda: _england_ctx(svc, svc.england_figures(), measure, sort, order),
+    )
+
+
+def _england_ctx(svc: Services, figs: pd.DataFrame, measure: str, sort: str, order: str) -> dict[str, Any]:
     have = measure in figs.columns
     spec = MEASURES[measure]
     values = figs[measure].astype(float) if have else pd.Series(float("nan"), index=figs.index)
@@ -230,9 +253,7 @@ def england(
         else ""
     )
     done, total = svc.map_progress
-    return _render(
-        request,
-        "england.html",
+    return dict(
         title="SEND in England, council by council",
         measure=measure,
         spec=spec,
@@ -272,6 +293,10 @@ def council(request: Request, code: str) -> HTMLResponse:
     la_code, la_name = svc.resolve(code)
     if la_code != code:
         return RedirectResponse(f"/council/{la_code}", status_code=307)  # type: ignore[return-value]
+    return _cached(request, ("council", la_code), "council.html", lambda: _council_ctx(svc, la_code, la_name))
+
+
+def _council_ctx(svc: Services, la_code: str, la_name: str) -> dict[str, Any]:
     prof = svc.profile(la_code)
     table = prof["table"]
     labels = svc.profile_labels()
@@ -331,9 +356,7 @@ def council(request: Request, code: str) -> HTMLResponse:
     except WebInputError as e:
         budget_ctx = {"error": str(e)}
     first_sentence = prof["summary"]
-    return _render(
-        request,
-        "council.html",
+    return dict(
         title=f"{la_name}: EHC plans, forecast and high-needs budget",
         la_code=la_code,
         la_name=la_name,
@@ -816,11 +839,15 @@ def accuracy(request: Request, la: Annotated[str | None, Query(max_length=100)] 
     acc = svc.accuracy()
     if acc is None:
         return _render(request, "accuracy.html", title="How accurate are sendcast's forecasts?", missing=True)
-    labels = svc.forecast_labels()
-    allc = acc[acc["la_code"] == "ALL"]
     la_code = la_name = None
     if la:
         la_code, la_name = svc.resolve(la)
+    return _cached(request, ("accuracy", la_code), "accuracy.html", lambda: _accuracy_ctx(svc, acc, la_code, la_name))
+
+
+def _accuracy_ctx(svc: Services, acc: pd.DataFrame, la_code: str | None, la_name: str | None) -> dict[str, Any]:
+    labels = svc.forecast_labels()
+    allc = acc[acc["la_code"] == "ALL"]
     words = []
     tot = allc[allc["measure"] == "ehcp_total"].set_index("horizon")
     for h in (1, 3):
@@ -859,9 +886,7 @@ def accuracy(request: Request, la: Annotated[str | None, Query(max_length=100)] 
                 ],
             }
         )
-    return _render(
-        request,
-        "accuracy.html",
+    return dict(
         title="How accurate are sendcast's forecasts?",
         missing=False,
         words=words,

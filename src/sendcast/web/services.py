@@ -37,6 +37,7 @@ PAGE_HORIZON = 6  # January origin + 6: the budget reaches the financial year or
 MAP_DRAWS = 200  # draws behind the England map's forecast growth (every council)
 MAP_HORIZON = 5
 SEED = 20240101  # sendcast.model.api.DEFAULT_SEED
+WARM_HORIZONS = (6, 10)  # scenario fits made in the background at start (form default, 10 years)
 
 
 class WebInputError(ValueError):
@@ -135,11 +136,18 @@ class Services:
         self._store_lock = threading.RLock()  # one DuckDB connection: one query at a time
         self._memo = _Memo(64)
         self._runs = _Memo(32)
+        self._views = _Memo(256)
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._jobs_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sendcast-web")
+        self._side = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sendcast-web-side")
         self.map_progress: tuple[int, int] = (0, 0)
         self._map_started = False
+
+    def view(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """A page's or response's formatted content, computed once per key (the inputs behind
+        it are cached results, so the view only changes with them)."""
+        return self._views.get(key, compute)
 
     # ------------------------------------------------------------------ store and councils
 
@@ -338,6 +346,15 @@ class Services:
         df = pd.DataFrame({"la_code": growth.index, "forecast_growth": growth.to_numpy()})
         df["forecast_growth_period"] = f"January {first} to January {last} (median of {self.map_draws} draws)"
         self._memo.get("map_forecast", lambda: df)
+        # then fit every council for the scenario form's default settings (and the 10-year
+        # runs of the benchmark), so a first scenario run does not wait for the fit
+        last = self.origins()[1]
+        some_council = str(self.councils()["ons_code"].iloc[0])
+        for horizon in WARM_HORIZONS:
+            try:
+                self._context(some_council, last, horizon)
+            except WebInputError:
+                pass  # that council lacks history; the fit (shared by all) is cached anyway
 
     def map_forecast_growth(self) -> pd.DataFrame | None:
         return self._memo.peek("map_forecast")  # type: ignore[no-any-return]
@@ -618,21 +635,32 @@ class Services:
             obs = self.council_observations(la_code)
             pars = self.parameters()
             agr = self.agreement(la_code)
+            # the verdicts need no simulation: judged in another thread meanwhile (numpy and
+            # pandas release the interpreter lock for much of the work)
+            verdicts = self._side.submit(self.realism, la_code, scenario)
+
+            def costed(sc: Any) -> Any:
+                run_ = add_budget(simulate(ctx, sc, draws=draws, seed=seed), obs, pars, agreement=agr)
+                # the same values as categories: compare_runs looks lines up by name some twenty
+                # times, and comparing categories is far quicker than comparing strings
+                if run_.budget is not None:
+                    run_.budget.lines["line"] = run_.budget.lines["line"].astype("category")
+                return run_
 
             def baseline() -> Any:
                 note("simulating the baseline", 0.25)
-                return add_budget(simulate(ctx, BASELINE, draws=draws, seed=seed), obs, pars, agreement=agr)
+                return costed(BASELINE)
 
             try:
                 base = self._runs.get(("baseline", la_code, o, horizon, draws, seed), baseline)
                 note("simulating the scenario on the same draws", 0.5)
-                run_ = add_budget(simulate(ctx, scenario, draws=draws, seed=seed), obs, pars, agreement=agr)
+                run_ = costed(scenario)
                 note("comparing draw by draw", 0.8)
                 cmp = compare_runs(ctx, [base, run_], agreement=agr)
             except ValueError as e:
                 raise WebInputError(f"the scenario cannot be costed for {ctx.la_name}: {e}") from None
             note("judging each lever against what councils achieved", 0.9)
-            realism = self.realism(la_code, scenario)
+            realism = verdicts.result()
             return ScenarioOutcome(
                 la_code=la_code,
                 la_name=ctx.la_name,
@@ -684,6 +712,7 @@ class Services:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._side.shutdown(wait=False, cancel_futures=True)
 
 
 # which profile measures the England map offers (measure, period type)
