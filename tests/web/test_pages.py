@@ -198,3 +198,19 @@ def test_scenario_yaml_is_valid_yaml_mapping() -> None:
 
     data = {"name": "n", "description": "d", "levers": [{"kind": "incidence", "change_percent": -1, "start": 2025}]}
     assert yaml.safe_load(scenario_yaml(data)) == data
+
+
+def test_forecast_growth_map_shows_progress_then_the_figures(services, client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sendcast.web.services as services_module
+
+    monkeypatch.setattr(services_module, "WARM_HORIZONS", ())  # the scenario fits are not needed here
+    r = client.get("/?measure=forecast_growth")
+    assert r.status_code == 200
+    if services.map_forecast_growth() is None:
+        assert "Forecasting every council" in r.text and '<meta http-equiv="refresh"' in r.text
+    assert services.background_idle.wait(timeout=120)
+    r = client.get("/?measure=forecast_growth")
+    assert "Forecasting every council" not in r.text
+    assert "Forecast growth in EHC plans over five years (median)" in r.text
+    assert "the middle council stands at" in r.text
+    assert client.get("/healthz").json()["background"] == "idle"

@@ -101,6 +101,60 @@ class _TooLarge(Exception):
     pass
 
 
+class Guard:
+    """Every response gets the security headers; with a token set, every request must carry
+    it (``Authorization: Bearer TOKEN``, the cookie, or ``?token=TOKEN`` once, which sets the
+    cookie and redirects to the address without it)."""
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", ""))
+        cache = "public, max-age=3600" if path.startswith(("/static/", "/static-plotly/")) else "no-store"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                have = {k.lower() for k, _ in headers}
+                for k, v in (*SECURITY_HEADERS.items(), ("Cache-Control", cache)):
+                    if k.lower().encode() not in have:
+                        headers.append((k.lower().encode(), v.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        if self.token:
+            request = Request(scope)
+            given = request.cookies.get(TOKEN_COOKIE) or ""
+            auth = request.headers.get("authorization", "")
+            if auth.lower().startswith("bearer "):
+                given = auth[7:].strip()
+            query_token = request.query_params.get("token")
+            if query_token is not None:
+                given = query_token
+            resp: Response | None = None
+            if not hmac.compare_digest(given.encode(), self.token.encode()):
+                text = "This sendcast server needs its access token: open the link you were given, or send it as "
+                text += "'Authorization: Bearer TOKEN'."
+                if path.startswith("/api/"):
+                    resp = JSONResponse({"error": text}, status_code=401)
+                else:
+                    resp = HTMLResponse(_plain_page("Access token needed", text), status_code=401)
+            elif query_token is not None and request.method == "GET":
+                # drop the token from the address (and so from history and logs), keep it in a cookie
+                rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+                resp = RedirectResponse(path + (("?" + urlencode(rest)) if rest else ""), status_code=303)
+                resp.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
+            if resp is not None:
+                await resp(scope, receive, send_with_headers)
+                return
+        await self.app(scope, receive, send_with_headers)
+
+
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -147,42 +201,6 @@ def create_app(services: Services | None = None, *, token: str | None = None, wa
     templates = Jinja2Templates(env=env, context_processors=[common])
     app.state.templates = templates
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Any) -> Response:
-        expected = app.state.token
-        if expected:
-            given = request.cookies.get(TOKEN_COOKIE) or ""
-            auth = request.headers.get("authorization", "")
-            if auth.lower().startswith("bearer "):
-                given = auth[7:].strip()
-            query_token = request.query_params.get("token")
-            if query_token is not None:
-                given = query_token
-            if not hmac.compare_digest(given.encode(), str(expected).encode()):
-                text = "This sendcast server needs its access token: open the link you were given, or send it as "
-                text += "'Authorization: Bearer TOKEN'."
-                if _wants_json(request):
-                    resp: Response = JSONResponse({"error": text}, status_code=401)
-                else:
-                    resp = HTMLResponse(_plain_page("Access token needed", text), status_code=401)
-            elif query_token is not None and request.method == "GET":
-                # drop the token from the address (and so from history and logs), keep it in a cookie
-                rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
-                url = request.url.path + (("?" + urlencode(rest)) if rest else "")
-                resp = RedirectResponse(url, status_code=303)
-                resp.set_cookie(TOKEN_COOKIE, str(expected), httponly=True, samesite="strict")
-            else:
-                resp = await call_next(request)
-        else:
-            resp = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            resp.headers.setdefault(k, v)
-        if request.url.path.startswith("/static/"):
-            resp.headers.setdefault("Cache-Control", "public, max-age=3600")
-        else:
-            resp.headers.setdefault("Cache-Control", "no-store")
-        return resp
-
     def error_response(
         request: Request, status: int, title: str, text: str, extra: dict[str, Any] | None = None
     ) -> Response:
@@ -224,14 +242,19 @@ def create_app(services: Services | None = None, *, token: str | None = None, wa
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
         log.exception("request failed: %s", request.url.path)
-        return error_response(
+        resp = error_response(
             request,
             500,
             "Something went wrong",
             "sendcast could not finish this request. Nothing was changed; the server log has the details.",
         )
+        # this handler answers outside the middleware: the headers are set here
+        for k, v in SECURITY_HEADERS.items():
+            resp.headers[k] = v
+        return resp
 
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(Guard, token=token)  # outermost: no body is read before the token is checked
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/static-plotly/plotly.min.js", include_in_schema=False)

@@ -149,15 +149,21 @@ def _render(request: Request, template: str, status: int = 200, **ctx: Any) -> H
     return request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status)  # type: ignore
 
 
-def _cached(request: Request, key: tuple[Any, ...], template: str, build: Callable[[], dict[str, Any]]) -> HTMLResponse:
-    """The page rendered once per key and kept (its inputs are cached library results)."""
+async def _cached(
+    request: Request, key: tuple[Any, ...], template: str, build: Callable[[], dict[str, Any]]
+) -> HTMLResponse:
+    """The page rendered once per key and kept (its inputs are cached library results); a
+    kept page is answered on the event loop, a new one is built in a worker thread."""
     svc = _svc(request)
+    body = svc.view_peek(key)
+    if body is None:
 
-    def render() -> str:
-        ctx = {"councils": svc.councils(), "data": svc.data_date(), "request": request, **build()}
-        return str(request.app.state.templates.env.get_template(template).render(ctx))
+        def render() -> str:
+            ctx = {"councils": svc.councils(), "data": svc.data_date(), "request": request, **build()}
+            return str(request.app.state.templates.env.get_template(template).render(ctx))
 
-    return HTMLResponse(svc.view(key, render))
+        body = await run_in_threadpool(svc.view, key, render)
+    return HTMLResponse(body)
 
 
 def _nan(v: Any) -> bool:
@@ -168,7 +174,7 @@ def _nan(v: Any) -> bool:
 
 
 @router.get("/", response_class=HTMLResponse)
-def england(
+async def england(
     request: Request,
     measure: Annotated[str, Query(max_length=40)] = "ehcp_per_10k_0_25",
     sort: Annotated[str, Query(max_length=40)] = "la_name",
@@ -181,8 +187,9 @@ def england(
         svc.start_map_forecast()
     if measure == "forecast_growth" and svc.map_forecast_growth() is None:
         # a page that refreshes itself while the forecast runs: not cached
-        return _render(request, "england.html", **_england_ctx(svc, svc.england_figures(), measure, sort, order))
-    return _cached(
+        ctx = await run_in_threadpool(lambda: _england_ctx(svc, svc.england_figures(), measure, sort, order))
+        return _render(request, "england.html", **ctx)
+    return await _cached(
         request,
         ("england", measure, sort, order),
         "england.html",
@@ -288,12 +295,12 @@ def _march_labels(years: Any) -> dict[int, str]:
 
 
 @router.get("/council/{code}", response_class=HTMLResponse)
-def council(request: Request, code: str) -> HTMLResponse:
+async def council(request: Request, code: str) -> HTMLResponse:
     svc = _svc(request)
     la_code, la_name = svc.resolve(code)
     if la_code != code:
         return RedirectResponse(f"/council/{la_code}", status_code=307)  # type: ignore[return-value]
-    return _cached(request, ("council", la_code), "council.html", lambda: _council_ctx(svc, la_code, la_name))
+    return await _cached(request, ("council", la_code), "council.html", lambda: _council_ctx(svc, la_code, la_name))
 
 
 def _council_ctx(svc: Services, la_code: str, la_name: str) -> dict[str, Any]:
@@ -834,15 +841,17 @@ ACC_MEASURES = ("ehcp_total", "special_school", "independent_special", "mainstre
 
 
 @router.get("/accuracy", response_class=HTMLResponse)
-def accuracy(request: Request, la: Annotated[str | None, Query(max_length=100)] = None) -> HTMLResponse:
+async def accuracy(request: Request, la: Annotated[str | None, Query(max_length=100)] = None) -> HTMLResponse:
     svc = _svc(request)
     acc = svc.accuracy()
     if acc is None:
         return _render(request, "accuracy.html", title="How accurate are sendcast's forecasts?", missing=True)
     la_code = la_name = None
     if la:
-        la_code, la_name = svc.resolve(la)
-    return _cached(request, ("accuracy", la_code), "accuracy.html", lambda: _accuracy_ctx(svc, acc, la_code, la_name))
+        la_code, la_name = await run_in_threadpool(svc.resolve, la)
+    return await _cached(
+        request, ("accuracy", la_code), "accuracy.html", lambda: _accuracy_ctx(svc, acc, la_code, la_name)
+    )
 
 
 def _accuracy_ctx(svc: Services, acc: pd.DataFrame, la_code: str | None, la_name: str | None) -> dict[str, Any]:
@@ -899,8 +908,9 @@ def _accuracy_ctx(svc: Services, acc: pd.DataFrame, la_code: str | None, la_name
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+def healthz(request: Request) -> dict[str, str]:
+    """Liveness, and whether the start-up work (every council's forecast, scenario fits) runs."""
+    return {"status": "ok", "background": _svc(request).background}
 
 
 @router.get("/find")

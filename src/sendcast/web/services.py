@@ -134,7 +134,7 @@ class Services:
         self.page_draws = page_draws
         self.map_draws = map_draws
         self._store_lock = threading.RLock()  # one DuckDB connection: one query at a time
-        self._memo = _Memo(64)
+        self._memo = _Memo(512)
         self._runs = _Memo(32)
         self._views = _Memo(256)
         self._jobs: OrderedDict[str, Job] = OrderedDict()
@@ -143,11 +143,16 @@ class Services:
         self._side = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sendcast-web-side")
         self.map_progress: tuple[int, int] = (0, 0)
         self._map_started = False
+        self.background_idle = threading.Event()  # set once the start-up forecasts and fits are done
 
     def view(self, key: Hashable, compute: Callable[[], T]) -> T:
         """A page's or response's formatted content, computed once per key (the inputs behind
         it are cached results, so the view only changes with them)."""
         return self._views.get(key, compute)
+
+    def view_peek(self, key: Hashable) -> Any | None:
+        """The kept view for ``key``, or None (nothing is computed)."""
+        return self._views.peek(key)
 
     # ------------------------------------------------------------------ store and councils
 
@@ -173,12 +178,16 @@ class Services:
         raises :class:`CouncilNotFound` with the closest names."""
         from sendcast.geography import resolve
 
+        known = self._memo.peek(("resolve", query))
+        if known is not None:
+            return known  # type: ignore[no-any-return]
         table = self._memo.get("councils_table", lambda: self._table("councils"))
         try:
             row = resolve(query[:100], table)
         except UnknownCouncilError as e:
             raise CouncilNotFound(query, list(e.suggestions)) from None
-        return str(row["la_code"]), str(row["la_name"])
+        found = (str(row["la_code"]), str(row["la_name"]))
+        return self._memo.get(("resolve", query), lambda: found)
 
     def _table(self, name: str) -> pd.DataFrame:
         with self._store_lock:
@@ -313,7 +322,20 @@ class Services:
             if self._map_started:
                 return
             self._map_started = True
-        self._pool.submit(self._map_forecast)
+        self._pool.submit(self._background)
+
+    def _background(self) -> None:
+        try:
+            self._map_forecast()
+        finally:
+            self.background_idle.set()
+
+    @property
+    def background(self) -> str:
+        """``not started``, ``running`` or ``idle`` (the start-up forecast of every council and fits)."""
+        if not self._map_started:
+            return "not started"
+        return "idle" if self.background_idle.is_set() else "running"
 
     def _map_forecast(self) -> None:
         from sendcast.model import api
