@@ -47,6 +47,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the server process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], q: float) -> float:
     v = sorted(values)
     return v[min(len(v) - 1, max(0, int(round(q * (len(v) - 1)))))]
@@ -122,11 +128,21 @@ def main() -> None:
             r = httpx.get(base + path, timeout=300)
             r.raise_for_status()
             first[name] = round(time.perf_counter() - t, 2)
-        loads = {name: _load(base, path) for name, path in paths.items()}
+        loads = {}
+        for name, path in paths.items():
+            cpu = _cpu_seconds(proc.pid)
+            loads[name] = _load(base, path)
+            # CPU the server spent per request: what the latency would be on an idle core,
+            # whatever else the machine is doing
+            loads[name]["server_cpu_ms_per_request"] = round(
+                (_cpu_seconds(proc.pid) - cpu) * 1000 / max(loads[name]["requests"], 1), 1
+            )
         runs = []
+        cpus = []
         with httpx.Client(base_url=base, timeout=300) as c:
             for i, pct in enumerate((10, 12, 14, 16, 18, 20)):
                 t = time.perf_counter()
+                cpu = _cpu_seconds(proc.pid)
                 r = c.post(
                     f"/api/scenarios/run?la={NORFOLK}&draws={DRAWS}&horizon={HORIZON}",
                     content=SCENARIO.format(i=i, pct=pct),
@@ -134,6 +150,7 @@ def main() -> None:
                 )
                 r.raise_for_status()
                 runs.append(time.perf_counter() - t)
+                cpus.append(_cpu_seconds(proc.pid) - cpu)
         warm = runs[1:]
         cached_p95 = max(v["p95_ms"] for v in loads.values())
         record(
@@ -155,6 +172,8 @@ def main() -> None:
                 "scenario_first_seconds": round(runs[0], 2),
                 "scenario_warm_seconds": [round(x, 2) for x in warm],
                 "scenario_warm_median_seconds": round(statistics.median(warm), 2),
+                "scenario_first_server_cpu_seconds": round(cpus[0], 2),
+                "scenario_warm_server_cpu_seconds": [round(x, 2) for x in cpus[1:]],
                 "scenario_warm_ratio_to_target": round(statistics.median(warm) / SCENARIO_TARGET_S, 3),
             },
         )

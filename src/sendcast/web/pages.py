@@ -715,7 +715,7 @@ def _result_view(out: Any) -> dict[str, Any]:
         )
         dm = diff[diff["measure"] == measure]
         df = charts.difference_chart(
-            dm, x_labels=labels, title=f"Difference: {title.lower()}", y_title=y_title, money=money
+            dm, x_labels=labels, title=f"Scenario minus baseline: {title}", y_title=y_title, money=money
         )
         show = fmt.money if money else (lambda v: f"{v:+,.0f}")
         rows = []
@@ -787,6 +787,7 @@ def _result_view(out: Any) -> dict[str, Any]:
     return {
         "title": f"{name}: {out.la_name} against the baseline",
         "out": out,
+        "la_code": out.la_code,
         "words": " ".join(words),
         "panels": panels,
         "savings": savings,
