@@ -53,6 +53,14 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _peak_rss_mb(pid: int) -> float:
+    """Peak resident memory of the server process (Linux /proc, VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _percentile(values: list[float], q: float) -> float:
     v = sorted(values)
     return v[min(len(v) - 1, max(0, int(round(q * (len(v) - 1)))))]
@@ -172,6 +180,7 @@ def main() -> None:
                 "scenario_first_seconds": round(runs[0], 2),
                 "scenario_warm_seconds": [round(x, 2) for x in warm],
                 "scenario_warm_median_seconds": round(statistics.median(warm), 2),
+                "server_peak_rss_mb": round(_peak_rss_mb(proc.pid), 1),
                 "scenario_first_server_cpu_seconds": round(cpus[0], 2),
                 "scenario_warm_server_cpu_seconds": [round(x, 2) for x in cpus[1:]],
                 "scenario_warm_ratio_to_target": round(statistics.median(warm) / SCENARIO_TARGET_S, 3),

@@ -194,6 +194,7 @@ def create_app(services: Services | None = None, *, token: str | None = None, wa
     app.state.token = token
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html", "xml"]))
     env.globals.update(fmt=fmt, version=__version__, attribution=ATTRIBUTION)
+    env.filters["plain"] = fmt.plain_number
 
     def common(request: Request) -> dict[str, Any]:
         return {"councils": svc.councils(), "data": svc.data_date()}

@@ -121,3 +121,12 @@ def protect_comparison(table: pd.DataFrame) -> pd.DataFrame:
     out = table.astype({c: object for c in ("mean", "p10", "p50", "p90")})
     out.loc[counts, ["mean", "p10", "p50", "p90"]] = protected[["mean", "p10", "p50", "p90"]]
     return out
+
+
+def plain_number(value: object) -> str:
+    """A number for a form field: 5500000.0 -> '5500000', -15.5 -> '-15.5'; text unchanged."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -495,6 +495,7 @@ def _scenario_form(
     message: str | None = None,
     status: int = 200,
     settings: dict[str, Any] | None = None,
+    example: str | None = None,
 ) -> HTMLResponse:
     svc = _svc(request)
     first, last = svc.origins()
@@ -519,6 +520,7 @@ def _scenario_form(
         agreement=svc.agreements().get(la_code),
         max_draws=MAX_FORM_DRAWS,
         max_horizon=MAX_FORM_HORIZON,
+        example=example,
     )
 
 
@@ -532,7 +534,7 @@ def scenarios(
     la_code, _ = svc.resolve(la)
     data = svc.load_example(example) if example else _blank_scenario()
     msg = f"Loaded the example '{data['name']}'." if example else None
-    return _scenario_form(request, data, la_code=la_code, message=msg)
+    return _scenario_form(request, data, la_code=la_code, message=msg, example=example)
 
 
 def _num(form: dict[str, str], key: str, label: str, integer: bool = False) -> float | int | None:

@@ -11,6 +11,7 @@ signature changes, this is the file to fix.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -137,6 +138,7 @@ class Services:
         self._memo = _Memo(512)
         self._runs = _Memo(32)
         self._views = _Memo(256)
+        self._outcomes = _Memo(32)
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._jobs_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sendcast-web")
@@ -678,7 +680,8 @@ class Services:
                 note("simulating the scenario on the same draws", 0.5)
                 run_ = costed(scenario)
                 note("comparing draw by draw", 0.8)
-                cmp = compare_runs(ctx, [base, run_], agreement=agr)
+                # the pages need the comparison's tables, not the draws behind them
+                cmp = dataclasses.replace(compare_runs(ctx, [base, run_], agreement=agr), runs=[])
             except ValueError as e:
                 raise WebInputError(f"the scenario cannot be costed for {ctx.la_name}: {e}") from None
             note("judging each lever against what councils achieved", 0.9)
@@ -698,7 +701,7 @@ class Services:
                 target_label=(agr.target.description or None) if agr is not None else None,
             )
 
-        return self._runs.get(key, run)
+        return self._outcomes.get(key, run)
 
     def start_scenario_job(self, la_code: str, data: dict[str, Any], **settings: Any) -> Job:
         """Validate now (so a bad form fails at once), then run in the background."""
