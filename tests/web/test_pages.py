@@ -214,3 +214,25 @@ def test_forecast_growth_map_shows_progress_then_the_figures(services, client, m
     assert "Forecast growth in EHC plans over five years (median)" in r.text
     assert "the middle council stands at" in r.text
     assert client.get("/healthz").json()["background"] == "idle"
+
+
+def test_comparison_chart_periods_in_time_order() -> None:
+    import json
+
+    import pandas as pd
+
+    from sendcast.web.charts import comparison_chart, figure_json
+
+    # the council skipped 2022; its neighbours did not: the axis must still read 2021, 2022, 2023
+    df = pd.DataFrame(
+        {
+            "period": ["2021", "2023", "2021", "2022", "2023"],
+            "value": [50.0, 40.0, 60.0, 55.0, 58.0],
+            "comparator": ["council", "council", "neighbour_median", "neighbour_median", "neighbour_median"],
+            "label": "Somewhere",
+        }
+    )
+    fig = json.loads(
+        figure_json(comparison_chart(df, x="period", y="value", who="comparator", title="t", y_title="y", x_title="x"))
+    )
+    assert fig["layout"]["xaxis"]["categoryarray"] == ["2021", "2022", "2023"]

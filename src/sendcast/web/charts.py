@@ -136,7 +136,10 @@ def comparison_chart(
             )
         )
     fig = _layout(fig, title=title, x_title=x_title, y_title=y_title)
-    fig.update_xaxes(type="category", tickformat=None, dtick=None)
+    # periods in time order whichever series has them (a category axis otherwise orders them by
+    # first appearance: 2021, 2023, 2022 when the council skipped a year)
+    periods = sorted({str(p) for p in df[x]})
+    fig.update_xaxes(type="category", tickformat=None, dtick=None, categoryorder="array", categoryarray=periods)
     return fig
 
 
