@@ -26,6 +26,7 @@ COLOURS = {
     "income": "#44aa99",
 }
 BAND_ALPHA = 0.22
+MILLION = 1e6
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
@@ -47,8 +48,8 @@ def _layout(fig: go.Figure, *, title: str, x_title: str, y_title: str, money: bo
         font={"family": "Arial, Helvetica, sans-serif", "size": 13},
     )
     fig.update_xaxes(tickformat="d", dtick=1 if not money else None)
-    if money:
-        fig.update_yaxes(tickprefix="£", tickformat=",.3s")
+    if money:  # money is drawn in £ million (the figures are divided by MILLION)
+        fig.update_yaxes(tickprefix="£", ticksuffix="m", tickformat=",.0f")
     else:
         fig.update_yaxes(tickformat=",")
     return fig
@@ -149,8 +150,8 @@ def budget_chart(summary: pd.DataFrame, labels: dict[int, str], *, title: str) -
     for line, key, name in (("spend_total", "spend", "Spend"), ("income_total", "income", "Income")):
         s = summary[summary["line"] == line].sort_values("financial_year")
         x = [labels[int(y)] for y in s["financial_year"]]
-        band(fig, x, s["p10"], s["p50"], s["p90"], colour=COLOURS[key], name=name)
-    fig = _layout(fig, title=title, x_title="Financial year (April to March)", y_title="£ a year", money=True)
+        band(fig, x, s["p10"] / MILLION, s["p50"] / MILLION, s["p90"] / MILLION, colour=COLOURS[key], name=name)
+    fig = _layout(fig, title=title, x_title="Financial year (April to March)", y_title="£ million a year", money=True)
     fig.update_xaxes(type="category", tickformat=None, dtick=None)
     return fig
 
@@ -168,31 +169,43 @@ def balance_chart(
     fig = go.Figure()
     s = summary[summary["line"] == "cumulative_balance"].sort_values("financial_year")
     x = [labels[int(y)] for y in s["financial_year"]]
-    band(fig, x, s["p10"], s["p50"], s["p90"], colour=COLOURS["council"], name="Modelled balance")
+    band(
+        fig,
+        x,
+        s["p10"] / MILLION,
+        s["p50"] / MILLION,
+        s["p90"] / MILLION,
+        colour=COLOURS["council"],
+        name="Modelled balance",
+    )
     if published:
         fig.add_trace(
             go.Scatter(
                 x=[p[0] for p in published],
-                y=[p[1] for p in published],
+                y=[p[1] / MILLION for p in published],
                 mode="markers",
                 name="Published balance",
                 marker={"color": COLOURS["published"], "size": 10, "symbol": "diamond"},
                 text=[p[2] for p in published],
-                hovertemplate="%{x}: £%{y:,.0f}<br>%{text}<extra></extra>",
+                hovertemplate="%{x}: £%{y:,.1f}m<br>%{text}<extra></extra>",
             )
         )
     if target is not None:
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=[target[1]] * len(x),
+                y=[target[1] / MILLION] * len(x),
                 mode="lines",
                 name=f"Safety Valve target ({target[0]})",
                 line={"color": COLOURS["target"], "dash": "dot", "width": 2},
             )
         )
     fig = _layout(
-        fig, title=title, x_title="End of financial year (31 March)", y_title="£ (negative = deficit)", money=True
+        fig,
+        title=title,
+        x_title="End of financial year (31 March)",
+        y_title="£ million (negative = deficit)",
+        money=True,
     )
     fig.update_xaxes(
         type="category",
@@ -220,12 +233,13 @@ def overlay_chart(
     for name, key, dash in ((baseline, "council", None), (scenario, "scenario", "dash")):
         s = levels[levels["scenario"] == name].sort_values("year")
         x = [x_labels[int(y)] for y in s["year"]] if x_labels else list(s["year"])
+        k = 1 / MILLION if money else 1.0
         band(
             fig,
             x,
-            s["p10"],
-            s["p50"],
-            s["p90"],
+            s["p10"] * k,
+            s["p50"] * k,
+            s["p90"] * k,
             colour=COLOURS[key],
             name=name.capitalize() if name == "baseline" else name,
             dash=dash,
@@ -243,7 +257,8 @@ def difference_chart(
     fig = go.Figure()
     s = diff.sort_values("year")
     x = [x_labels[int(y)] for y in s["year"]] if x_labels else list(s["year"])
-    band(fig, x, s["p10"], s["p50"], s["p90"], colour=COLOURS["scenario"], name="Scenario minus baseline")
+    k = 1 / MILLION if money else 1.0
+    band(fig, x, s["p10"] * k, s["p50"] * k, s["p90"] * k, colour=COLOURS["scenario"], name="Scenario minus baseline")
     fig = _layout(fig, title=title, x_title="Financial year" if money else "January", y_title=y_title, money=money)
     if x_labels:
         fig.update_xaxes(type="category", tickformat=None, dtick=None)

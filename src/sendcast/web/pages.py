@@ -704,8 +704,8 @@ def _result_view(out: Any) -> dict[str, Any]:
     panels = []
     for measure, title, y_title, money in (
         ("ehcp_total", "EHC plans at January", "EHC plans", False),
-        ("spend_total", "High-needs spend, £ a year", "£ a year", True),
-        ("cumulative_balance", "Cumulative DSG balance at 31 March", "£ (negative = deficit)", True),
+        ("spend_total", "High-needs spend, £ a year", "£ million a year", True),
+        ("cumulative_balance", "Cumulative DSG balance at 31 March", "£ million (negative = deficit)", True),
     ):
         lm = lvl[lvl["measure"] == measure]
         if lm.empty:
