@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
+from sendcast.outputs.disclosure import SUPPRESSED, is_small
 from sendcast.web import charts, fmt, hexmap
 from sendcast.web.services import MAX_UPLOAD_BYTES, Services, WebInputError, scenario_yaml
 
@@ -330,10 +331,10 @@ def _council_ctx(svc: Services, la_code: str, la_name: str) -> dict[str, Any]:
         fm = s[s["measure"] == m]
         if fm.empty:
             continue
-        mask = protected.loc[fm.index, "p50"].eq(fmt.count(1))  # "<10": not drawn either
-        fm = fm.assign(**{c: fm[c].where(~mask) for c in ("p10", "p50", "p90")})
+        # a value shown as "<10" in the table is not drawn either
+        fm = fm.assign(**{c: fm[c].where(protected.loc[fm.index, c] != SUPPRESSED) for c in ("p10", "p50", "p90")})
         hm = hist[hist["measure"] == m]
-        hm = hm.assign(value=hm["value"].where(~hm["value"].between(0.5, 9.5)))
+        hm = hm.assign(value=hm["value"].where(~is_small(hm["value"].to_numpy())))
         title = flabels.get(m, m)
         fig = charts.fan_chart(fm, hm[hm["year"] >= res.origin - 8], title=title)
         rows = [
@@ -870,6 +871,11 @@ def _accuracy_ctx(svc: Services, acc: pd.DataFrame, la_code: str | None, la_name
                 f"{r['mdape']:.1%} away from what was later published, and {r['coverage80']:.0%} of outcomes fell "
                 f"inside the forecast's 80% range ({int(r['n']):,} past forecasts)."
             )
+    words.append(
+        "These cover every past January in the backtest shipped with sendcast, including the years just "
+        "after the 2014 reforms, when plans were lasting longer in a way no forecast could foresee; the "
+        "README's accuracy section gives the figures for forecasts from 2019 on."
+    )
     council_words = []
     if la_code:
         own = acc[(acc["la_code"] == la_code) & (acc["measure"] == "ehcp_total")].set_index("horizon")
