@@ -159,3 +159,15 @@ def test_security_headers_on_every_response(client) -> None:  # type: ignore[no-
         assert "default-src 'self'" in r.headers["content-security-policy"]
         assert "script-src 'self';" in r.headers["content-security-policy"]  # no inline scripts
         assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_adapter_forecast_is_the_library_forecast(services) -> None:  # type: ignore[no-untyped-def]
+    """The web shares one fit of every council between councils; the figures must be those of
+    ``sendcast.model.api.forecast`` (which refits on each call), draw for draw."""
+    import pandas as pd
+
+    from sendcast.model.api import forecast
+
+    lib = forecast(NORFOLK, horizon=2, draws=30, seed=5, store=services.store).summary
+    ours = services.forecast(NORFOLK, origin=None, horizon=2, draws=30, seed=5).summary
+    pd.testing.assert_frame_equal(lib.reset_index(drop=True), ours.reset_index(drop=True))

@@ -136,12 +136,13 @@ class Services:
         self.map_draws = map_draws
         self._store_lock = threading.RLock()  # one DuckDB connection: one query at a time
         self._memo = _Memo(512)
-        self._runs = _Memo(32)
+        self._runs = _Memo(48)
         self._views = _Memo(256)
         self._outcomes = _Memo(32)
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._jobs_lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sendcast-web")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sendcast-web-jobs")
+        self._background_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sendcast-web-start")
         self._side = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sendcast-web-side")
         self.map_progress: tuple[int, int] = (0, 0)
         self._map_started = False
@@ -324,7 +325,7 @@ class Services:
             if self._map_started:
                 return
             self._map_started = True
-        self._pool.submit(self._background)
+        self._background_pool.submit(self._background)
 
     def _background(self) -> None:
         try:
@@ -403,21 +404,48 @@ class Services:
     def forecast(
         self, la_code: str, *, origin: int | None, horizon: int, draws: int, seed: int, keep_draws: bool = False
     ) -> Any:
-        """The library's :class:`~sendcast.model.forecast.ForecastResult` (cached)."""
+        """The :class:`~sendcast.model.forecast.ForecastResult` of one council (cached): what
+        ``sendcast.model.api.forecast(la_code, ...)`` returns, with the fit of every council
+        (which pooling needs, and ``api.forecast`` redoes on each call) made once per origin
+        and horizon and shared by all councils (a test checks the two agree)."""
         from sendcast.model import api
+        from sendcast.model.forecast import run_forecast
 
         o = self.check_origin(origin, horizon, draws)
         key = ("forecast", la_code, o, horizon, draws, seed, keep_draws)
 
         def run() -> Any:
+            hist, fits = self._fits(o, horizon)
+            if la_code not in fits:
+                raise WebInputError(f"{la_code}: not enough published history to forecast from {o}")
             try:
-                return api.forecast(
-                    la_code, origin=o, horizon=horizon, draws=draws, seed=seed, keep_draws=keep_draws, store=self.store
+                return run_forecast(
+                    hist,
+                    horizon=horizon,
+                    draws=draws,
+                    seed=seed,
+                    la_codes=[la_code],
+                    neighbours=self.model_data().neighbours,
+                    keep_draws=keep_draws,
+                    fits=fits,
                 )
-            except api.ForecastInputError as e:
+            except (api.ForecastInputError, ValueError) as e:
                 raise WebInputError(str(e)) from None
 
         return self._runs.get(key, run)
+
+    def _fits(self, origin: int, horizon: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Council histories cut at ``origin`` and every council fitted for ``horizon`` years
+        (:func:`sendcast.model.api.histories`, :func:`sendcast.model.stockflow.fit_all`), cached."""
+        from sendcast.model import api
+        from sendcast.model.stockflow import fit_all
+
+        def fit() -> tuple[dict[str, Any], dict[str, Any]]:
+            data = self.model_data()
+            hist = api.histories(data, origin)
+            return hist, fit_all(hist, horizon, neighbours=data.neighbours)
+
+        return self._runs.get(("fits", origin, horizon), fit)
 
     def page_forecast(self, la_code: str) -> Any:
         """The council page's forecast (placement draws kept for its budget)."""
@@ -611,16 +639,9 @@ class Services:
     def _context(self, la_code: str, origin: int, horizon: int) -> Any:
         """A :class:`~sendcast.scenarios.compare.Context`; the fit of every council (which
         pooling needs) is cached per origin and horizon and shared by all councils."""
-        from sendcast.model import api
-        from sendcast.model.stockflow import fit_all
         from sendcast.scenarios.compare import Context
 
-        def fit() -> tuple[dict[str, Any], dict[str, Any]]:
-            data = self.model_data()
-            hist = api.histories(data, origin)
-            return hist, fit_all(hist, horizon, neighbours=data.neighbours)
-
-        hist, fits = self._runs.get(("fits", origin, horizon), fit)
+        hist, fits = self._fits(origin, horizon)
         if la_code not in fits:
             raise WebInputError(f"{la_code}: not enough published history to forecast from {origin}")
         return Context(
@@ -737,6 +758,7 @@ class Services:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._background_pool.shutdown(wait=False, cancel_futures=True)
         self._side.shutdown(wait=False, cancel_futures=True)
 
 
