@@ -35,10 +35,13 @@ def count(value: float | None) -> str:
     return format_count(value)
 
 
-def protect_forecast(summary: pd.DataFrame, decimals: int | None = 0) -> pd.DataFrame:
+def protect_forecast(
+    summary: pd.DataFrame, decimals: int | None = 0, columns: tuple[str, ...] = FORECAST_VALUES
+) -> pd.DataFrame:
     """The forecast summary for text and JSON outputs: counts of 1-9 as ``<10`` with
-    secondary suppression across placements and ages (:func:`sendcast.outputs.disclosure.protect`)."""
-    return protect(summary, FORECAST_VALUES, FORECAST_RELATIONS, decimals=decimals)
+    secondary suppression across placements and ages (:func:`sendcast.outputs.disclosure.protect`)
+    in ``columns`` (a page that shows only some of them protects only those)."""
+    return protect(summary, columns, FORECAST_RELATIONS, decimals=decimals)
 
 
 def shown(value: object) -> str:

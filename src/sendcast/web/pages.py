@@ -325,7 +325,7 @@ def _council_ctx(svc: Services, la_code: str, la_name: str) -> dict[str, Any]:
     s = res.summary[res.summary["la_code"] == la_code]
     hist = svc.forecast_history(la_code)
     flabels = svc.forecast_labels()
-    protected = fmt.protect_forecast(s)
+    protected = fmt.protect_forecast(s, columns=("p10", "p50", "p90"))
     fans = []
     for m in FAN_MEASURES:
         fm = s[s["measure"] == m]
