@@ -83,9 +83,10 @@ def _layout(
         yaxis=yaxis,
         paper_bgcolor="white",
         plot_bgcolor="white",
-        height=360,
-        margin={"l": 70, "r": 20, "t": 50, "b": 40},
-        legend={"orientation": "h", "y": -0.22},
+        height=420,
+        margin={"l": 70, "r": 20, "t": 50, "b": 30},
+        # below the axis title: plotly widens the bottom margin to fit it
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.3, "yanchor": "top"},
         hovermode="x unified",
         font={"family": "Arial, Helvetica, sans-serif", "size": 13, "color": "#0b0c0c"},
     )
