@@ -6,10 +6,12 @@ JavaScript); the numbers come from :mod:`sendcast.web.services` and are only for
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import math
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Annotated, Any
 
 import pandas as pd
@@ -138,6 +140,7 @@ LEVER_FORMS: dict[str, dict[str, Any]] = {
 }
 MONEY_KINDS = {"unit_cost", "running_cost", "capital", "funding"}
 MAX_LEVERS = 40
+PAGE_WAIT_S = 1.5  # a page that takes longer shows a progress page
 MAX_FORM_DRAWS = 2000
 MAX_FORM_HORIZON = 12
 
@@ -158,13 +161,18 @@ async def _cached(
     svc = _svc(request)
     body = svc.view_peek(key)
     if body is None:
-
-        def render() -> str:
-            ctx = {"councils": svc.councils(), "data": svc.data_date(), "request": request, **build()}
-            return str(request.app.state.templates.env.get_template(template).render(ctx))
-
-        body = await run_in_threadpool(svc.view, key, render)
+        body = await run_in_threadpool(svc.view, key, _page_renderer(request, template, build))
     return HTMLResponse(body)
+
+
+def _page_renderer(request: Request, template: str, build: Callable[[], dict[str, Any]]) -> Callable[[], str]:
+    svc = _svc(request)
+
+    def render() -> str:
+        ctx = {"councils": svc.councils(), "data": svc.data_date(), "request": request, **build()}
+        return str(request.app.state.templates.env.get_template(template).render(ctx))
+
+    return render
 
 
 def _nan(v: Any) -> bool:
@@ -301,7 +309,26 @@ async def council(request: Request, code: str) -> HTMLResponse:
     la_code, la_name = svc.resolve(code)
     if la_code != code:
         return RedirectResponse(f"/council/{la_code}", status_code=307)  # type: ignore[return-value]
-    return await _cached(request, ("council", la_code), "council.html", lambda: _council_ctx(svc, la_code, la_name))
+    key = ("council", la_code)
+    body = svc.view_peek(key)
+    if body is None:
+        # a council seen for the first time is forecast and costed first (seconds): the page
+        # is built in the background and a self-refreshing progress page shown meanwhile
+        fut: Future[Any] = svc.view_in_background(
+            key, _page_renderer(request, "council.html", lambda: _council_ctx(svc, la_code, la_name))
+        )
+        try:
+            body = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(fut)), timeout=PAGE_WAIT_S)
+        except TimeoutError:
+            return _render(
+                request,
+                "building.html",
+                title=f"Preparing {la_name}'s page",
+                la_code=la_code,
+                text=f"sendcast is simulating {svc.page_draws} futures of {la_name}'s EHC plans and costing them. "
+                "This takes a few seconds the first time; the page refreshes by itself.",
+            )
+    return HTMLResponse(body)
 
 
 def _council_ctx(svc: Services, la_code: str, la_name: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -139,10 +139,12 @@ class Services:
         self._runs = _Memo(48)
         self._views = _Memo(256)
         self._outcomes = _Memo(32)
+        self._building: dict[Hashable, Future[Any]] = {}
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._jobs_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sendcast-web-jobs")
         self._background_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sendcast-web-start")
+        self._page_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sendcast-web-pages")
         self._side = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sendcast-web-side")
         self.map_progress: tuple[int, int] = (0, 0)
         self._map_started = False
@@ -152,6 +154,20 @@ class Services:
         """A page's or response's formatted content, computed once per key (the inputs behind
         it are cached results, so the view only changes with them)."""
         return self._views.get(key, compute)
+
+    def view_in_background(self, key: Hashable, compute: Callable[[], T]) -> Future[T]:
+        """Start (once) computing a view in a worker thread; the future gives it, or the error.
+        A failed build is forgotten, so asking again retries it."""
+        with self._jobs_lock:
+            fut = self._building.get(key)
+            if fut is not None and fut.done() and fut.exception() is not None:
+                fut = None
+            if fut is None:
+                fut = self._page_pool.submit(self.view, key, compute)
+                self._building[key] = fut
+                while len(self._building) > 256:
+                    self._building.pop(next(iter(self._building)))
+        return fut
 
     def view_peek(self, key: Hashable) -> Any | None:
         """The kept view for ``key``, or None (nothing is computed)."""
@@ -759,6 +775,7 @@ class Services:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._background_pool.shutdown(wait=False, cancel_futures=True)
+        self._page_pool.shutdown(wait=False, cancel_futures=True)
         self._side.shutdown(wait=False, cancel_futures=True)
 
 
