@@ -246,3 +246,16 @@ def test_comparison_chart_periods_in_time_order() -> None:
         figure_json(comparison_chart(df, x="period", y="value", who="comparator", title="t", y_title="y", x_title="x"))
     )
     assert fig["layout"]["xaxis"]["categoryarray"] == ["2021", "2022", "2023"]
+
+
+def test_cross_site_posts_and_foreign_hosts_are_refused(services, client) -> None:  # type: ignore[no-untyped-def]
+    r = client.post("/scenarios/upload", headers={"Origin": "http://evil.example"}, files={"file": ("a.yaml", b"x")})
+    assert r.status_code == 403 and "another site" in r.text
+    r = client.post("/api/scenarios/realism", headers={"Origin": "http://evil.example"}, content=b"name: x")
+    assert r.status_code == 403
+    # same origin is fine (the browser sends it with every form)
+    r = client.post("/api/scenarios/realism", headers={"Origin": "http://testserver"}, content=b"- a list")
+    assert r.status_code == 400
+    with TestClient(create_app(services, allowed_hosts=["127.0.0.1", "localhost"]), base_url="http://127.0.0.1") as c:
+        assert c.get("/healthz").status_code == 200
+        assert c.get("/healthz", headers={"Host": "rebound.example"}).status_code == 400

@@ -62,7 +62,9 @@ def register(app: typer.Typer) -> None:
         except StoreError as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(1) from None
-        web = create_app(services, token=token, warm=True)
+        # served to this machine only: answer only to its own names (no DNS rebinding)
+        hosts = ["127.0.0.1", "localhost", "[::1]", "::1"] if is_loopback(host) else None
+        web = create_app(services, token=token, warm=True, allowed_hosts=hosts)
         shown = f"[{host}]" if ":" in host else host
         typer.echo(
             f"sendcast is serving on http://{shown}:{port}/" + ("?token=..." if token else "") + " (Ctrl+C stops)"

@@ -11,7 +11,7 @@ import hmac
 import logging
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import plotly
 from fastapi import FastAPI, Request
@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sendcast import ATTRIBUTION, __version__
@@ -127,6 +128,20 @@ class Guard:
                 message = {**message, "headers": headers}
             await send(message)
 
+        if scope.get("method") == "POST":
+            # a form or upload sent from another site's page (cross-site request forgery): refused
+            headers = dict(scope.get("headers") or [])
+            origin = headers.get(b"origin", b"").decode("latin-1")
+            host = headers.get(b"host", b"").decode("latin-1")
+            if origin and origin != "null" and urlsplit(origin).netloc != host:
+                text = "This request came from another site's page and was refused."
+                resp403: Response = (
+                    JSONResponse({"error": text}, status_code=403)
+                    if path.startswith("/api/")
+                    else HTMLResponse(_plain_page("Request refused", text), status_code=403)
+                )
+                await resp403(scope, receive, send_with_headers)
+                return
         if self.token:
             request = Request(scope)
             given = request.cookies.get(TOKEN_COOKIE) or ""
@@ -175,10 +190,18 @@ def _plain_page(title: str, text: str) -> str:
     )
 
 
-def create_app(services: Services | None = None, *, token: str | None = None, warm: bool = False) -> FastAPI:
+def create_app(
+    services: Services | None = None,
+    *,
+    token: str | None = None,
+    warm: bool = False,
+    allowed_hosts: list[str] | None = None,
+) -> FastAPI:
     """The sendcast web app. ``token``: when set, every request must carry it (header
     ``Authorization: Bearer TOKEN``, or ``?token=TOKEN`` once, which sets a cookie).
-    ``warm``: start the background forecast of every council for the England map at once."""
+    ``warm``: start the background forecast of every council for the England map at once.
+    ``allowed_hosts``: the Host headers accepted (``sendcast serve`` on loopback passes the
+    loopback names, so a web page cannot reach the server under another name: DNS rebinding)."""
     from sendcast.web import api, pages
 
     svc = services or Services()
@@ -255,6 +278,8 @@ def create_app(services: Services | None = None, *, token: str | None = None, wa
         return resp
 
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    if allowed_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
     app.add_middleware(Guard, token=token)  # outermost: no body is read before the token is checked
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
