@@ -259,3 +259,9 @@ def test_cross_site_posts_and_foreign_hosts_are_refused(services, client) -> Non
     with TestClient(create_app(services, allowed_hosts=["127.0.0.1", "localhost"]), base_url="http://127.0.0.1") as c:
         assert c.get("/healthz").status_code == 200
         assert c.get("/healthz", headers={"Host": "rebound.example"}).status_code == 400
+
+
+def test_an_upload_over_1_mb_is_refused_with_its_name(client) -> None:  # type: ignore[no-untyped-def]
+    payload = b"# padding\n" * 150_000  # 1.5 MB: under the request limit, over the scenario file limit
+    r = client.post("/scenarios/upload", data={"la": NORFOLK}, files={"file": ("big.yaml", payload, "text/yaml")})
+    assert r.status_code == 400 and "big.yaml: (file): the file is over the 1,000,000-byte limit" in r.text

@@ -602,7 +602,7 @@ class Services:
 
         shown = Path(filename or "upload.yaml").name[:100] or "upload.yaml"
         if len(payload) > MAX_UPLOAD_BYTES:
-            raise WebInputError(f"{shown}: (file): file is {len(payload)} bytes, over the {MAX_UPLOAD_BYTES} limit")
+            raise WebInputError(f"{shown}: (file): the file is over the {MAX_UPLOAD_BYTES:,}-byte limit")
         with tempfile.TemporaryDirectory(prefix="sendcast-upload-") as tmp:
             path = Path(tmp) / "scenario.yaml"
             path.write_bytes(payload)
