@@ -538,7 +538,7 @@ def _scenario_form(
         lever_forms=LEVER_FORMS,
         groups=GROUP_LABELS,
         la_code=la_code,
-        examples=list(svc.scenario_examples()),
+        examples=svc.example_names(),
         error=error,
         message=message,
         settings=st,

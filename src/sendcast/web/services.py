@@ -3,10 +3,12 @@ sendcast's model, money, scenarios, outputs and geography goes through this modu
 results are cached per council and settings.
 
 Nothing here computes a forecast, a cost, a balance or a verdict: each function calls the
-library function the CLI calls (``sendcast.model.api.forecast``, ``sendcast.money.budget``,
-``sendcast.scenarios.compare`` / ``realism`` / ``schema``, ``sendcast.outputs.profile``,
-``sendcast.geography``) with different inputs, and hands back its tables. When a library
-signature changes, this is the file to fix.
+library function the CLI calls (``sendcast.money.budget``, ``sendcast.scenarios.compare`` /
+``realism`` / ``schema``, ``sendcast.outputs.profile``, ``sendcast.geography``) with different
+inputs, and hands back its tables. Forecasts are ``sendcast.model.api.forecast``'s steps
+(histories, one fit of every council, ``run_forecast``) with the fit kept and shared between
+councils, which ``api.forecast`` cannot do (a test checks the figures are the same). When a
+library signature changes, this is the file to fix.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from sendcast.geography import ENGLAND, UnknownCouncilError
+from sendcast.geography import UnknownCouncilError
 
 T = TypeVar("T")
 
@@ -578,6 +580,21 @@ class Services:
             out[key] = p
         return out
 
+    def example_names(self) -> dict[str, str]:
+        """Each example's scenario name, by :meth:`scenario_examples` key (unreadable ones left out)."""
+        from sendcast.scenarios.schema import ScenarioError, load_scenario
+
+        def load() -> dict[str, str]:
+            out = {}
+            for key, path in self.scenario_examples().items():
+                try:
+                    out[key] = load_scenario(path).name
+                except ScenarioError:
+                    continue
+            return out
+
+        return self._memo.get("example_names", load)
+
     def load_example(self, key: str) -> dict[str, Any]:
         """A shipped scenario (by :meth:`scenario_examples` key) as a mapping in the YAML schema."""
         from sendcast.scenarios.schema import ScenarioError, load_scenario
@@ -814,7 +831,3 @@ def scenario_yaml(data: dict[str, Any]) -> str:
     import yaml
 
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-
-
-def england_code() -> str:
-    return ENGLAND
