@@ -293,9 +293,3 @@ def create_app(
         svc.start_map_forecast()
     return app
 
-
-def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory sendcast.web.app:app_from_env`` (token from the environment)."""
-    import os
-
-    return create_app(token=os.environ.get(TOKEN_ENV) or None, warm=True)
