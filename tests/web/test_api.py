@@ -171,3 +171,36 @@ def test_the_adapter_forecast_is_the_library_forecast(services) -> None:  # type
     lib = forecast(NORFOLK, horizon=2, draws=30, seed=5, store=services.store).summary
     ours = services.forecast(NORFOLK, origin=None, horizon=2, draws=30, seed=5).summary
     pd.testing.assert_frame_equal(lib.reset_index(drop=True), ours.reset_index(drop=True))
+
+
+def test_the_budget_is_the_cli_budget(client, services) -> None:  # type: ignore[no-untyped-def]
+    """The council page's DSG balance is ``sendcast budget Norfolk --agreement
+    examples/norfolk/agreement.yaml`` with the same draws and seed: the 31 March 2025 balance
+    (financial year 2024-25) and the target's probability agree to the pound."""
+    import json
+
+    import pytest
+    from typer.testing import CliRunner
+
+    from sendcast.cli import app
+    from sendcast.web.services import EXAMPLES_DIR, PAGE_HORIZON, SEED
+
+    args = ["budget", "Norfolk", "--agreement", str(EXAMPLES_DIR / "norfolk" / "agreement.yaml")]
+    args += ["--draws", str(services.page_draws), "--seed", str(SEED), "--horizon", str(PAGE_HORIZON)]
+    r = CliRunner().invoke(app, [*args, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    cli = {(d["financial_year"], d["line"]): d for d in json.loads(r.stdout)}
+    body = client.get(f"/api/councils/{NORFOLK}/budget").json()
+    web = {(d["financial_year"], d["line"]): d for d in body["rows"]}
+    march_2025 = web[(2024, "cumulative_balance")]
+    cli_2025 = cli[("2024-25", "cumulative_balance")]
+    for q in ("mean", "p10", "p50", "p90"):
+        assert march_2025[q] == pytest.approx(cli_2025[q], abs=1), q  # the CLI's JSON keeps 10 digits
+    assert march_2025["p50"] < 0  # Norfolk's deficit, not a balance starting from £0
+    # every year and line of the CLI's table is the web's, figure for figure
+    for (fy, line), row in web.items():
+        label = f"{fy}-{(fy + 1) % 100:02d}"
+        assert cli[(label, line)]["p50"] == pytest.approx(row["p50"], abs=1), (fy, line)
+    text = CliRunner().invoke(app, args).stdout
+    p = body["agreement"]["probability_meeting_target"]
+    assert f"at 31 March 2029): {p:.2f}" in text

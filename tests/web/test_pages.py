@@ -163,7 +163,7 @@ def test_bad_form_and_bad_upload_show_the_error(client) -> None:  # type: ignore
             "bad.yaml: levers.0.change_percent:",
         ),
         (b"name: x\ndescription: y\nbase: ../../etc/passwd\n", "bad.yaml: base: an uploaded scenario may only"),
-        (b"\xff\xfe\x00", "bad.yaml: (file): not valid YAML"),
+        (b"\xff\xfe\x00", "bad.yaml: (file): not UTF-8 text"),
     ):
         r = client.post("/scenarios/upload", data={"la": NORFOLK}, files={"file": ("bad.yaml", payload, "text/yaml")})
         assert r.status_code == 400, payload
@@ -265,3 +265,37 @@ def test_an_upload_over_1_mb_is_refused_with_its_name(client) -> None:  # type: 
     payload = b"# padding\n" * 150_000  # 1.5 MB: under the request limit, over the scenario file limit
     r = client.post("/scenarios/upload", data={"la": NORFOLK}, files={"file": ("big.yaml", payload, "text/yaml")})
     assert r.status_code == 400 and "big.yaml: (file): the file is over the 1,000,000-byte limit" in r.text
+
+
+def test_the_map_shows_each_council_as_its_profile_publishes_it(services, client) -> None:  # type: ignore[no-untyped-def]
+    """The map's figures pass through the profile's disclosure: no count of 1 to 9 is shown,
+    a hidden figure carries the profile's marker, and every council's figure is the one its
+    own profile shows."""
+    from sendcast.outputs.profile import format_value
+    from sendcast.web.services import MAP_FIGURES
+
+    figs = services.england_figures().set_index("la_code")
+    shown = figs["ehcp_total"][~figs["ehcp_total_suppressed"]].dropna()
+    assert not ((shown > 0) & (shown < 10)).any()
+    for measure, _ in MAP_FIGURES:
+        hidden = figs[figs[f"{measure}_suppressed"]]
+        assert hidden[measure].isna().all(), measure
+        assert set(hidden[f"{measure}_marker"]) <= {"<10", "c"}, measure
+    # the latest January's total and rate for a few councils, small and large, against their profiles
+    for code in ("E06000053", "E09000001", "E10000020", "E06000017"):
+        t = services.profile(code)["table"]
+        for measure in ("ehcp_total", "ehcp_per_10k_0_25"):
+            rows = t[(t["measure"] == measure) & (t["comparator"] == "council") & (t["period_type"] == "january")]
+            if rows.empty:
+                continue
+            r = rows.sort_values("period").iloc[-1]
+            if bool(figs.at[code, f"{measure}_suppressed"]):
+                assert figs.at[code, f"{measure}_marker"] == format_value(r["value"], r["unit"])
+            else:
+                assert figs.at[code, measure] == r["value"], (code, measure)
+    import re
+
+    html = client.get("/?measure=ehcp_total").text
+    labels = re.findall(r'class="hex" data-code="[^"]+" aria-label="[^"]*: ([^"]*)"', html)
+    assert len(labels) == 153
+    assert not [x for x in labels if x.replace(",", "").isdigit() and 1 <= int(x.replace(",", "")) <= 9]

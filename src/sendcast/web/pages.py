@@ -221,7 +221,8 @@ def _england_ctx(svc: Services, figs: pd.DataFrame, measure: str, sort: str, ord
             return "-"
         v = by_code.at[code, col]
         if bool(by_code.get(f"{col}_suppressed", pd.Series(False, index=by_code.index)).get(code, False)):
-            return "c" if col != "ehcp_total" else "<10"
+            # the profile's marker (outputs.profile.format_value): <10 for a count of 1-9, else c
+            return str(by_code.at[code, f"{col}_marker"]) if f"{col}_marker" in by_code.columns else "c"
         if _nan(v):
             return "-"
         if col == "ehcp_total":

@@ -286,9 +286,11 @@ class Services:
         (``la_code, la_name, region``) and a column per measure, plus ``<measure>_period`` and
         ``<measure>_suppressed``.
 
-        Rates and shares come from the profile's own builder (the numbers the council page
-        shows), growth from :func:`sendcast.scenarios.realism.council_metrics`, the DSG
-        balance from the SEND and AP dashboard's published percentage."""
+        Rates, shares and counts come from the profile's own builder with its disclosure
+        (:func:`sendcast.outputs.profile.council_figures`: the numbers the council page shows,
+        counts of 1-9 and what would give one away hidden), growth from
+        :func:`sendcast.scenarios.realism.council_metrics`, the DSG balance from the SEND and AP
+        dashboard's published percentage."""
         from sendcast.outputs import profile as prof
         from sendcast.scenarios.realism import council_metrics
 
@@ -296,10 +298,9 @@ class Services:
             cl = self.councils().rename(columns={"ons_code": "la_code"})
             codes = list(cl["la_code"])
             with self._store_lock:
-                # TODO(lead): a public profile.figures(store, codes) would replace this private call
-                figs = prof._figures(self.store, codes)
+                # each council's figures as its profile publishes them (apply_disclosure)
+                figs = prof.council_figures(self.store, codes)
                 dsg = self.store.observations(source="send-ap-dashboard", measure="dsg_cumulative_balance_pct_income")
-            figs = prof.suppress_small(figs)
             out = cl[["la_code", "la_name", "region"]].copy().set_index("la_code")
             for measure, period_type in MAP_FIGURES:
                 sub = figs[(figs["measure"] == measure) & (figs["period_type"] == period_type)]
@@ -311,6 +312,9 @@ class Services:
                 out[f"{measure}_suppressed"] = (
                     prof.is_suppressed(sub["unit"]).reindex(out.index, fill_value=False).astype(bool)
                 )
+                # how the profile marks a hidden figure: <10 (a count of 1-9) or c
+                marks = [prof.format_value(v, u) for v, u in zip(sub["value"], sub["unit"], strict=True)]
+                out[f"{measure}_marker"] = pd.Series(marks, index=sub.index).reindex(out.index)
                 out[f"{measure}_period"] = _period_words(latest, period_type)
             data = self.model_data()
             m = council_metrics(data.series, data.population)
@@ -423,11 +427,14 @@ class Services:
         self, la_code: str, *, origin: int | None, horizon: int, draws: int, seed: int, keep_draws: bool = False
     ) -> Any:
         """The :class:`~sendcast.model.forecast.ForecastResult` of one council (cached): what
-        ``sendcast.model.api.forecast(la_code, ...)`` returns, with the fit of every council
-        (which pooling needs, and ``api.forecast`` redoes on each call) made once per origin
-        and horizon and shared by all councils (a test checks the two agree)."""
+        ``sendcast.model.api.forecast(la_code, ...)`` returns (the published forecast: the
+        cohort model's run turned into the prequential forecast by
+        :func:`sendcast.model.prequential.publish`, as ``api.published_forecast`` does), with the
+        fit of every council (which pooling needs, and ``api.forecast`` redoes on each call)
+        made once per origin and horizon and shared by all councils (a test checks the two agree)."""
         from sendcast.model import api
         from sendcast.model.forecast import run_forecast
+        from sendcast.model.prequential import publish
 
         o = self.check_origin(origin, horizon, draws)
         key = ("forecast", la_code, o, horizon, draws, seed, keep_draws)
@@ -437,16 +444,20 @@ class Services:
             if la_code not in fits:
                 raise WebInputError(f"{la_code}: not enough published history to forecast from {o}")
             try:
-                return run_forecast(
+                res = run_forecast(
                     hist,
                     horizon=horizon,
                     draws=draws,
                     seed=seed,
                     la_codes=[la_code],
                     neighbours=self.model_data().neighbours,
-                    keep_draws=keep_draws,
+                    keep_draws=True,
+                    include_england=False,
+                    keep_placements=False,
                     fits=fits,
                 )
+                past = self._past_points(o)
+                return publish(res, hist, past, la_codes=[la_code], include_england=False, keep_draws=keep_draws)
             except (api.ForecastInputError, ValueError) as e:
                 raise WebInputError(str(e)) from None
 
@@ -464,6 +475,24 @@ class Services:
             return hist, fit_all(hist, horizon, neighbours=data.neighbours)
 
         return self._runs.get(("fits", origin, horizon), fit)
+
+    def _past_points(self, origin: int) -> Any:
+        """The cohort model's points at the origins before ``origin``, which the published
+        forecast learns from (:func:`sendcast.model.prequential.past_points`, as
+        ``api.published_forecast`` calls it), cached."""
+        from sendcast.model.prequential import past_points
+
+        def load() -> Any:
+            data = self.model_data()
+            return past_points(
+                data.series,
+                data.population,
+                list(range(data.first_origin, origin)),
+                neighbours=data.neighbours,
+                current=set(data.councils["la_code"]),
+            )
+
+        return self._runs.get(("past_points", origin), load)
 
     def page_forecast(self, la_code: str) -> Any:
         """The council page's forecast (placement draws kept for its budget)."""
@@ -517,51 +546,40 @@ class Services:
         path = self.agreements().get(la_code)
         return self._memo.get(("agreement", la_code), lambda: load_agreement(path)) if path else None
 
-    def parameters(self) -> dict[str, Any]:
-        from sendcast.parameters import load_parameters
+    def money_inputs(self) -> Any:
+        """The :class:`~sendcast.money.budget.MoneyInputs` the CLI's money commands use
+        (:func:`sendcast.money.service.inputs`, the shipped parameters, no balances file)."""
+        from sendcast.money import service
 
-        return self._memo.get("parameters", lambda: load_parameters(None))
-
-    def council_observations(self, la_code: str) -> pd.DataFrame:
-        """The store's observations for one council (ONS or DfE code): every row the money
-        functions look at for it, so they need not scan the whole table."""
-        row = self.councils().set_index("ons_code").loc[la_code]
-        codes = [la_code] + ([str(row["dfe_code"])] if pd.notna(row["dfe_code"]) else [])
-
-        def load() -> pd.DataFrame:
-            with self._store_lock:
-                a = self.store.observations(la_code=codes)
-                b = self.store.observations(old_la_code=codes)
-            return pd.concat([a, b], ignore_index=True).drop_duplicates()
-
-        return self._memo.get(("obs", la_code), load)
+        return self._memo.get("money_inputs", service.inputs)
 
     def budget(self, la_code: str) -> dict[str, Any]:
-        """The council page's budget, made as ``sendcast budget`` makes it: the forecast's
-        placement draws (back-cast from the published Januarys when an agreement opens
-        earlier), :func:`~sendcast.money.budget.compute_budget`, its summary and, with an
-        agreement, :func:`~sendcast.money.agreements.assess_agreement`."""
-        from sendcast.model.api import published_placement_draws
-        from sendcast.money.agreements import assess_agreement
-        from sendcast.money.budget import compute_budget, summarise
+        """The council page's budget: :func:`sendcast.money.service.budget`, the function
+        ``sendcast budget`` calls, with the council's agreement when one is on file, the page's
+        draws, a 6-year horizon (the CLI's default) and the default seed; and the budget's
+        summary (:func:`sendcast.money.budget.summarise`). So the page's balances equal
+        ``sendcast budget <council> --agreement examples/<council>/agreement.yaml --draws N``."""
+        from sendcast.geography import UnknownCouncilError
+        from sendcast.model.api import ForecastInputError
+        from sendcast.money import service
+        from sendcast.money.budget import BudgetInputError, summarise
 
         def run() -> dict[str, Any]:
-            res = self.page_forecast(la_code)
-            pdraws = res.placement_draws
             agr = self.agreement(la_code)
-            first_jan = int(pdraws["year"].min())
-            if agr is not None and agr.opening_financial_year < first_jan:
-                with self._store_lock:
-                    hist = published_placement_draws(
-                        la_code, list(range(agr.opening_financial_year, first_jan)), self.page_draws, store=self.store
-                    )
-                pdraws = pd.concat([hist, pdraws], ignore_index=True)
             try:
-                result = compute_budget(pdraws, self.council_observations(la_code), self.parameters(), agreement=agr)
-            except ValueError as e:
+                # the library's own store connection (the embedded store, as the CLI's)
+                b = service.budget(
+                    la_code, self.money_inputs(), agreement=agr, horizon=PAGE_HORIZON, draws=self.page_draws, seed=SEED
+                )
+            except (BudgetInputError, ForecastInputError, UnknownCouncilError) as e:
                 raise WebInputError(f"no budget for this council: {e}") from None
-            assessment = assess_agreement(result.line("cumulative_balance"), agr) if agr is not None else None
-            return {"result": result, "summary": summarise(result), "agreement": agr, "assessment": assessment}
+            return {
+                "result": b.result,
+                "summary": summarise(b.result),
+                "agreement": agr,
+                "assessment": b.assessment,
+                "checks": b.checks,
+            }
 
         return self._runs.get(("budget", la_code, self.page_draws), run)
 
@@ -654,20 +672,12 @@ class Services:
             raise WebInputError(f"{source}: {e.key}: {e.message}") from None
 
     def realism(self, la_code: str, scenario: Any) -> pd.DataFrame:
-        """Each lever's verdict (:func:`sendcast.scenarios.realism.assess_scenario`), as
-        ``sendcast scenario realism`` makes it."""
-        from sendcast.scenarios.realism import assess_scenario, council_metrics
+        """Each lever's verdict: the table of :func:`sendcast.scenarios.realism.assess`, the
+        function ``sendcast scenario realism`` calls (without its backtest headline and implied
+        path, which the pages do not show)."""
+        from sendcast.scenarios.realism import assess
 
-        data = self.model_data()
-        m = self._memo.get("metrics", lambda: council_metrics(data.series, data.population))
-        pop = m[m["la_code"] == la_code]["pop_0_25"].dropna()
-        return assess_scenario(
-            scenario,
-            m,
-            la_code=la_code,
-            neighbours=data.neighbours,
-            pop_0_25=float(pop.iloc[-1]) if len(pop) else None,
-        )
+        return assess(scenario, la_code, self.model_data()).table
 
     def _context(self, la_code: str, origin: int, horizon: int) -> Any:
         """A :class:`~sendcast.scenarios.compare.Context`; the fit of every council (which
@@ -710,15 +720,16 @@ class Services:
         def run() -> ScenarioOutcome:
             note("fitting every council's model (shared by all councils)", 0.05)
             ctx = self._context(la_code, o, horizon)
-            obs = self.council_observations(la_code)
-            pars = self.parameters()
+            inputs = self.money_inputs()
             agr = self.agreement(la_code)
             # the verdicts need no simulation: judged in another thread meanwhile (numpy and
             # pandas release the interpreter lock for much of the work)
             verdicts = self._side.submit(self.realism, la_code, scenario)
 
             def costed(sc: Any) -> Any:
-                run_ = add_budget(simulate(ctx, sc, draws=draws, seed=seed), obs, pars, agreement=agr)
+                run_ = add_budget(
+                    simulate(ctx, sc, draws=draws, seed=seed), inputs, la_code=la_code, seed=seed, agreement=agr
+                )
                 # the same values as categories: compare_runs looks lines up by name some twenty
                 # times, and comparing categories is far quicker than comparing strings
                 if run_.budget is not None:
@@ -736,7 +747,7 @@ class Services:
                 note("comparing draw by draw", 0.8)
                 # the pages need the comparison's tables, not the draws behind them
                 cmp = dataclasses.replace(compare_runs(ctx, [base, run_], agreement=agr), runs=[])
-            except ValueError as e:
+            except ValueError as e:  # BudgetInputError among them
                 raise WebInputError(f"the scenario cannot be costed for {ctx.la_name}: {e}") from None
             note("judging each lever against what councils achieved", 0.9)
             realism = verdicts.result()
