@@ -348,6 +348,22 @@ def profile_table(store: Store, la_code: str) -> pd.DataFrame:
     return out[out["value"].notna() | is_suppressed(out["unit"])].reset_index(drop=True)
 
 
+def council_figures(store: Store, codes: list[str]) -> pd.DataFrame:
+    """Every profile measure of each council in ``codes`` as its own profile shows it (the
+    ``council`` rows of :func:`profile_table`, :func:`apply_disclosure` applied council by
+    council), e.g. for a map of all councils. Columns :data:`COLUMNS` and ``year``."""
+    figs = _figures(store, codes).drop_duplicates(["la_code", "year", "period_type", "measure"])
+    if figs.empty:
+        return pd.DataFrame(columns=[*COLUMNS, "year"])
+    figs = figs.assign(
+        la_name="",
+        comparator="council",
+        period=[_period_label(int(y), str(p)) for y, p in zip(figs["year"], figs["period_type"], strict=True)],
+    )
+    parts = [apply_disclosure(g[[*COLUMNS, "year"]]) for _, g in figs.groupby("la_code", sort=True)]
+    return pd.concat(parts, ignore_index=True)
+
+
 # --------------------------------------------------------------------------- display
 
 
