@@ -32,7 +32,14 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(help="Access token every request must carry (default: the SENDCAST_TOKEN variable)."),
         ] = None,
-        draws: Annotated[int, typer.Option(help="Simulated futures behind the council pages (50-2000).")] = 500,
+        page_draws: Annotated[
+            int,
+            typer.Option(
+                "--page-draws",
+                help="Simulated futures behind the council pages (50-2000; fewer than the CLI's 1000 so pages "
+                "answer while the reader waits; scenario runs take their own draws from the form).",
+            ),
+        ] = 500,
     ) -> None:
         """Start the web dashboard and JSON API (England map, councils, scenarios, accuracy)."""
         from sendcast.web.app import TOKEN_ENV
@@ -48,8 +55,8 @@ def register(app: typer.Typer) -> None:
         if token is not None and len(token) < 16:
             typer.echo("error: the access token must be at least 16 characters", err=True)
             raise typer.Exit(2)
-        if not 50 <= draws <= 2000:
-            typer.echo(f"error: --draws must be between 50 and 2000 (got {draws})", err=True)
+        if not 50 <= page_draws <= 2000:
+            typer.echo(f"error: --page-draws must be between 50 and 2000 (got {page_draws})", err=True)
             raise typer.Exit(2)
         import uvicorn
 
@@ -58,7 +65,7 @@ def register(app: typer.Typer) -> None:
         from sendcast.web.services import Services
 
         try:
-            services = Services(page_draws=draws)
+            services = Services(page_draws=page_draws)
         except StoreError as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(1) from None

@@ -335,7 +335,7 @@ def _money_wides(run: ScenarioRun, lines: list[str]) -> dict[str, pd.DataFrame]:
     t = run.budget.lines
     sel = t[t["line"].isin(lines)]
     wide = sel.pivot(index=["line", "draw"], columns="financial_year", values="value")
-    years = sel.groupby("line")["financial_year"].unique()
+    years = sel.groupby("line", observed=True)["financial_year"].unique()
     out: dict[str, pd.DataFrame] = {}
     for line in lines:
         if line in years.index:
