@@ -26,10 +26,11 @@ AGREEMENT = str(REPO / "examples" / "norfolk" / "agreement.yaml")
 SMALL_RUN = ["--draws", "20", "--horizon", "2"]
 # each run fits every council again (about 3 s of CPU): the money commands, 13 formats x 3
 # councils, are marked slow
-MONEY = [
-    pytest.mark.xfail(
-        reason="budget and scenario outputs get the disclosure rule from the money helper (issue 11)", strict=False
-    ),
+MONEY = [pytest.mark.slow]
+# the budget workbook's "Unit costs" sheet has rows named by placement whose weights and growth
+# rates (fractions, not counts) this scanner cannot tell from counts; its plan counts are protected
+BUDGET = [
+    pytest.mark.xfail(reason="scanner reads the Unit costs sheet's weights and growth rates as counts", strict=False),
     pytest.mark.slow,
 ]
 
@@ -37,7 +38,7 @@ MONEY = [
 RUNS = [
     pytest.param(["forecast", "{la}", *SMALL_RUN], ("table", "csv", "json", "parquet", "html"), id="forecast"),
     pytest.param(["profile", "{la}"], ("table", "csv", "json", "html"), id="profile"),
-    pytest.param(["budget", "{la}", *SMALL_RUN], ("table", "csv", "json", "html", "xlsx"), id="budget", marks=MONEY),
+    pytest.param(["budget", "{la}", *SMALL_RUN], ("table", "csv", "json", "html", "xlsx"), id="budget", marks=BUDGET),
     pytest.param(
         ["scenario", "run", SCENARIO, "--la", "{la}", *SMALL_RUN],
         ("table", "csv", "json", "html"),

@@ -220,6 +220,7 @@ def write_xlsx(result: BudgetResult, path: Path | str, run: Any = None) -> Path:
     """
     from openpyxl.styles import Font
 
+    from sendcast.outputs.disclosure import protect
     from sendcast.outputs.io import escape_text_cells
 
     # text that a spreadsheet would run as a formula (a source title "=...") is escaped
@@ -227,7 +228,10 @@ def write_xlsx(result: BudgetResult, path: Path | str, run: Any = None) -> Path:
     summary = escape_text_cells(pd.DataFrame(summary_rows(result, run), columns=["item", "value"]))
     sheets = {
         "Ranges": budget_table(result),
-        "Unit costs": result.costs.unit_costs if result.costs is not None else pd.DataFrame(),
+        # the plans behind each unit cost are counts of children: 1-9 shown as <10
+        "Unit costs": protect(result.costs.unit_costs, ["council_plans"], decimals=1)
+        if result.costs is not None and "council_plans" in result.costs.unit_costs
+        else (result.costs.unit_costs if result.costs is not None else pd.DataFrame()),
         "Non-placement": result.costs.non_placement if result.costs is not None else pd.DataFrame(),
         "Income": result.income.assign(financial_year=result.income["financial_year"].map(financial_year_label))
         if len(result.income)

@@ -466,16 +466,27 @@ def compare_runs(ctx: Context, runs: list[ScenarioRun], *, agreement: Agreement 
 
 def protect_counts(table: pd.DataFrame) -> pd.DataFrame:
     """Return the comparison table for publication: the demand levels (counts of plans) go
-    through :func:`sendcast.outputs.disclosure.protect` (1-9 shown as ``<10``); money rows and
-    draw-by-draw differences between scenarios (not counts of children) pass unchanged."""
-    from sendcast.outputs.disclosure import protect
+    through :func:`sendcast.outputs.disclosure.protect` (1-9 shown as ``<10``); differences in
+    plans between scenarios are rounded to whole plans and shown as ``<10`` when fewer than 10
+    either way (a difference of 1-9 plans is as small a group as a count of 1-9); money rows
+    pass unchanged."""
+    from sendcast.outputs.disclosure import SMALL_MAX, SUPPRESSED, protect
 
     cols = ["mean", "p10", "p50", "p90"]
-    is_count = (table["kind"] == "level") & table["measure"].isin(DEMAND_MEASURES)
-    if not is_count.any():
+    demand = table["measure"].isin(DEMAND_MEASURES)
+    is_count = (table["kind"] == "level") & demand
+    is_diff = (table["kind"] == "difference") & demand
+    if not (is_count.any() or is_diff.any()):
         return table
     out = table.astype({c: object for c in cols})
-    out.loc[is_count, cols] = protect(table[is_count], cols, decimals=0)[cols].to_numpy()
+    if is_count.any():
+        out.loc[is_count, cols] = protect(table[is_count], cols, decimals=0)[cols].to_numpy()
+    for c in cols:
+        v = pd.to_numeric(table.loc[is_diff, c], errors="coerce").astype(float)
+        small = (v.abs() > 0) & (v.abs() < SMALL_MAX + 0.5)
+        out.loc[is_diff, c] = [
+            SUPPRESSED if s else (None if pd.isna(x) else float(np.round(x))) for x, s in zip(v, small, strict=True)
+        ]
     return out
 
 
@@ -510,13 +521,15 @@ def comparison_html(cmp: Comparison, history: pd.DataFrame | None = None) -> str
     """Return a self-contained HTML page: fan charts of plans and the cumulative DSG balance
     for each scenario, and the tables of differences, savings and target probabilities."""
     from sendcast.outputs.charts import fan_chart, html_page, table_html
+    from sendcast.outputs.disclosure import protect_numeric
 
     sections: list[tuple[str, Any]] = []
     t = cmp.table
     for run in cmp.runs:
         name = run.scenario.name
         lvl = t[(t["scenario"] == name) & (t["kind"] == "level")]
-        d = lvl[lvl["measure"] == "ehcp_total"].rename(columns={})
+        # plans of 1-9 are not drawn (missing, with the reason in the 'suppressed' column)
+        d = protect_numeric(lvl[lvl["measure"] == "ehcp_total"], ["mean", "p10", "p50", "p90"])
         # fan_chart wants p5/p95: use p10/p90 for both bands (80% interval shown twice)
         fc = d.assign(p5=d["p10"], p95=d["p90"])
         sections.append((f"{name}: EHC plans", fan_chart(fc, history, title=f"{name}: EHC plans")))
@@ -534,7 +547,8 @@ def comparison_html(cmp: Comparison, history: pd.DataFrame | None = None) -> str
                     ),
                 )
             )
-    diff = t[t["kind"] == "difference"]
+    shown = protect_counts(t)
+    diff = shown[shown["kind"] == "difference"]
     if not diff.empty:
         sections.append(("Differences from the reference, draw by draw", table_html(diff)))
     if not cmp.savings.empty:
