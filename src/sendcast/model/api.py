@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -245,13 +246,18 @@ def published_forecast(
         keep_placements=False,
         fits=fits,
     )
-    past = past_points(
-        data.series,
-        data.population,
-        list(range(data.first_origin, origin)),
-        neighbours=data.neighbours,
-        current=set(data.councils["la_code"]),
-    )
+    # the points the published forecast learns from depend only on the data and the origin:
+    # read (or made) once per origin in this process, like the histories and fits
+    key = ("past_points", int(origin))
+    if key not in data.cache:
+        data.cache[key] = past_points(
+            data.series,
+            data.population,
+            list(range(data.first_origin, origin)),
+            neighbours=data.neighbours,
+            current=set(data.councils["la_code"]),
+        )
+    past: Any = data.cache[key]
     return publish(res, hist, past, la_codes=targets, include_england=targets is None, keep_draws=keep_draws)
 
 

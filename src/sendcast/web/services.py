@@ -427,14 +427,10 @@ class Services:
         self, la_code: str, *, origin: int | None, horizon: int, draws: int, seed: int, keep_draws: bool = False
     ) -> Any:
         """The :class:`~sendcast.model.forecast.ForecastResult` of one council (cached): what
-        ``sendcast.model.api.forecast(la_code, ...)`` returns (the published forecast: the
-        cohort model's run turned into the prequential forecast by
-        :func:`sendcast.model.prequential.publish`, as ``api.published_forecast`` does), with the
-        fit of every council (which pooling needs, and ``api.forecast`` redoes on each call)
-        made once per origin and horizon and shared by all councils (a test checks the two agree)."""
+        ``sendcast.model.api.forecast(la_code, ...)`` returns, through
+        :func:`sendcast.model.api.published_forecast` on the model's cached fits (a test checks
+        the two agree)."""
         from sendcast.model import api
-        from sendcast.model.forecast import run_forecast
-        from sendcast.model.prequential import publish
 
         o = self.check_origin(origin, horizon, draws)
         key = ("forecast", la_code, o, horizon, draws, seed, keep_draws)
@@ -444,55 +440,23 @@ class Services:
             if la_code not in fits:
                 raise WebInputError(f"{la_code}: not enough published history to forecast from {o}")
             try:
-                res = run_forecast(
-                    hist,
-                    horizon=horizon,
-                    draws=draws,
-                    seed=seed,
-                    la_codes=[la_code],
-                    neighbours=self.model_data().neighbours,
-                    keep_draws=True,
-                    include_england=False,
-                    keep_placements=False,
-                    fits=fits,
+                return api.published_forecast(
+                    self.model_data(), hist, o, horizon, draws, seed, [la_code], keep_draws, fits=fits
                 )
-                past = self._past_points(o)
-                return publish(res, hist, past, la_codes=[la_code], include_england=False, keep_draws=keep_draws)
             except (api.ForecastInputError, ValueError) as e:
                 raise WebInputError(str(e)) from None
 
         return self._runs.get(key, run)
 
     def _fits(self, origin: int, horizon: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Council histories cut at ``origin`` and every council fitted for ``horizon`` years
-        (:func:`sendcast.model.api.histories`, :func:`sendcast.model.stockflow.fit_all`), cached."""
+        """Council histories cut at ``origin`` and every council fitted for ``horizon`` years:
+        the model's own per-process caches (:func:`sendcast.model.api.histories`,
+        :func:`sendcast.model.api.council_fits`), shared with the CLI's code paths."""
         from sendcast.model import api
-        from sendcast.model.stockflow import fit_all
 
-        def fit() -> tuple[dict[str, Any], dict[str, Any]]:
-            data = self.model_data()
-            hist = api.histories(data, origin)
-            return hist, fit_all(hist, horizon, neighbours=data.neighbours)
-
-        return self._runs.get(("fits", origin, horizon), fit)
-
-    def _past_points(self, origin: int) -> Any:
-        """The cohort model's points at the origins before ``origin``, which the published
-        forecast learns from (:func:`sendcast.model.prequential.past_points`, as
-        ``api.published_forecast`` calls it), cached."""
-        from sendcast.model.prequential import past_points
-
-        def load() -> Any:
-            data = self.model_data()
-            return past_points(
-                data.series,
-                data.population,
-                list(range(data.first_origin, origin)),
-                neighbours=data.neighbours,
-                current=set(data.councils["la_code"]),
-            )
-
-        return self._runs.get(("past_points", origin), load)
+        data = self.model_data()
+        with self._store_lock:
+            return api.histories(data, origin), api.council_fits(data, origin, horizon)
 
     def page_forecast(self, la_code: str) -> Any:
         """The council page's forecast (placement draws kept for its budget)."""
@@ -682,14 +646,14 @@ class Services:
     def _context(self, la_code: str, origin: int, horizon: int) -> Any:
         """A :class:`~sendcast.scenarios.compare.Context`; the fit of every council (which
         pooling needs) is cached per origin and horizon and shared by all councils."""
-        from sendcast.scenarios.compare import Context
+        from sendcast.model.api import ForecastInputError
+        from sendcast.scenarios.compare import context_from_store
 
-        hist, fits = self._fits(origin, horizon)
-        if la_code not in fits:
-            raise WebInputError(f"{la_code}: not enough published history to forecast from {origin}")
-        return Context(
-            la_code=la_code, la_name=fits[la_code].la_name, origin=origin, horizon=horizon, fits=fits, histories=hist
-        )
+        # the CLI's context: the same cached fits, and scenarios laid on the published forecast
+        try:
+            return context_from_store(la_code, origin=origin, horizon=horizon, store=self.store)
+        except ForecastInputError as e:
+            raise WebInputError(f"{la_code}: not enough published history to forecast from {origin}") from e
 
     def run_scenario(
         self,
