@@ -68,6 +68,14 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="Random seed.")] = DEFAULT_SEED,
         fmt: Annotated[str | None, typer.Option("--format", help="|".join(FORMATS))] = None,
         out: Annotated[Path | None, typer.Option(help="Output file (the format follows its extension).")] = None,
+        sen2: Annotated[
+            Path | None,
+            typer.Option(
+                "--sen2",
+                help="Cost the forecast from the council's own SEN2 store (`sendcast sen2 import`) "
+                "instead of the published model's.",
+            ),
+        ] = None,
     ) -> None:
         """Forecast high-needs spend, income and the DSG balance; print or write it."""
         from sendcast.cli_parts.progress import steps
@@ -86,11 +94,21 @@ def register(app: typer.Typer) -> None:
         if la is not None and all_councils:
             raise _fail("give a council or --all, not both")
         kind = output_format(fmt, out)
+        sen2_code: str | None = None
+        if sen2 is not None:
+            if all_councils:
+                raise _fail("--sen2 holds one council's return: give that council, not --all")
+            sen2_code = _sen2_council(sen2, la, origin)
+            la = sen2_code
+        pdraws, note = None, None
         try:
-            with steps(4) as step:
+            with steps(5 if sen2 is not None else 4) as step:
                 step("loading the store and parameters")
                 inputs = service.inputs(params, balances)
                 agr = service.agreement(agreement) if agreement else None
+                if sen2 is not None:
+                    step("fitting the need model to the SEN2 return and simulating")
+                    pdraws, note = _sen2_draws(sen2, horizon=horizon, draws=draws, seed=seed)
                 if all_councils:
                     step("every council: forecast and budget")
                     listing = service.all_councils(inputs, origin=origin, horizon=horizon, draws=draws, seed=seed)
@@ -104,6 +122,8 @@ def register(app: typer.Typer) -> None:
                         draws=draws,
                         seed=seed,
                         progress=step,
+                        placement_draws=pdraws,
+                        forecast_note=note,
                     )
         except (ParameterError, BalanceFileError, BudgetInputError, ForecastInputError, UnknownCouncilError) as e:
             raise _fail(str(e)) from e
@@ -125,11 +145,38 @@ def register(app: typer.Typer) -> None:
                 "params": str(params) if params else None,
                 "agreement": str(agreement) if agreement else None,
                 "balances": str(balances) if balances else None,
+                "sen2_store": str(sen2) if sen2 else None,
             }
             extra = [Path(p) for p in (agreement, balances) if p]
-            write_meta(run_metadata("budget", settings, open_store(), extra), Path(f"{out}.meta.json"))
+            meta = run_metadata("budget", settings, open_store(), extra)
+            if sen2 is not None:
+                meta["forecast_source"] = note
+            write_meta(meta, Path(f"{out}.meta.json"))
         for n in run.result.notes:
             typer.echo(f"note: {n}", err=True)
+
+    def _sen2_council(sen2: Path, la: str | None, origin: int | None) -> str:
+        """The SEN2 store's council (la_code); a store for another council, or one that is not
+        a council in the data store, is refused in one line (exit 2)."""
+        from sendcast.geography import UnknownCouncilError
+        from sendcast.personlevel.api import sen2_council
+        from sendcast.personlevel.read import Sen2InputError
+
+        try:
+            return sen2_council(sen2, la, origin=origin)[0]
+        except (Sen2InputError, ValueError, UnknownCouncilError) as e:
+            raise _fail(str(e)) from None
+
+    def _sen2_draws(sen2: Path, *, horizon: int, draws: int, seed: int) -> tuple[Any, str]:
+        """(placement draws, note) of the forecast by need from the SEN2 store."""
+        from sendcast.personlevel.api import forecast_by_need
+        from sendcast.personlevel.read import Sen2InputError
+
+        try:
+            res = forecast_by_need(sen2, horizon=horizon, draws=draws, seed=seed)
+        except (Sen2InputError, ValueError) as e:
+            raise _fail(str(e)) from None
+        return res.placement_draws(), res.source_note()
 
     def _emit_budget(run: Any, kind: str, out: Path | None) -> None:
         from sendcast.money import report

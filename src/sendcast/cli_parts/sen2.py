@@ -66,7 +66,10 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", help="File to write (needed for csv, xlsx and html)."),
         gias: Path | None = typer.Option(None, "--gias", help=GIAS_HELP),
     ) -> None:  # fmt: skip
-        """Check the return(s) before submission: a summary, then every finding with its row and field."""
+        """Check the return(s) before submission: a summary, then every finding with its row and field.
+
+        Exit code: 0 when no error is found (queries alone do not fail), 1 when any error is
+        found (the report is written first), 2 when the files cannot be read."""
         import pandas as pd
 
         from sendcast.personlevel.checks import run_checks, summary
@@ -98,6 +101,8 @@ def register(app: typer.Typer) -> None:
                 console.print(f"wrote {p}")
         errors = int((findings["severity"] == "error").sum())
         console.print(f"{errors:,} errors, {int((findings['severity'] == 'query').sum()):,} queries")
+        if errors:
+            raise typer.Exit(1)
 
     def _print_check(summ, findings) -> None:  # type: ignore[no-untyped-def]
         out = Console()

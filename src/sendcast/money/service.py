@@ -105,16 +105,26 @@ def budget(
     draws: int = 500,
     seed: int = 1,
     progress: Callable[[str], None] | None = None,
+    placement_draws: pd.DataFrame | None = None,
+    forecast_note: str | None = None,
 ) -> BudgetRun:
     """Return the :class:`BudgetRun` for a council (or England: all councils summed draw by
     draw). Raises BudgetInputError / ForecastInputError / UnknownCouncilError (one line).
-    ``progress(text)`` is called before each step of a council's run (three calls)."""
+    ``progress(text)`` is called before each step of a council's run (three calls).
+
+    ``placement_draws``: plans by placement to cost instead of the published forecast's, in
+    the shape of :func:`sendcast.model.api.placement_draws` and for this council (e.g. the
+    forecast from the council's own SEN2 return,
+    :meth:`sendcast.personlevel.api.NeedForecast.placement_draws`); ``forecast_note`` says
+    where they come from, first among the result's notes."""
     from sendcast.model import api
 
     say = progress or (lambda _text: None)
 
     code, name = resolve(la)
     if code == ENGLAND[0]:
+        if placement_draws is not None:
+            raise BudgetInputError("placement draws given for England: they are for one council")
         if agreement is not None:
             raise BudgetInputError(f"{agreement.file}: an agreement is for one council, not England")
         return england(inputs, origin=origin, horizon=horizon, draws=draws, seed=seed)
@@ -127,10 +137,16 @@ def budget(
         raise BudgetInputError(
             f"{agreement.file}: the agreement is for {agreement.council} ({agreement.la_code}), not {name} ({code})"
         )
-    say(f"forecasting {name}'s placements ({draws:,} draws)")
-    pdraws = api.placement_draws(code, origin=origin, horizon=horizon, draws=draws, seed=seed)
+    if placement_draws is None:
+        say(f"forecasting {name}'s placements ({draws:,} draws)")
+        pdraws = api.placement_draws(code, origin=origin, horizon=horizon, draws=draws, seed=seed)
+    else:
+        say(f"{name}'s placements: the draws given ({int(placement_draws['draw'].nunique()):,})")
+        pdraws = placement_draws
     say("spend, income and the DSG balance")
     result = compute_budget(code, inputs, draws=pdraws, seed=seed, agreement=agreement, la_name=name)
+    if forecast_note:
+        result.notes.insert(0, forecast_note)
     run = BudgetRun(result=result)
     say("checks against published balances")
     if agreement is not None:

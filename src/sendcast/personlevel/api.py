@@ -1,9 +1,10 @@
-"""Forecasts by primary need from a council's SEN2 store: the calls the CLI (and later the
-budget and scenarios) make.
+"""Forecasts by primary need from a council's SEN2 store: the calls the CLI, the budget and
+the scenarios make.
 
 >>> from sendcast.personlevel.api import forecast_by_need
 >>> res = forecast_by_need("path/to/store", horizon=5, draws=1000, seed=1)   # doctest: +SKIP
 >>> res.published("primary_need")                                            # doctest: +SKIP
+>>> res.placement_draws()          # what `sendcast budget --sen2` costs     # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -13,14 +14,83 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sendcast.outputs.io import write_atomic, write_frame
 from sendcast.personlevel.importer import open_sen2_store
-from sendcast.personlevel.model import NeedModel, fit, forecast, summarise
+from sendcast.personlevel.model import Multipliers, NeedModel, draws_frame, fit, simulate_arrays, summarise
 from sendcast.personlevel.report import forecast_table
 
 FORMATS = ("table", "csv", "json", "parquet", "html")
+
+
+class Sen2CouncilError(ValueError):
+    """A SEN2 store used for another council than its own, or for a council not in the data store."""
+
+
+def council_of(lea: str, store: Any | None = None) -> tuple[str, str] | None:
+    """(la_code, la_name) of the council whose 3-digit LA code is ``lea`` in the data store's
+    councils table; None when there is none (a fictional council such as 990) or no store."""
+    from sendcast.store import StoreError, open_store
+
+    try:
+        councils = (store or open_store()).table("councils")
+    except (StoreError, FileNotFoundError, KeyError):
+        return None
+    match = councils[councils["old_la_code"].astype(str) == str(lea)]
+    if not len(match):
+        return None
+    return str(match["la_code"].iloc[0]), str(match["la_name"].iloc[0])
+
+
+def sen2_council(sen2_store: str | Path, council: str | None = None, *, origin: int | None = None,
+                 store: Any | None = None) -> tuple[str, str]:  # fmt: skip
+    """(la_code, la_name) of the council whose return ``sen2_store`` holds, for a budget or a
+    scenario on it. Raises :class:`Sen2CouncilError` (one line) when that council is not in the
+    data store, when ``council`` (a name or code) is another council, or when ``origin`` is
+    not the return's last census year; :class:`~sendcast.personlevel.read.Sen2InputError` when
+    the folder is not a SEN2 store."""
+    from sendcast.model import api as model_api
+
+    manifest, _ = open_sen2_store(Path(sen2_store))
+    lea = str(manifest["lea"])
+    last = max(int(r["census_year"]) for r in manifest["returns"])
+    if origin is not None and origin != last:
+        raise Sen2CouncilError(
+            f"--origin {origin}: a forecast from the SEN2 return starts at its last census (January {last})"
+        )
+    own = council_of(lea, store)
+    if own is None:
+        raise Sen2CouncilError(
+            f"{sen2_store}: the return is LA {lea}'s, which is not a council in the data store "
+            "(a fictional council?): a budget or scenario needs a council's published finances"
+        )
+    if council is not None:
+        code, name = model_api.resolve_council(council, model_api.model_data(store))
+        if code != own[0]:
+            raise Sen2CouncilError(
+                f"{sen2_store}: the SEN2 return is {own[1]}'s ({own[0]}, LA {lea}), not {name}'s ({code}): "
+                "--sen2 gives a council's own return"
+            )
+    return own
+
+
+def _values(model: NeedModel, by_age: np.ndarray) -> np.ndarray:
+    """(D, T, M) draws in :data:`sendcast.model.forecast.MEASURES` order from the simulated
+    (D, H, age, group) plans, T = the origin (the return's caseload, every draw) + H years."""
+    from sendcast.model.forecast import measures_from_stock
+
+    first = np.broadcast_to(model.stock.sum(axis=2), (by_age.shape[0], 1, *by_age.shape[2:]))
+    return measures_from_stock(np.concatenate([first, by_age], axis=1))
+
+
+def _placements(model: NeedModel, values: np.ndarray, store: Any | None = None) -> pd.DataFrame:
+    from sendcast.model.forecast import placement_table
+
+    code, name = council_of(model.la, store) or (model.la, f"LA {model.la}")
+    years = np.arange(model.origin, model.origin + values.shape[1])
+    return placement_table(values, code, name, years)
 
 
 @dataclass
@@ -33,6 +103,7 @@ class NeedForecast:
     model: NeedModel
     settings: dict[str, Any]
     manifest: dict[str, Any]
+    by_age: np.ndarray | None = None  # (D, H, age, group) simulated plans
 
     def summary(self, by: tuple[str, ...] = ("primary_need",)) -> pd.DataFrame:
         """Mean, median, 10th and 90th percentiles by year and ``by`` (exact: not for publication)."""
@@ -42,26 +113,12 @@ class NeedForecast:
         """Simulated plans by placement group in the shape of
         :func:`sendcast.model.api.placement_draws` (la_code, la_name, year, draw, placement,
         plans; the origin year is the return's own caseload), so the budget can cost them."""
-        from sendcast.store import StoreError, open_store
+        assert self.by_age is not None
+        return _placements(self.model, _values(self.model, self.by_age), store)
 
-        code, name = self.la, f"LA {self.la}"
-        try:
-            councils = (store or open_store()).table("councils")
-            match = councils[councils["old_la_code"].astype(str) == self.la]
-            if len(match):
-                code, name = str(match["la_code"].iloc[0]), str(match["la_name"].iloc[0])
-        except (StoreError, FileNotFoundError):
-            pass
-        sims = self.draws.groupby(["draw", "year", "placement_group"], as_index=False)["plans"].sum()
-        stock = self.model.stock.sum(axis=(0, 2))
-        from sendcast.model.structure import GROUPS
-
-        n_draws = int(self.draws["draw"].max()) + 1
-        origin = pd.DataFrame({"draw": [d for d in range(n_draws) for _ in GROUPS], "year": self.origin,
-                               "placement_group": list(GROUPS) * n_draws, "plans": list(stock) * n_draws})
-        out = pd.concat([origin, sims], ignore_index=True).rename(columns={"placement_group": "placement"})
-        out["plans"] = out["plans"].astype(float)
-        return out.assign(la_code=code, la_name=name)[["la_code", "la_name", "year", "draw", "placement", "plans"]]
+    def source_note(self) -> str:
+        """One sentence for outputs: where the forecast comes from."""
+        return source_note(self.manifest, council_of(self.la) or (self.la, f"LA {self.la}"))
 
     def published(self, by: tuple[str, ...] = ("primary_need",)) -> pd.DataFrame:
         """The summary with disclosure control (text: a median under 10 shows ``<10``)."""
@@ -80,10 +137,67 @@ def forecast_by_need(store: str | Path, *, horizon: int = 5, draws: int = 1000, 
         raise ValueError(f"draws must be between 1 and 20,000 for a person-level forecast (got {draws})")
     manifest, tables = open_sen2_store(Path(store))
     model = fit(tables, manifest, store=published_store, seed=seed)
-    sims = forecast(model, horizon=horizon, draws=draws, seed=seed)
+    by_need, by_age = simulate_arrays(model, horizon=horizon, draws=draws, seed=seed)
     settings = {"sen2_store": str(store), "horizon": horizon, "draws": draws, "seed": seed}
-    return NeedForecast(la=model.la, origin=model.origin, draws=sims, model=model, settings=settings,
-                        manifest=manifest)  # fmt: skip
+    return NeedForecast(la=model.la, origin=model.origin, draws=draws_frame(model, by_need), model=model,
+                        settings=settings, manifest=manifest, by_age=by_age)  # fmt: skip
+
+
+@dataclass
+class NeedScenarios:
+    """The need model fitted to a council's SEN2 store, ready to simulate scenarios on
+    (:func:`sendcast.scenarios.compare.context_from_sen2`)."""
+
+    la_code: str
+    la_name: str
+    horizon: int
+    model: NeedModel
+    manifest: dict[str, Any]
+    sen2_store: str
+
+    @property
+    def origin(self) -> int:
+        return self.model.origin
+
+    def simulate(self, levers: list[Any], *, draws: int, seed: int) -> tuple[np.ndarray, pd.DataFrame]:
+        """(D, T, M) draws and the placement-draws table of the need model with ``levers``
+        (scenario-schema levers; :func:`sendcast.personlevel.levers.multipliers`)."""
+        from sendcast.model.forecast import placement_table
+        from sendcast.personlevel.levers import multipliers
+
+        mult: Multipliers | None = multipliers(self.model, levers, self.horizon) if levers else None
+        _, by_age = simulate_arrays(self.model, horizon=self.horizon, draws=draws, seed=seed, multipliers=mult)
+        values = _values(self.model, by_age)
+        years = np.arange(self.origin, self.origin + values.shape[1])
+        return values, placement_table(values, self.la_code, self.la_name, years)
+
+    def source_note(self) -> str:
+        """One sentence for outputs: where the forecast comes from."""
+        return source_note(self.manifest, (self.la_code, self.la_name))
+
+
+def source_note(manifest: dict[str, Any], council: tuple[str, str]) -> str:
+    """The sentence every output from a SEN2 store carries: the forecast is the council's own."""
+    years = sorted(int(r["census_year"]) for r in manifest["returns"])
+    return (f"Forecast of plans from {council[1]}'s own SEN2 person-level returns (January {years[0]} to "
+            f"January {years[-1]}; sendcast's stock-flow model by primary need), not from the published "
+            "figures.")  # fmt: skip
+
+
+def need_scenarios(sen2_store: str | Path, *, council: str | None = None, horizon: int = 6, seed: int = 1,
+                   store: Any | None = None) -> NeedScenarios:  # fmt: skip
+    """Fit the need model to ``sen2_store`` for scenarios (or a budget) of its council.
+
+    Raises :class:`Sen2CouncilError` (another council, or one not in the data store),
+    ``Sen2InputError`` (not a SEN2 store) or ``ValueError`` (one line: a bad horizon, a store
+    with a single census year)."""
+    if not 1 <= horizon <= 30:
+        raise ValueError(f"horizon must be between 1 and 30 years (got {horizon})")
+    code, name = sen2_council(sen2_store, council, store=store)
+    manifest, tables = open_sen2_store(Path(sen2_store))
+    model = fit(tables, manifest, store=store, seed=seed)
+    return NeedScenarios(la_code=code, la_name=name, horizon=horizon, model=model, manifest=manifest,
+                         sen2_store=str(sen2_store))  # fmt: skip
 
 
 def write(res: NeedForecast, fmt: str, out: Path | None) -> Path | None:

@@ -264,9 +264,6 @@ class NeedModel:
     years: list[int] = field(default_factory=list)
     joiners_by_year: list[int] = field(default_factory=list)
     exposure: dict[str, np.ndarray] = field(default_factory=dict)
-    # scenario levers (sendcast.personlevel.levers): joiners by need, and move probabilities
-    join_multiplier: np.ndarray = field(default_factory=lambda: np.ones(N_NEEDS))
-    move_multiplier: np.ndarray = field(default_factory=lambda: np.ones((N_CLASSES, N_GROUPS, N_NEEDS, N_GROUPS)))
 
     def _interval(self, name: str, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         reps = np.stack([getattr(r, name) for r in self.replicates])
@@ -430,15 +427,37 @@ def _stack(model: NeedModel, draws: int) -> dict[str, np.ndarray]:
     return {name: np.stack([getattr(r, name) for r in pick]) for name in Rates.__dataclass_fields__}
 
 
-def forecast(model: NeedModel, *, horizon: int = 5, draws: int = 1000, seed: int = 1) -> pd.DataFrame:
-    """Simulated plans at each January ``origin+1 .. origin+horizon``, long format: draw, year,
-    placement_group, primary_need, plans (exact counts: protect before publishing)."""
-    rng = np.random.default_rng(seed)
-    D, A = draws, N_AGES
-    r = _stack(model, D)
-    cease_age = r["cease"][:, BAND].copy()  # (D, age reached, g, n)
+@dataclass
+class Multipliers:
+    """What scenario levers (:mod:`sendcast.personlevel.levers`) do to the rates, year by year:
+    row ``h - 1`` is the step from January ``origin + h - 1`` to January ``origin + h``.
+
+    ``join`` (H, age, need) multiplies the expected joiners of each age (at 31 August) and need;
+    ``cease`` (H, age) the leaving probability of plans reaching each age; ``move`` (H, class,
+    group, need, destination) each move probability (staying takes up the difference)."""
+
+    join: np.ndarray
+    cease: np.ndarray
+    move: np.ndarray
+
+    @classmethod
+    def ones(cls, horizon: int) -> Multipliers:
+        return cls(join=np.ones((horizon, N_AGES, N_NEEDS)), cease=np.ones((horizon, N_AGES)),
+                   move=np.ones((horizon, N_CLASSES, N_GROUPS, N_NEEDS, N_GROUPS)))  # fmt: skip
+
+    def step(self, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        i = min(h, self.join.shape[0]) - 1
+        return self.join[i], self.cease[i], self.move[i]
+
+
+def _step_rates(r: dict[str, np.ndarray], join_m: np.ndarray, cease_m: np.ndarray, move_m: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """One year's (leaving by age reached, move by age, joiners' cell shares, joiners' scale)
+    for every draw's rates ``r``, with the levers' multipliers applied."""
+    D, A = r["cease"].shape[0], N_AGES
+    cease_age = np.clip(r["cease"][:, BAND] * cease_m[None, :, None, None], 0.0, 1.0)  # (D, age reached, g, n)
     cease_age[:, MAX_AGE] = 1.0
-    move = r["move"] * model.move_multiplier
+    move = r["move"] * move_m[None]
     gi = np.arange(N_GROUPS)
     move[:, :, gi, :, gi] = 0.0  # staying takes what the levers add to or free from moving
     move[:, :, gi, :, gi] = np.clip(1 - move.sum(axis=-1), 0, None).transpose(2, 0, 1, 3)
@@ -448,26 +467,68 @@ def forecast(model: NeedModel, *, horizon: int = 5, draws: int = 1000, seed: int
     move_age[:, young, :, :, GI["post16_fe"]] = 0.0
     move_age = np.clip(move_age, 0, None)
     move_age /= move_age.sum(axis=-1, keepdims=True)
+    j_group = r["join_group"][:, BAND].copy()  # (D, age, n, g)
+    j_group[:, young, :, GI["other"]] += j_group[:, young, :, GI["post16_fe"]]
+    j_group[:, young, :, GI["post16_fe"]] = 0.0
+    join_p = r["join_age"][:, :, None, None] * r["join_need"][:, BAND][:, :, :, None] * j_group  # (D, age, n, g)
+    base_total = join_p.sum(axis=(1, 2, 3))
+    join_p = join_p * join_m[None, :, :, None]
+    join_scale = join_p.sum(axis=(1, 2, 3)) / base_total  # a lever on some joiners changes the total
+    join_p = np.moveaxis(join_p, 3, 2).reshape(D, -1)  # (D, age*g*n)
+    join_p /= np.maximum(join_p.sum(axis=1, keepdims=True), 1e-300)
+    return cease_age, move_age, join_p, join_scale
+
+
+def forecast(model: NeedModel, *, horizon: int = 5, draws: int = 1000, seed: int = 1,
+             multipliers: Multipliers | None = None) -> pd.DataFrame:  # fmt: skip
+    """Simulated plans at each January ``origin+1 .. origin+horizon``, long format: draw, year,
+    placement_group, primary_need, plans (exact counts: protect before publishing); see
+    :func:`simulate_arrays` for ``multipliers`` and the seed."""
+    by_need, _ = simulate_arrays(model, horizon=horizon, draws=draws, seed=seed, multipliers=multipliers)
+    return draws_frame(model, by_need)
+
+
+def draws_frame(model: NeedModel, by_need: np.ndarray) -> pd.DataFrame:
+    """(D, H, group, need) simulated plans -> the long table :func:`forecast` returns."""
+    D, H = by_need.shape[:2]
+    d_i, h_i, g_i, n_i = np.meshgrid(np.arange(D), np.arange(H), np.arange(N_GROUPS), np.arange(N_NEEDS),
+                                     indexing="ij")  # fmt: skip
+    out = pd.DataFrame({"draw": d_i.ravel(), "year": model.origin + 1 + h_i.ravel(),
+                        "placement_group": np.asarray(GROUPS)[g_i.ravel()],
+                        "primary_need": np.asarray(NEEDS)[n_i.ravel()], "plans": by_need.ravel()})  # fmt: skip
+    return out.sort_values(["year", "draw"], kind="stable").reset_index(drop=True)
+
+
+def simulate_arrays(model: NeedModel, *, horizon: int = 5, draws: int = 1000, seed: int = 1,
+                    multipliers: Multipliers | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Simulated plans at each January ``origin+1 .. origin+horizon``: (D, H, group, need) and
+    (D, H, age at 31 August, group), exact counts (protect before publishing).
+
+    ``multipliers``: a scenario's levers (:func:`sendcast.personlevel.levers.multipliers`).
+    On the same seed a scenario and the baseline give each draw the same bootstrap replicate of
+    the rates and the same joiners' trend, so their difference carries little of the estimation
+    uncertainty; the yearly flows are drawn afresh once a lever has changed a probability."""
+    rng = np.random.default_rng(seed)
+    D, A = draws, N_AGES
+    r = _stack(model, D)
     q = r["need_change"]  # (D, n)
     dest = np.repeat(r["need_dest"][:, None, :], N_NEEDS, axis=1)  # (D, n, n')
     idx = np.arange(N_NEEDS)
     dest[:, idx, idx] = 0.0
     dest /= np.maximum(dest.sum(axis=-1, keepdims=True), 1e-12)
     coef = rng.multivariate_normal(model.join_coef, model.join_cov, size=D)  # (D, 2)
-    j_group = r["join_group"][:, BAND].copy()  # (D, age, n, g)
-    j_group[:, young, :, GI["other"]] += j_group[:, young, :, GI["post16_fe"]]
-    j_group[:, young, :, GI["post16_fe"]] = 0.0
-    join_p = r["join_age"][:, :, None, None] * r["join_need"][:, BAND][:, :, :, None] * j_group  # (D, age, n, g)
-    join_p = np.moveaxis(join_p, 3, 2).reshape(D, -1)  # (D, age*g*n)
-    base_total = join_p.sum(axis=1)
-    join_p = join_p * np.tile(model.join_multiplier, A * N_GROUPS)[None, :]  # need is the last axis
-    join_scale = join_p.sum(axis=1) / base_total  # a lever on one need's joiners changes the total
-    join_p /= join_p.sum(axis=1, keepdims=True)
+    mult = multipliers or Multipliers.ones(1)
+    rates: tuple[np.ndarray, ...] = ()
+    last: tuple[np.ndarray, ...] | None = None
 
     stock = np.broadcast_to(model.stock, (D, A, N_GROUPS, N_NEEDS)).astype(np.int64).copy()
-    out = []
-    d_i, g_i, n_i = np.meshgrid(np.arange(D), np.arange(N_GROUPS), np.arange(N_NEEDS), indexing="ij")
+    by_need = np.zeros((D, horizon, N_GROUPS, N_NEEDS), dtype=np.int64)
+    by_age = np.zeros((D, horizon, A, N_GROUPS), dtype=np.int64)
     for h in range(1, horizon + 1):
+        m = mult.step(h)
+        if last is None or any(not np.array_equal(a, b) for a, b in zip(m, last, strict=True)):
+            rates, last = _step_rates(r, *m), m  # recomputed only when a lever's strength changes
+        cease_age, move_age, join_p, join_scale = rates
         aged = np.zeros_like(stock)
         aged[:, 1:] = stock[:, :-1]  # age rises by one; those reaching 25 leave below
         ceased = rng.binomial(aged, cease_age)
@@ -478,16 +539,14 @@ def forecast(model: NeedModel, *, horizon: int = 5, draws: int = 1000, seed: int
         new = new - change + to.sum(axis=3)
         lam = np.exp(coef[:, 0] + coef[:, 1] * h) * join_scale
         if model.join_dispersion > 1.0:  # quasi-Poisson: gamma-Poisson with the same mean and variance
-            shape = lam / (model.join_dispersion - 1)
-            lam = rng.gamma(shape, lam / shape)
+            shape = np.maximum(lam, 1e-12) / (model.join_dispersion - 1)
+            lam = np.where(lam > 0, rng.gamma(shape, np.maximum(lam, 1e-12) / shape), 0.0)
         nj = rng.poisson(lam)
         joins = np.stack([rng.multinomial(nj[d], join_p[d]) for d in range(D)]).reshape(D, A, N_GROUPS, N_NEEDS)
         stock = new + joins
-        tot = stock.sum(axis=1)  # (D, g, n)
-        out.append(pd.DataFrame({"draw": d_i.ravel(), "year": model.origin + h,
-                                 "placement_group": np.asarray(GROUPS)[g_i.ravel()],
-                                 "primary_need": np.asarray(NEEDS)[n_i.ravel()], "plans": tot.ravel()}))  # fmt: skip
-    return pd.concat(out, ignore_index=True)
+        by_need[:, h - 1] = stock.sum(axis=1)
+        by_age[:, h - 1] = stock.sum(axis=3)
+    return by_need, by_age
 
 
 def summarise(draws: pd.DataFrame, by: tuple[str, ...] = ("primary_need",), levels: tuple[float, ...] = (0.1, 0.9)

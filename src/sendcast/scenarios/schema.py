@@ -38,6 +38,23 @@ A scenario is a YAML mapping that should read like the council paper it comes fr
       - {kind: capital, gbp: 120000000, start: 2023, end: 2028}
       - {kind: funding, block_transfer_percent: 0.5, extra_high_needs_gbp: 0, start: 2025}
 
+Two more model levers act on a primary need or a transition, which only the council's own
+SEN2 return can model (``--sen2 STORE``; refused without it):
+
+      - kind: need_new_plans       # new plans with this primary need (SEN2 code), % change
+        need: SEMH
+        change_percent: -10
+        ages: [0, 25]              # age at 31 August when the plan starts (optional)
+        start: 2025
+      - kind: transition           # yearly chance of moving into ``to``, % change
+        to: independent_special
+        from: state_special        # optional: from any other group
+        at: phase_transfer         # phase_transfer (school entry, secondary, post-16) |
+                                   # school_entry | secondary | post16 | any
+        need: ASD                  # optional: plans with this primary need only
+        change_percent: -20
+        start: 2025
+
 Years: the model levers (incidence, placement_shift, new_places, ceasing) use the calendar
 year of the flows (the model's ``year``: plans in January ``year + 1`` show the effect); the
 money levers (unit_cost, running_cost, capital, funding) use financial years by the year they
@@ -54,7 +71,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sendcast.model.structure import GROUPS
 from sendcast.parameters import (
@@ -212,6 +229,65 @@ class NewPlacesLever(LeverBase):
         return self.places == 0
 
 
+def _need_ok(need: str | None) -> str | None:
+    from sendcast.personlevel.codes import NEEDS
+
+    if need is not None and need not in NEEDS:
+        raise ValueError(f"{need!r} is not a SEN2 primary need code (one of {', '.join(NEEDS)})")
+    return need
+
+
+class NeedNewPlansLever(LeverBase):
+    """New plans with primary need ``need`` (a SEN2 code, e.g. ``SEMH``) starting at ``ages``
+    (age at 31 August, inclusive) changed by ``change_percent`` %. Needs the council's own
+    SEN2 return (``--sen2``): the published figures have no need for new plans."""
+
+    kind: Literal["need_new_plans"]
+    need: str
+    change_percent: float = Field(ge=-100, le=200)
+    ages: tuple[int, int] = (0, 25)
+
+    @model_validator(mode="after")
+    def _check(self) -> NeedNewPlansLever:
+        _ages_ok(self.ages)
+        return self
+
+    _need = field_validator("need")(_need_ok)
+
+    @property
+    def is_zero(self) -> bool:
+        return self.change_percent == 0
+
+
+TransitionMoment = Literal["phase_transfer", "school_entry", "secondary", "post16", "any"]
+
+
+class TransitionLever(LeverBase):
+    """The yearly chance of a plan moving into ``to`` (from ``from``, default every other group)
+    changed by ``change_percent`` %, at ``at`` (``phase_transfer``: school entry, secondary and
+    post-16 transfers; ``any``: every year), for plans with primary need ``need`` (default
+    all); staying in the group takes up the difference. Needs ``--sen2``."""
+
+    kind: Literal["transition"]
+    to_group: Group = Field(alias="to")
+    from_group: Group | None = Field(default=None, alias="from")
+    at: TransitionMoment = "phase_transfer"
+    need: str | None = None
+    change_percent: float = Field(ge=-100, le=500)
+
+    _need = field_validator("need")(_need_ok)
+
+    @model_validator(mode="after")
+    def _different(self) -> TransitionLever:
+        if self.from_group == self.to_group:
+            raise ValueError(f"to: same group as from ({self.to_group})")
+        return self
+
+    @property
+    def is_zero(self) -> bool:
+        return self.change_percent == 0
+
+
 class UnitCostLever(LeverBase):
     """Cost per plan in ``group`` changed by ``change_percent`` % (financial years)."""
 
@@ -265,6 +341,8 @@ Lever = Annotated[
     | CeasingLever
     | PlacementShiftLever
     | NewPlacesLever
+    | NeedNewPlansLever
+    | TransitionLever
     | UnitCostLever
     | RunningCostLever
     | CapitalLever
@@ -276,12 +354,15 @@ LEVER_KINDS: tuple[str, ...] = (
     "ceasing",
     "placement_shift",
     "new_places",
+    "need_new_plans",
+    "transition",
     "unit_cost",
     "running_cost",
     "capital",
     "funding",
 )
 MODEL_KINDS = frozenset({"incidence", "ceasing", "placement_shift", "new_places"})
+NEED_KINDS = frozenset({"need_new_plans", "transition"})  # only the SEN2 need model has them
 
 
 class Scenario(BaseModel):
@@ -313,9 +394,14 @@ class Scenario(BaseModel):
         return [lv for lv in self.levers if lv.kind in MODEL_KINDS]
 
     @property
+    def need_levers(self) -> list[Any]:
+        """Return the levers on a primary need or a transition (SEN2 need model only)."""
+        return [lv for lv in self.levers if lv.kind in NEED_KINDS]
+
+    @property
     def money_levers(self) -> list[Any]:
         """Return the levers that change costs or income."""
-        return [lv for lv in self.levers if lv.kind not in MODEL_KINDS]
+        return [lv for lv in self.levers if lv.kind not in MODEL_KINDS | NEED_KINDS]
 
     @property
     def is_baseline(self) -> bool:
