@@ -87,19 +87,19 @@ def register(app: typer.Typer) -> None:
         from sendcast.parameters import ParameterError
 
         if la is not None and la.strip().lower() == "backtest":
+            if sen2 is not None:
+                raise _fail("budget backtest uses the published record of every council: not with --sen2")
             _backtest(params, balances, draws, seed, out)
             return
+        if sen2 is not None and not all_councils:
+            la = _sen2_council(sen2, la, origin)  # the store's council; another council is refused
         if la is None and not all_councils:
             raise _fail("give a council (name or code), England, or --all")
         if la is not None and all_councils:
             raise _fail("give a council or --all, not both")
         kind = output_format(fmt, out)
-        sen2_code: str | None = None
-        if sen2 is not None:
-            if all_councils:
-                raise _fail("--sen2 holds one council's return: give that council, not --all")
-            sen2_code = _sen2_council(sen2, la, origin)
-            la = sen2_code
+        if sen2 is not None and all_councils:
+            raise _fail("--sen2 holds one council's return: give that council, not --all")
         pdraws, note = None, None
         try:
             with steps(5 if sen2 is not None else 4) as step:

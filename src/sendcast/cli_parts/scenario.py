@@ -23,6 +23,14 @@ SeedOpt = Annotated[int, typer.Option(help="Random seed.")]
 AgreementOpt = Annotated[Path | None, typer.Option(help="Agreement YAML.")]
 FormatOpt = Annotated[str | None, typer.Option("--format", help="|".join(FORMATS) + " (default: --out's extension)")]
 OutOpt = Annotated[Path | None, typer.Option(help="Output file.")]
+Sen2Opt = Annotated[
+    Path | None,
+    typer.Option(
+        "--sen2",
+        help="Simulate on the council's own SEN2 store (`sendcast sen2 import`): needed by need_new_plans and "
+        "transition levers.",
+    ),
+]
 
 # the options of ``scenario run`` and ``scenario compare``: (name, option, default)
 COMPARE_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
@@ -34,6 +42,7 @@ COMPARE_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("agreement", AgreementOpt, None),
     ("fmt", FormatOpt, None),
     ("out", OutOpt, None),
+    ("sen2", Sen2Opt, None),
 )
 
 
@@ -123,6 +132,28 @@ def _context(la: str, origin: int | None, horizon: int, draws: int) -> Any:
         raise _fail(str(e)) from e
 
 
+def _sen2_context(sen2: Path, la: str, origin: int | None, horizon: int, seed: int) -> Any:
+    """The scenario context on the council's SEN2 store: a store of another council (or of none
+    in the data store), or an origin other than its last census, is one line and exit 2."""
+    from sendcast.geography import UnknownCouncilError
+    from sendcast.personlevel.read import Sen2InputError
+    from sendcast.scenarios.compare import context_from_sen2
+
+    try:
+        return context_from_sen2(sen2, council=la, horizon=horizon, seed=seed, origin=origin)
+    except (Sen2InputError, ValueError, UnknownCouncilError) as e:
+        raise _fail(str(e)) from e
+
+
+def _check_need_levers(scenarios: list[Any], sen2: Path | None) -> None:
+    from sendcast.scenarios.compare import check_need_levers
+
+    try:
+        check_need_levers(scenarios, sen2=sen2 is not None)
+    except ValueError as e:
+        raise _fail(str(e)) from e
+
+
 def _output_format(fmt: str | None, out: Path | None) -> str:
     """The format to write: ``--format``, else ``--out``'s extension, else ``table``; a clash
     between the two, or an unknown extension, is refused (one line, exit 2)."""
@@ -205,6 +236,7 @@ def register(app: typer.Typer) -> None:
         agreement: Path | None,
         fmt: str | None,
         out: Path | None,
+        sen2: Path | None,
     ) -> None:
         from sendcast.cli_parts.progress import steps
         from sendcast.money.budget import BudgetInputError
@@ -218,11 +250,16 @@ def register(app: typer.Typer) -> None:
         loaded = iter(read)
         scenarios = [BASELINE if str(f) == "baseline" else next(loaded) for f in files]
         origins = {s.origin for s in scenarios if s.origin is not None}
-        if origin is None and len(origins) == 1:
+        _check_need_levers(scenarios, sen2)
+        if origin is None and len(origins) == 1 and sen2 is None:
             origin = origins.pop()
         with steps(3 + 2 * len(scenarios)) as step:
-            step(f"fitting every council ({la} is forecast with its neighbours' pooled trends)")
-            ctx = _context(la, origin, horizon, draws)
+            if sen2 is not None:
+                step(f"fitting the need model to {la}'s SEN2 return")
+                ctx = _sen2_context(sen2, la, origin, horizon, seed)
+            else:
+                step(f"fitting every council ({la} is forecast with its neighbours' pooled trends)")
+                ctx = _context(la, origin, horizon, draws)
             step("loading the money inputs")
             inputs, agr = _money(agreement, ctx.la_code)
             try:
@@ -245,8 +282,12 @@ def register(app: typer.Typer) -> None:
                 "agreement": str(agreement) if agreement else None,
                 "format": fmt,
                 "scenarios": [s.name for s in scenarios],
+                "sen2_store": str(sen2) if sen2 else None,
+                "forecast_source": cmp.notes[0] if cmp.notes else None,
             }
             _write_metadata(out, command, settings, sources, agreement)
+        for n in cmp.notes:
+            typer.echo(f"note: {n}", err=True)
         if fmt == "table":
             if not cmp.savings.empty:
                 typer.echo(cmp.savings.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
@@ -308,7 +349,12 @@ def register(app: typer.Typer) -> None:
     @sub.command("goal-seek")
     def goal_seek_cmd(
         la: CouncilOpt,
-        lever: Annotated[str, typer.Option(help="incidence|independent_shift")] = "incidence",
+        lever: Annotated[
+            str, typer.Option(help="incidence|independent_shift|need_new_plans (with --need and --sen2)")
+        ] = "incidence",
+        need: Annotated[
+            str | None, typer.Option(help="Primary need (SEN2 code, e.g. SEMH) of --lever need_new_plans.")
+        ] = None,
         target_year: Annotated[int, typer.Option(help="Balanced by 31 March of this year.")] = 2029,
         probability: Annotated[float, typer.Option(help="Wanted probability (0-1).")] = 0.5,
         base: Annotated[Path | None, typer.Option(help="Scenario to add the lever to.")] = None,
@@ -316,6 +362,7 @@ def register(app: typer.Typer) -> None:
         draws: DrawsOpt = DEFAULT_DRAWS,
         seed: SeedOpt = DEFAULT_SEED,
         agreement: AgreementOpt = None,
+        sen2: Sen2Opt = None,
     ) -> None:
         """Find the lever size that balances the budget with the wanted probability."""
         from sendcast.cli_parts.progress import steps
@@ -324,16 +371,36 @@ def register(app: typer.Typer) -> None:
         from sendcast.scenarios.realism import assess_lever, council_metrics
         from sendcast.scenarios.schema import BASELINE
 
-        if lever not in ("incidence", "independent_shift"):
-            raise _fail("--lever must be incidence or independent_shift")
+        if lever not in ("incidence", "independent_shift", "need_new_plans"):
+            raise _fail("--lever must be incidence, independent_shift or need_new_plans")
+        if (lever == "need_new_plans") != (need is not None):
+            raise _fail("--need goes with --lever need_new_plans (and that lever needs --need)")
+        if lever == "need_new_plans" and sen2 is None:
+            raise _fail("--lever need_new_plans acts on a primary need, which only the council's own SEN2 "
+                        "return can model: give --sen2 STORE")  # fmt: skip
+        if lever == "independent_shift" and sen2 is not None:
+            raise _fail("--lever independent_shift acts on the published model's placements: with --sen2 use "
+                        "incidence or need_new_plans")  # fmt: skip
+        from sendcast.personlevel.codes import NEEDS
+
+        if need is not None and need not in NEEDS:
+            raise _fail(f"--need {need!r} is not a SEN2 primary need code (one of {', '.join(NEEDS)})")
         base_sc = _load([base])[0] if base else BASELINE
+        _check_need_levers([base_sc], sen2)
         iterations = 10
         with steps(3 + 2 + iterations) as step:
             step("loading the store")
             data = api.model_data()
-            o = api.check_request(data, origin, 1, draws)
-            step(f"fitting every council ({la} is forecast with its neighbours' pooled trends)")
-            ctx = _context(la, o, max(target_year - o, 1), draws)
+            if sen2 is not None:
+                from sendcast.personlevel.api import sen2_origin
+
+                o = sen2_origin(sen2) if origin is None else origin
+                step(f"fitting the need model to {la}'s SEN2 return")
+                ctx = _sen2_context(sen2, la, origin, max(target_year - o, 1), seed)
+            else:
+                o = api.check_request(data, origin, 1, draws)
+                step(f"fitting every council ({la} is forecast with its neighbours' pooled trends)")
+                ctx = _context(la, o, max(target_year - o, 1), draws)
             step("loading the money inputs; first trial")
             inputs, agr = _money(agreement, ctx.la_code)
             trial = 0
@@ -356,6 +423,7 @@ def register(app: typer.Typer) -> None:
                     seed=seed,
                     iterations=iterations,
                     progress=show,
+                    need=need,
                 )
             except ValueError as e:
                 raise _fail(str(e)) from e

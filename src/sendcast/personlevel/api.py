@@ -44,6 +44,16 @@ def council_of(lea: str, store: Any | None = None) -> tuple[str, str] | None:
     return str(match["la_code"].iloc[0]), str(match["la_name"].iloc[0])
 
 
+def sen2_origin(sen2_store: str | Path) -> int:
+    """The last census year of a SEN2 store (where a forecast from it starts)."""
+    from sendcast.personlevel.read import Sen2InputError
+
+    path = Path(sen2_store) / "manifest.json"
+    if not path.is_file():
+        raise Sen2InputError(Path(sen2_store), "no SEN2 store here (run `sendcast sen2 import DIR --dest STORE`)")
+    return max(int(r["census_year"]) for r in json.loads(path.read_text(encoding="utf-8"))["returns"])
+
+
 def sen2_council(sen2_store: str | Path, council: str | None = None, *, origin: int | None = None,
                  store: Any | None = None) -> tuple[str, str]:  # fmt: skip
     """(la_code, la_name) of the council whose return ``sen2_store`` holds, for a budget or a
@@ -55,7 +65,7 @@ def sen2_council(sen2_store: str | Path, council: str | None = None, *, origin: 
 
     manifest, _ = open_sen2_store(Path(sen2_store))
     lea = str(manifest["lea"])
-    last = max(int(r["census_year"]) for r in manifest["returns"])
+    last = sen2_origin(sen2_store)
     if origin is not None and origin != last:
         raise Sen2CouncilError(
             f"--origin {origin}: a forecast from the SEN2 return starts at its last census (January {last})"
@@ -185,15 +195,16 @@ def source_note(manifest: dict[str, Any], council: tuple[str, str]) -> str:
 
 
 def need_scenarios(sen2_store: str | Path, *, council: str | None = None, horizon: int = 6, seed: int = 1,
-                   store: Any | None = None) -> NeedScenarios:  # fmt: skip
+                   origin: int | None = None, store: Any | None = None) -> NeedScenarios:  # fmt: skip
     """Fit the need model to ``sen2_store`` for scenarios (or a budget) of its council.
 
-    Raises :class:`Sen2CouncilError` (another council, or one not in the data store),
+    Raises :class:`Sen2CouncilError` (another council, one not in the data store, an
+    ``origin`` that is not the last census),
     ``Sen2InputError`` (not a SEN2 store) or ``ValueError`` (one line: a bad horizon, a store
     with a single census year)."""
     if not 1 <= horizon <= 30:
         raise ValueError(f"horizon must be between 1 and 30 years (got {horizon})")
-    code, name = sen2_council(sen2_store, council, store=store)
+    code, name = sen2_council(sen2_store, council, origin=origin, store=store)
     manifest, tables = open_sen2_store(Path(sen2_store))
     model = fit(tables, manifest, store=store, seed=seed)
     return NeedScenarios(la_code=code, la_name=name, horizon=horizon, model=model, manifest=manifest,

@@ -63,6 +63,9 @@ class Context:
     # model draw by draw, so the baseline is the forecast `sendcast forecast`/`budget` show
     published: Callable[[int, int], np.ndarray] | None = field(default=None, repr=False)
     published_values: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    # the need model fitted to the council's own SEN2 return (sendcast.personlevel.api.NeedScenarios):
+    # when set, every scenario is simulated on it instead of the published forecast
+    need: Any = field(default=None, repr=False)
     # simulations already run on this context, by what changes the draws (see simulation_key)
     runs: dict[tuple[object, ...], ScenarioRun] = field(default_factory=dict, init=False, repr=False)
 
@@ -133,6 +136,62 @@ def context_from_store(council: str, *, origin: int | None, horizon: int, store:
     )
 
 
+def context_from_sen2(sen2_store: Any, *, council: str | None, horizon: int, seed: int, origin: int | None = None,
+                      store: Any = None) -> Context:  # fmt: skip
+    """Return a :class:`Context` on the need model fitted to a council's own SEN2 store
+    (:func:`sendcast.personlevel.api.need_scenarios`): scenarios on it may hold need and
+    transition levers. ``council`` (if given) must be the store's own; ``origin`` (if given)
+    its last census year. Raises ``Sen2CouncilError``, ``Sen2InputError`` or ``ValueError``
+    (one line)."""
+    from sendcast.personlevel.api import need_scenarios
+
+    need = need_scenarios(sen2_store, council=council, horizon=horizon, seed=seed, origin=origin, store=store)
+    return Context(la_code=need.la_code, la_name=need.la_name, origin=need.origin, horizon=horizon, fits={},
+                   histories={}, need=need)  # fmt: skip
+
+
+def check_need_levers(scenarios: list[Scenario], *, sen2: bool) -> None:
+    """Refuse (ValueError, one line) a need or transition lever without the council's SEN2
+    return, and a lever the need model cannot apply with it."""
+    for sc in scenarios:
+        if sen2:
+            from sendcast.personlevel.levers import check_levers
+
+            try:
+                check_levers(sc.levers)
+            except ValueError as e:
+                raise ValueError(f"{sc.file or sc.name}: {e}") from None
+            continue
+        for lv in sc.need_levers:
+            if not lv.is_zero:
+                raise ValueError(
+                    f"{sc.file or sc.name}: lever {lv.describe()!r} ({lv.kind}) acts on a primary need or a "
+                    "transition, which only the council's own SEN2 return can model: give --sen2 STORE"
+                )
+
+
+def _simulate_need(ctx: Context, scenario: Scenario, *, draws: int, seed: int) -> ScenarioRun:
+    """The scenario on the context's need model (same seed, same bootstrap draws as the baseline)."""
+    from sendcast.model.forecast import summarise
+    from sendcast.personlevel.levers import need_levers_in
+
+    levers = need_levers_in(scenario.levers)
+    key = ("need", int(draws), int(seed), tuple(lv.model_dump_json() for lv in levers))
+    done = ctx.runs.get(key)
+    if done is None:
+        values, pdraws = ctx.need.simulate(levers, draws=draws, seed=seed)
+        years = np.arange(ctx.origin, ctx.origin + values.shape[1])
+        res = ForecastResult(origin=ctx.origin, horizon=ctx.horizon, draws=draws, seed=seed,
+                             summary=summarise(values, ctx.la_code, ctx.la_name, years), fits={},
+                             draw_values={ctx.la_code: values}, placement_draws=pdraws)  # fmt: skip
+        done = ScenarioRun(scenario=scenario, forecast=res, values=values, placement_draws=pdraws, new_plans={})
+        while len(ctx.runs) >= MAX_KEPT_RUNS:
+            ctx.runs.pop(next(reversed(ctx.runs)))
+        ctx.runs[key] = done
+    return ScenarioRun(scenario=scenario, forecast=done.forecast, values=done.values,
+                       placement_draws=done.placement_draws, new_plans={})  # fmt: skip
+
+
 def simulate(ctx: Context, scenario: Scenario, *, draws: int, seed: int) -> ScenarioRun:
     """Return the :class:`ScenarioRun` of ``scenario`` for the context's council.
 
@@ -143,7 +202,14 @@ def simulate(ctx: Context, scenario: Scenario, *, draws: int, seed: int) -> Scen
     a scenario whose model levers match one already simulated on this context (the baseline,
     a money-only variant, a goal-seek trial of size 0) reuses its draws instead of
     simulating again: the same arrays the simulation would return.
+
+    On a context from the council's SEN2 return (:func:`context_from_sen2`) the scenario runs
+    on the need model (:mod:`sendcast.personlevel.levers` says which levers it takes); a need
+    or transition lever on any other context is refused (:func:`check_need_levers`).
     """
+    check_need_levers([scenario], sen2=ctx.need is not None)
+    if ctx.need is not None:
+        return _simulate_need(ctx, scenario, draws=draws, seed=seed)
     key = simulation_key(scenario, draws=draws, seed=seed)
     done = ctx.runs.get(key)
     if done is None:
@@ -461,6 +527,7 @@ def compare_runs(ctx: Context, runs: list[ScenarioRun], *, agreement: Agreement 
         table=table,
         target=pd.DataFrame(target_rows),
         savings=pd.DataFrame(savings_rows),
+        notes=[ctx.need.source_note()] if ctx.need is not None else [],
     )
 
 
@@ -570,4 +637,8 @@ def comparison_html(cmp: Comparison, history: pd.DataFrame | None = None) -> str
         "draw by draw. Money years are financial years labelled by the April they start; "
         "capital is shown beside the DSG balance, not in it.</p>"
     )
+    if cmp.notes:
+        import html as html_lib
+
+        intro += "".join(f"<p>{html_lib.escape(n)}</p>" for n in cmp.notes)
     return html_page(f"{cmp.context.la_name}: scenarios compared", sections, intro=intro)

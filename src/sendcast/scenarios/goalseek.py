@@ -21,17 +21,25 @@ from sendcast.scenarios.compare import Context, add_budget, simulate
 from sendcast.scenarios.schema import (
     BASELINE,
     IncidenceLever,
+    NeedNewPlansLever,
     PlacementShiftLever,
     Scenario,
 )
 
-LeverName = Literal["incidence", "independent_shift"]
-UPPER = {"incidence": 100.0, "independent_shift": 100.0}
+LeverName = Literal["incidence", "independent_shift", "need_new_plans"]
+UPPER = {"incidence": 100.0, "independent_shift": 100.0, "need_new_plans": 100.0}
 
 
-def make_lever(which: LeverName, size: float, *, start: int, ramp: int = 0, to_group: str = "state_special") -> Any:
-    """Return the lever of ``size`` %: an incidence cut of ``size`` % (all ages), or a shift of
-    ``size`` % of new placements from independent special to ``to_group``."""
+def make_lever(which: LeverName, size: float, *, start: int, ramp: int = 0, to_group: str = "state_special",
+               need: str | None = None) -> Any:  # fmt: skip
+    """Return the lever of ``size`` %: an incidence cut of ``size`` % (all ages), a shift of
+    ``size`` % of new placements from independent special to ``to_group``, or a cut of
+    ``size`` % in new plans with primary need ``need`` (the SEN2 need model only)."""
+    if which == "need_new_plans":
+        if need is None:
+            raise ValueError("a need_new_plans lever needs a primary need")
+        return NeedNewPlansLever(kind="need_new_plans", id="goal_seek", label=f"{need} new plans -{size:.1f}%",
+                                 need=need, change_percent=-size, start=start, ramp=ramp)  # fmt: skip
     if which == "incidence":
         return IncidenceLever(
             kind="incidence",
@@ -111,13 +119,15 @@ def goal_seek(
     at_least: float | None = None,
     iterations: int = 10,
     progress: Callable[[float, float], None] | None = None,
+    need: str | None = None,
 ) -> GoalSeekResult:
     """Return the smallest lever size (%) giving at least ``probability`` of a cumulative DSG
     balance >= ``at_least`` (default: the agreement's target, else 0) at 31 March
     ``target_year`` (financial year ``target_year - 1``).
 
     Bisection on [0, 100] for ``iterations`` steps (precision 100 / 2^iterations). The lever
-    starts in ``start`` (default: the origin year) on top of ``base``.
+    starts in ``start`` (default: the origin year) on top of ``base``; ``need`` is the primary
+    need of a ``need_new_plans`` lever.
     """
     if not 0 < probability < 1:
         raise ValueError(f"probability must be between 0 and 1 (got {probability})")
@@ -132,7 +142,8 @@ def goal_seek(
     trials: list[tuple[float, float]] = []
 
     def p_at(size: float) -> float:
-        sc = base.with_levers([make_lever(lever, size, start=first, ramp=ramp)], name=f"{base.name} + goal-seek")
+        trial = make_lever(lever, size, start=first, ramp=ramp, need=need)
+        sc = base.with_levers([trial], name=f"{base.name} + goal-seek")
         p = probability_balanced(
             ctx,
             sc,
@@ -168,7 +179,8 @@ def goal_seek(
             value, p_val = hi, p_hi
     sc = None
     if value is not None:
-        sc = base.with_levers([make_lever(lever, value, start=first, ramp=ramp)], name=f"{base.name} + goal-seek")
+        best = make_lever(lever, value, start=first, ramp=ramp, need=need)
+        sc = base.with_levers([best], name=f"{base.name} + goal-seek")
     return GoalSeekResult(
         lever=lever,
         value=value,
