@@ -86,6 +86,29 @@ def sen2_council(sen2_store: str | Path, council: str | None = None, *, origin: 
     return own
 
 
+_FITS: dict[tuple[object, ...], tuple[dict[str, Any], NeedModel]] = {}
+KEPT_FITS = 2
+
+
+def fitted(sen2_store: str | Path, *, seed: int, store: Any | None = None) -> tuple[dict[str, Any], NeedModel]:
+    """(manifest, need model fitted to the SEN2 store), fitted once per process for the same
+    store files, seed and data store (a budget and its scenarios reuse the fit). Keyed on the
+    store's manifest (path, modification time, size): a re-import is a new key. The model is
+    read-only (scenario levers never change it)."""
+    path = Path(sen2_store)
+    mf = path / "manifest.json"
+    st = mf.stat() if mf.is_file() else None
+    key = (str(path.resolve()), st.st_mtime_ns if st else 0, st.st_size if st else 0, int(seed),
+           None if store is None else id(store))  # fmt: skip
+    if key not in _FITS:
+        manifest, tables = open_sen2_store(path)
+        model = fit(tables, manifest, store=store, seed=seed)
+        while len(_FITS) >= KEPT_FITS:
+            _FITS.pop(next(iter(_FITS)))
+        _FITS[key] = (manifest, model)
+    return _FITS[key]
+
+
 def _values(model: NeedModel, by_age: np.ndarray) -> np.ndarray:
     """(D, T, M) draws in :data:`sendcast.model.forecast.MEASURES` order from the simulated
     (D, H, age, group) plans, T = the origin (the return's caseload, every draw) + H years."""
@@ -145,8 +168,7 @@ def forecast_by_need(store: str | Path, *, horizon: int = 5, draws: int = 1000, 
         raise ValueError(f"horizon must be between 1 and 30 years (got {horizon})")
     if not 1 <= draws <= 20_000:
         raise ValueError(f"draws must be between 1 and 20,000 for a person-level forecast (got {draws})")
-    manifest, tables = open_sen2_store(Path(store))
-    model = fit(tables, manifest, store=published_store, seed=seed)
+    manifest, model = fitted(store, seed=seed, store=published_store)
     by_need, by_age = simulate_arrays(model, horizon=horizon, draws=draws, seed=seed)
     settings = {"sen2_store": str(store), "horizon": horizon, "draws": draws, "seed": seed}
     return NeedForecast(la=model.la, origin=model.origin, draws=draws_frame(model, by_need), model=model,
@@ -205,8 +227,7 @@ def need_scenarios(sen2_store: str | Path, *, council: str | None = None, horizo
     if not 1 <= horizon <= 30:
         raise ValueError(f"horizon must be between 1 and 30 years (got {horizon})")
     code, name = sen2_council(sen2_store, council, origin=origin, store=store)
-    manifest, tables = open_sen2_store(Path(sen2_store))
-    model = fit(tables, manifest, store=store, seed=seed)
+    manifest, model = fitted(sen2_store, seed=seed, store=store)
     return NeedScenarios(la_code=code, la_name=name, horizon=horizon, model=model, manifest=manifest,
                          sen2_store=str(sen2_store))  # fmt: skip
 
