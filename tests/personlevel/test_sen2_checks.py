@@ -116,3 +116,32 @@ def test_yes_no_flags_exported_as_letters_read_the_same(tmp_path):
     df["week20"] = df["week20"].map({"1": "Y", "0": "N", "": ""})
     df.to_csv(path, index=False)
     assert _findings(tmp_path).empty
+
+
+def test_check_exit_code_is_0_without_errors_and_1_with_them(clean, defective, tmp_path):
+    """0: clean, or queries only; 1: errors found (the report is written first); 2: unreadable."""
+    from typer.testing import CliRunner
+
+    from sendcast.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["sen2", "check", str(clean[0])])
+    assert res.exit_code == 0, res.output
+    # one query only: a 20-week flag that contradicts the dates
+    folder = tmp_path / "queries"
+    shutil.copytree(clean[0], folder)
+    path = next(folder.glob("Blade-Export_*2025_assessment.csv"))
+    a = pd.read_csv(path, dtype=str, keep_default_na=False)
+    i = a.index[a["week20"] != ""][0]
+    a.loc[i, "week20"] = "0" if a.loc[i, "week20"] == "1" else "1"
+    a.to_csv(path, index=False)
+    found = _findings(folder)
+    assert len(found) and set(found["severity"]) == {"query"}
+    res = runner.invoke(app, ["sen2", "check", str(folder)])
+    assert res.exit_code == 0, res.output
+    report = tmp_path / "findings.csv"
+    res = runner.invoke(app, ["sen2", "check", str(defective[0]), "--format", "csv", "--out", str(report)])
+    assert res.exit_code == 1, res.output
+    assert report.is_file() and "errors" in res.output
+    res = runner.invoke(app, ["sen2", "check", str(tmp_path / "nothing")])
+    assert res.exit_code == 2
