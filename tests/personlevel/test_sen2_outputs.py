@@ -67,28 +67,42 @@ def _texts(folder: Path) -> dict[Path, str]:
     return out
 
 
+# every place in a text where an identifier of each kind could start (lookaheads: overlapping
+# matches, so a substring inside a longer run is found as surely as by ``needle in text``)
+ID_PATTERNS = {
+    "upn": re.compile(r"(?=([A-Z]\d{11}[0-9A-Z]))"),
+    "uln": re.compile(r"(?=(\d{10}))"),
+    "postcode": re.compile(r"(?=([A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}))"),
+    "birth": re.compile(r"(?=(\d{4}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2}))"),
+}
+
+
 def assert_no_identifier(src: Path, texts: dict[Path, str], store: Path | None = None) -> None:
     """No name, UPN, ULN, postcode or birth date of the synthetic return in ``src`` appears in
     any of ``texts`` (birth dates are not looked for in ``store``, whose event dates are checked
     person by person in :func:`test_store_holds_no_full_birth_date`)."""
     persons = pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False) for p in src.glob("*_person.csv")])
     names = set(persons["surname"]) | set(persons["forename"])
-    upns = {u for u in persons["upn"] if u}
-    ulns = {u for u in persons["uniquelearnernumber"] if u}
-    postcodes = {p for p in persons["postcode"] if p}
-    births = set(persons["personbirthdate"]) | {
-        pd.Timestamp(pd.to_datetime(b, format="%Y-%b-%d %H:%M:%S")).strftime("%Y-%m-%d")
-        for b in persons["personbirthdate"]}
-    assert names and upns and postcodes and births
+    ids = {
+        "upn": {u for u in persons["upn"] if u},
+        "uln": {u for u in persons["uniquelearnernumber"] if u},
+        "postcode": {p for p in persons["postcode"] if p},
+        "birth": set(persons["personbirthdate"]) | {
+            pd.Timestamp(pd.to_datetime(b, format="%Y-%b-%d %H:%M:%S")).strftime("%Y-%m-%d")
+            for b in persons["personbirthdate"]},
+    }  # fmt: skip
+    assert names and all(ids.values())
+    for kind, values in ids.items():  # the patterns find every identifier of the return
+        assert all(ID_PATTERNS[kind].match(v) for v in values), kind
     for path, text in texts.items():
         words = set(re.findall(r"[A-Za-z]+", text))
         hit = names & words
         assert not hit, f"names {sorted(hit)[:3]} found in {path}"
-        for needle in upns | ulns | postcodes:
-            assert needle not in text, f"{needle!r} found in {path}"
-        if store is None or store not in path.parents:  # the store holds event dates (checked below)
-            for b in births:
-                assert b not in text, f"birth date {b} found in {path}"
+        for kind, values in ids.items():
+            if kind == "birth" and store is not None and store in path.parents:
+                continue  # the store holds event dates (checked person by person)
+            hit = values & set(ID_PATTERNS[kind].findall(text))
+            assert not hit, f"{kind} {sorted(hit)[:2]} found in {path}"
 
 
 def test_no_identifier_in_any_file_sendcast_writes(flow):
