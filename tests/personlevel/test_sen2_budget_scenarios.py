@@ -91,6 +91,23 @@ def test_nothing_written_shows_a_count_of_1_to_9(norfolk_outputs):
     assert problems == [], "\n".join(problems[:10])
 
 
+def test_scenario_outputs_show_plans_by_need_protected(norfolk_outputs):
+    from sendcast.outputs.disclosure import SUPPRESSED
+
+    _, _, out = norfolk_outputs
+    t = pd.read_csv(out / "scenario.csv", dtype=str)
+    need = t[t["measure"].str.startswith("need:")]
+    assert set(need["measure"]) == {f"need:{c}" for c in ("SPLD", "MLD", "SLD", "PMLD", "SEMH", "SLCN", "HI", "VI",
+                                                            "MSI", "PD", "ASD", "DS", "OTH")}  # fmt: skip
+    assert set(need["kind"]) == {"level", "difference"}
+    for col in ("mean", "p10", "p50", "p90"):
+        v = pd.to_numeric(need[col].where(need[col] != SUPPRESSED), errors="coerce").dropna()
+        assert not ((v.abs() > 0) & (v.abs() < 9.5)).any(), col
+    assert (need["p50"] == SUPPRESSED).any()  # this small council has needs of 1-9 plans
+    # the printed table shows the need the scenario's levers name
+    assert "need:SEMH" in (out / "scenario.txt").read_text()
+
+
 def test_another_councils_store_is_refused(norfolk_sen2, tmp_path):
     _, store = norfolk_sen2
     for args in (["budget", "Suffolk", "--sen2", str(store)],

@@ -240,7 +240,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from sendcast.cli_parts.progress import steps
         from sendcast.money.budget import BudgetInputError
-        from sendcast.scenarios.compare import compare, comparison_html, protect_counts
+        from sendcast.scenarios.compare import NEED_PREFIX, compare, comparison_html, protect_counts
         from sendcast.scenarios.schema import BASELINE
 
         fmt = _output_format(fmt, out)
@@ -268,7 +268,9 @@ def register(app: typer.Typer) -> None:
                 raise _fail(str(e)) from e
         table = protect_counts(cmp.table)
         if fmt == "table":
-            keep = table["measure"].isin(["ehcp_total", "spend_total", "cumulative_balance"])
+            # the needs the scenarios' levers name (on the council's SEN2 return) beside the totals
+            needs = {f"{NEED_PREFIX}{lv.need}" for s in scenarios for lv in s.need_levers if getattr(lv, "need", None)}
+            keep = table["measure"].isin(["ehcp_total", *sorted(needs), "spend_total", "cumulative_balance"])
             table = table[keep]
         _emit(table, fmt, out, comparison_html(cmp) if fmt == "html" else None)
         if out is not None:

@@ -191,17 +191,21 @@ class NeedScenarios:
     def origin(self) -> int:
         return self.model.origin
 
-    def simulate(self, levers: list[Any], *, draws: int, seed: int) -> tuple[np.ndarray, pd.DataFrame]:
-        """(D, T, M) draws and the placement-draws table of the need model with ``levers``
-        (scenario-schema levers; :func:`sendcast.personlevel.levers.multipliers`)."""
+    def simulate(self, levers: list[Any], *, draws: int, seed: int) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+        """(D, T, M) draws, the placement-draws table and the (D, T, need) plans by primary
+        need (:data:`~sendcast.personlevel.codes.NEEDS` order) of the need model with
+        ``levers`` (scenario-schema levers; :func:`sendcast.personlevel.levers.multipliers`);
+        T = the origin (the return's caseload) + the horizon's Januarys."""
         from sendcast.model.forecast import placement_table
         from sendcast.personlevel.levers import multipliers
 
         mult: Multipliers | None = multipliers(self.model, levers, self.horizon) if levers else None
-        _, by_age = simulate_arrays(self.model, horizon=self.horizon, draws=draws, seed=seed, multipliers=mult)
+        by_need, by_age = simulate_arrays(self.model, horizon=self.horizon, draws=draws, seed=seed, multipliers=mult)
         values = _values(self.model, by_age)
         years = np.arange(self.origin, self.origin + values.shape[1])
-        return values, placement_table(values, self.la_code, self.la_name, years)
+        first = np.broadcast_to(self.model.stock.sum(axis=(0, 1)), (draws, 1, by_need.shape[-1]))
+        needs = np.concatenate([first, by_need.sum(axis=2)], axis=1).astype(float)
+        return values, placement_table(values, self.la_code, self.la_name, years), needs
 
     def source_note(self) -> str:
         """One sentence for outputs: where the forecast comes from."""

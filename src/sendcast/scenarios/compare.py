@@ -36,6 +36,7 @@ from sendcast.scenarios.schema import (
 )
 
 DEMAND_MEASURES = ("ehcp_total", "independent_special", "state_special", "resourced_provision")
+NEED_PREFIX = "need:"  # measures of plans by primary need (``need:SEMH``), on a SEN2 context only
 MONEY_LINES = (
     "spend_total",
     "spend:programme_running_costs",
@@ -82,6 +83,8 @@ class ScenarioRun:
     new_plans: dict[int, float]
     budget: BudgetResult | None = None
     capital: pd.DataFrame | None = None
+    # (D, T, need) plans by primary need (NEEDS order): runs on the council's SEN2 need model only
+    need_values: np.ndarray | None = None
 
 
 def context_from_histories(
@@ -179,17 +182,18 @@ def _simulate_need(ctx: Context, scenario: Scenario, *, draws: int, seed: int) -
     key = ("need", int(draws), int(seed), tuple(lv.model_dump_json() for lv in levers))
     done = ctx.runs.get(key)
     if done is None:
-        values, pdraws = ctx.need.simulate(levers, draws=draws, seed=seed)
+        values, pdraws, needs = ctx.need.simulate(levers, draws=draws, seed=seed)
         years = np.arange(ctx.origin, ctx.origin + values.shape[1])
         res = ForecastResult(origin=ctx.origin, horizon=ctx.horizon, draws=draws, seed=seed,
                              summary=summarise(values, ctx.la_code, ctx.la_name, years), fits={},
                              draw_values={ctx.la_code: values}, placement_draws=pdraws)  # fmt: skip
-        done = ScenarioRun(scenario=scenario, forecast=res, values=values, placement_draws=pdraws, new_plans={})
+        done = ScenarioRun(scenario=scenario, forecast=res, values=values, placement_draws=pdraws, new_plans={},
+                           need_values=needs)  # fmt: skip
         while len(ctx.runs) >= MAX_KEPT_RUNS:
             ctx.runs.pop(next(reversed(ctx.runs)))
         ctx.runs[key] = done
     return ScenarioRun(scenario=scenario, forecast=done.forecast, values=done.values,
-                       placement_draws=done.placement_draws, new_plans={})  # fmt: skip
+                       placement_draws=done.placement_draws, new_plans={}, need_values=done.need_values)  # fmt: skip
 
 
 def simulate(ctx: Context, scenario: Scenario, *, draws: int, seed: int) -> ScenarioRun:
@@ -431,7 +435,8 @@ def _rows(scenario: str, kind: str, measure: str, years: list[int], stats: np.nd
 class Comparison:
     """Scenarios side by side. ``table``: ``scenario, kind (level|difference), measure, year,
     mean, p10, p50, p90`` (demand by January, money by financial year); differences are
-    ``scenario - baseline`` draw by draw. ``target``: probability of meeting the agreement
+    ``scenario - baseline`` draw by draw (on a SEN2 context also ``need:<code>``, the plans by
+    primary need). ``target``: probability of meeting the agreement
     target per scenario. ``savings``: net savings after the programme's own costs."""
 
     context: Context
@@ -461,6 +466,18 @@ def compare_runs(ctx: Context, runs: list[ScenarioRun], *, agreement: Agreement 
                 continue
             diff = _rows(name, "difference", m, years, _q_columns(v - ref.values[:, :, MEASURES.index(m)]))
             rows += [r for pair in zip(level, diff, strict=True) for r in pair]
+        if run.need_values is not None:  # on the council's SEN2 return: plans by primary need too
+            from sendcast.personlevel.codes import NEEDS
+
+            for i, code in enumerate(NEEDS):
+                v = run.need_values[:, :, i]
+                level = _rows(name, "level", f"{NEED_PREFIX}{code}", years, _q_columns(v))
+                if run is ref or ref.need_values is None:
+                    rows += level
+                    continue
+                diff = _rows(name, "difference", f"{NEED_PREFIX}{code}", years,
+                             _q_columns(v - ref.need_values[:, :, i]))  # fmt: skip
+                rows += [r for pair in zip(level, diff, strict=True) for r in pair]
         if run.budget is None:
             continue
         own = wides[id(run)]
@@ -532,7 +549,8 @@ def compare_runs(ctx: Context, runs: list[ScenarioRun], *, agreement: Agreement 
 
 
 def protect_counts(table: pd.DataFrame) -> pd.DataFrame:
-    """Return the comparison table for publication: the demand levels (counts of plans) go
+    """Return the comparison table for publication: the demand levels (counts of plans, by
+    primary need too on a SEN2 context) go
     through :func:`sendcast.outputs.disclosure.protect` (1-9 shown as ``<10``); differences in
     plans between scenarios are rounded to whole plans and shown as ``<10`` when fewer than 10
     either way (a difference of 1-9 plans is as small a group as a count of 1-9); money rows
@@ -540,7 +558,7 @@ def protect_counts(table: pd.DataFrame) -> pd.DataFrame:
     from sendcast.outputs.disclosure import SMALL_MAX, SUPPRESSED, protect
 
     cols = ["mean", "p10", "p50", "p90"]
-    demand = table["measure"].isin(DEMAND_MEASURES)
+    demand = table["measure"].isin(DEMAND_MEASURES) | table["measure"].astype(str).str.startswith(NEED_PREFIX)
     is_count = (table["kind"] == "level") & demand
     is_diff = (table["kind"] == "difference") & demand
     if not (is_count.any() or is_diff.any()):
