@@ -76,8 +76,10 @@ def test_budget_cli_shows_the_library_balance_and_says_where_the_forecast_comes_
     assert float(shown["p50"]) == pytest.approx(cum[cum["financial_year"] == last]["value"].median(), abs=1)
     meta = json.loads((out / "budget.csv.meta.json").read_text())
     assert meta["settings"]["sen2_store"] == str(store) and "own SEN2" in meta["forecast_source"]
-    assert "own SEN2 person-level returns" in (out / "budget.html").read_text()
-    assert "own SEN2 person-level returns" in (out / "scenario.html").read_text()
+    for name in ("budget.html", "budget.txt", "scenario.html", "scenario.txt"):
+        assert "own SEN2 person-level returns" in (out / name).read_text(), name
+    meta = json.loads((out / "scenario.csv.meta.json").read_text())
+    assert "own SEN2" in meta["settings"]["forecast_source"]
 
 
 def test_nothing_written_shows_a_count_of_1_to_9(norfolk_outputs):

@@ -130,7 +130,7 @@ def register(app: typer.Typer) -> None:
         if all_councils:
             _emit_listing(listing, kind, out)
             return
-        _emit_budget(run, kind, out)
+        _emit_budget(run, kind, out, preface=note)
         if out is not None:
             from sendcast.outputs.io import write_json as write_meta
             from sendcast.outputs.metadata import run_metadata
@@ -178,9 +178,12 @@ def register(app: typer.Typer) -> None:
             raise _fail(str(e)) from None
         return res.placement_draws(), res.source_note()
 
-    def _emit_budget(run: Any, kind: str, out: Path | None) -> None:
+    def _emit_budget(run: Any, kind: str, out: Path | None, preface: str | None = None) -> None:
+        """Print or write the budget; ``preface`` (where the forecast comes from) heads the text
+        table (html and xlsx carry it in their notes, csv and json in the ``.meta.json``)."""
         from sendcast.money import report
 
+        head = f"{preface}\n\n" if preface else ""
         result = run.result
         if out is not None:
             writer = {
@@ -192,7 +195,7 @@ def register(app: typer.Typer) -> None:
             if kind == "table":
                 from sendcast.outputs.io import write_atomic
 
-                write_atomic(out, report.text_summary(run) + "\n")
+                write_atomic(out, head + report.text_summary(run) + "\n")
             else:
                 writer[kind](result, out, run=run)
             typer.echo(f"wrote {out}", err=True)
@@ -204,7 +207,7 @@ def register(app: typer.Typer) -> None:
         elif kind == "json":
             typer.echo(report.budget_table(result).to_json(orient="records", indent=1))
         else:
-            typer.echo(report.text_summary(run))
+            typer.echo(head + report.text_summary(run))
 
     def _emit_listing(listing: Any, kind: str, out: Path | None) -> None:
         from sendcast.outputs.io import escape_text_cells, write_atomic

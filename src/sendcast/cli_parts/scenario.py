@@ -183,8 +183,9 @@ def _as_text(table: Any) -> Any:
     return out
 
 
-def _emit(table: Any, fmt: str, out: Path | None, html: str | None = None) -> None:
-    """Print ``table`` or write it (atomically) to ``out`` as csv, json, a text table or html."""
+def _emit(table: Any, fmt: str, out: Path | None, html: str | None = None, preface: str = "") -> None:
+    """Print ``table`` or write it (atomically) to ``out`` as csv, json, a text table or html;
+    ``preface`` (lines) heads the text table."""
     from sendcast.outputs.io import escape_text_cells, write_atomic
 
     if fmt == "html":
@@ -196,7 +197,7 @@ def _emit(table: Any, fmt: str, out: Path | None, html: str | None = None) -> No
     text = {
         "csv": lambda: escape_text_cells(table).to_csv(index=False),
         "json": lambda: table.to_json(orient="records", indent=1),
-        "table": lambda: _as_text(table).to_string(index=False),
+        "table": lambda: preface + _as_text(table).to_string(index=False),
     }[fmt]()
     if out is not None:
         write_atomic(out, text)
@@ -272,7 +273,11 @@ def register(app: typer.Typer) -> None:
             needs = {f"{NEED_PREFIX}{lv.need}" for s in scenarios for lv in s.need_levers if getattr(lv, "need", None)}
             keep = table["measure"].isin(["ehcp_total", *sorted(needs), "spend_total", "cumulative_balance"])
             table = table[keep]
-        _emit(table, fmt, out, comparison_html(cmp) if fmt == "html" else None)
+        preface = "".join(f"{n}\n\n" for n in cmp.notes)  # where the forecast comes from (SEN2)
+        _emit(table, fmt, out, comparison_html(cmp) if fmt == "html" else None, preface=preface)
+        if fmt in ("csv", "json"):  # the data stay data: the source goes to stderr (and the .meta.json)
+            for n in cmp.notes:
+                typer.echo(f"note: {n}", err=True)
         if out is not None:
             settings = {
                 "la": la,
@@ -288,8 +293,6 @@ def register(app: typer.Typer) -> None:
                 "forecast_source": cmp.notes[0] if cmp.notes else None,
             }
             _write_metadata(out, command, settings, sources, agreement)
-        for n in cmp.notes:
-            typer.echo(f"note: {n}", err=True)
         if fmt == "table":
             if not cmp.savings.empty:
                 typer.echo(cmp.savings.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
