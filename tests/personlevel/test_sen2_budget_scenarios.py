@@ -146,6 +146,12 @@ def test_need_levers_need_the_sen2_return(norfolk_sen2, tmp_path):
                    "start: 2025}\n")  # fmt: skip
     line = _one_line_refusal(runner.invoke(app, ["scenario", "run", str(bad), "--la", "Norfolk", "--sen2", str(store)]))
     assert "bad.yaml" in line and "levers.0.need" in line and "AUTISM" in line and "SEMH" in line
+    early = tmp_path / "early.yaml"
+    early.write_text("name: x\ndescription: x\norigin: 2023\nlevers:\n  - {kind: need_new_plans, need: SEMH, "
+                     "change_percent: -5, start: 2025}\n")  # fmt: skip
+    args = ["scenario", "run", str(early), "--la", "Norfolk", "--sen2", str(store)]
+    line = _one_line_refusal(runner.invoke(app, args))
+    assert "early.yaml" in line and "origin" in line and "January 2025" in line
 
 
 def _scenario(*levers) -> Scenario:  # type: ignore[no-untyped-def]

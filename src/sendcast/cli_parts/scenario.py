@@ -145,6 +145,17 @@ def _sen2_context(sen2: Path, la: str, origin: int | None, horizon: int, seed: i
         raise _fail(str(e)) from e
 
 
+def _sen2_origin(sen2: Path) -> int:
+    """The SEN2 store's last census year (one line and exit 2 when it is not a store)."""
+    from sendcast.personlevel.api import sen2_origin
+    from sendcast.personlevel.read import Sen2InputError
+
+    try:
+        return sen2_origin(sen2)
+    except Sen2InputError as e:
+        raise _fail(str(e)) from e
+
+
 def _check_need_levers(scenarios: list[Any], sen2: Path | None) -> None:
     from sendcast.scenarios.compare import check_need_levers
 
@@ -252,7 +263,12 @@ def register(app: typer.Typer) -> None:
         scenarios = [BASELINE if str(f) == "baseline" else next(loaded) for f in files]
         origins = {s.origin for s in scenarios if s.origin is not None}
         _check_need_levers(scenarios, sen2)
-        if origin is None and len(origins) == 1 and sen2 is None:
+        if sen2 is not None:  # a forecast from the return starts at its last census
+            last = _sen2_origin(sen2)
+            for sc in scenarios:
+                if sc.origin is not None and sc.origin != last:
+                    raise _fail(f"{sc.file}: origin: {sc.origin}, but the SEN2 return's last census is January {last}")
+        elif origin is None and len(origins) == 1:
             origin = origins.pop()
         with steps(3 + 2 * len(scenarios)) as step:
             if sen2 is not None:
@@ -397,9 +413,7 @@ def register(app: typer.Typer) -> None:
             step("loading the store")
             data = api.model_data()
             if sen2 is not None:
-                from sendcast.personlevel.api import sen2_origin
-
-                o = sen2_origin(sen2) if origin is None else origin
+                o = _sen2_origin(sen2) if origin is None else origin
                 step(f"fitting the need model to {la}'s SEN2 return")
                 ctx = _sen2_context(sen2, la, origin, max(target_year - o, 1), seed)
             else:
