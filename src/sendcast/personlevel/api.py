@@ -26,7 +26,8 @@ FORMATS = ("table", "csv", "json", "parquet", "html")
 
 
 class Sen2CouncilError(ValueError):
-    """A SEN2 store used for another council than its own, or for a council not in the data store."""
+    """A SEN2 store used for another council than its own, for a council not in the data store, or
+    from another origin than its last census."""
 
 
 def council_of(lea: str, store: Any | None = None) -> tuple[str, str] | None:
