@@ -118,6 +118,11 @@ def test_scenario_bad_input(client) -> None:  # type: ignore[no-untyped-def]
             "request: levers.0.kind: unknown lever 'magic'",
         ),
         (yaml.safe_dump({**SMALL_SCENARIO, "base": "/etc/passwd"}).encode(), "request: base: not accepted"),
+        (
+            yaml.safe_dump({**SMALL_SCENARIO, "levers": [
+                {"kind": "need_new_plans", "need": "SEMH", "change_percent": -10, "start": 2025}]}).encode(),
+            "request: lever",
+        ),
     ):
         for path in ("/api/scenarios/run?draws=20", "/api/scenarios/realism"):
             r = client.post(path, content=body, headers={"content-type": "application/yaml"})

@@ -630,10 +630,20 @@ class Services:
             raise WebInputError(f"{source}: (file): expected a mapping, got {type(data).__name__}")
         if data.get("base") is not None:
             raise WebInputError(f"{source}: base: not accepted here; send the scenario with its levers merged")
+        from sendcast.scenarios.compare import check_need_levers
+
         try:
-            return scenario_from_dict(data, name=source)
+            scenario = scenario_from_dict(data, name=source)
         except ScenarioError as e:
             raise WebInputError(f"{source}: {e.key}: {e.message}") from None
+        try:
+            # the pages model published data only: a need or transition lever needs the
+            # council's own SEN2 return, which the web never holds (personal data)
+            check_need_levers([scenario], sen2=False)
+        except ValueError as e:
+            hint = "run it with `sendcast scenario run --sen2 STORE`"
+            raise WebInputError(str(e).replace("give --sen2 STORE", hint)) from None
+        return scenario
 
     def realism(self, la_code: str, scenario: Any) -> pd.DataFrame:
         """Each lever's verdict: the table of :func:`sendcast.scenarios.realism.assess`, the
