@@ -259,3 +259,28 @@ def test_the_complete_release_builds_by_data_build_alone(raw_dir: Path, tmp_path
     assert case["year"].max() == 2025 and ["ehcp-statistics", "2025"] in [list(r) for r in m["releases"]]
     got = set(obs[obs["release"] == "2025"]["file"])
     assert {"annual_reviews.csv", "sen_needs_all_plans.csv", "work_based_placements.csv"} <= got
+
+
+def test_a_file_cut_at_a_line_boundary_fails_the_reconciliation(tmp_path: Path) -> None:
+    """A caseload file that lost its last council rows still parses (every line whole); the
+    build's check that councils add up to England catches it."""
+    from sendcast.harmonise.ehcp import reconcile
+    from sendcast.store import StoreError, check_reconciliation
+
+    def la(code: str, old: str, name: str, n: int) -> str:
+        return (
+            f"202324,Academic year,Local authority,E92000001,England,E12000006,East of England,{code},{old},{name},"
+            f"All EHC plans,All EHC plans,{n},{n},x,100\n"
+        )
+
+    rows = [
+        "202324,Academic year,National,E92000001,England,,,,,,All EHC plans,All EHC plans,30000,30000,x,100\n",
+        la("E10000020", "926", "Norfolk", 12000),
+        la("E10000029", "935", "Suffolk", 9000),
+        la("E10000015", "919", "Hertfordshire", 9000),
+    ]
+    whole = ehcp_2025.load(make_release(tmp_path / "whole", rows)).observations
+    check_reconciliation(reconcile(whole))  # the councils add up to England
+    cut = ehcp_2025.load(make_release(tmp_path / "cut", rows[:-1])).observations
+    with pytest.raises(StoreError, match="more than suppression explains.*cut short"):
+        check_reconciliation(reconcile(cut))

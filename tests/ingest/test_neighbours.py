@@ -35,3 +35,11 @@ def test_bad_rank_names_line(tmp_path: Path) -> None:
     with pytest.raises(IngestError) as exc:
         neighbours.load(folder)
     assert (exc.value.line, exc.value.field) == (3, "rank")
+
+
+def test_council_listed_as_its_own_neighbour_names_line(tmp_path: Path) -> None:
+    folder = copy_fixture("statistical-neighbours", tmp_path)
+    rewrite(folder / neighbours.FILE, "East of England,2,815", "East of England,2,926")
+    with pytest.raises(IngestError, match="926 is listed as its own neighbour") as exc:
+        neighbours.load(folder)
+    assert (exc.value.line, exc.value.field) == (3, "neighbour_la_number")

@@ -36,6 +36,8 @@ def test_norfolk_example() -> None:
             "safety_valve_payments.3.value",
         ),
         ("  value: -38400000\n", "  value: .inf\n", "opening_balance.value"),
+        ("  value: -38400000\n", "  value: true\n", "opening_balance.value"),  # not 1
+        ("council: Norfolk\n", "council: no\n", "council"),
         ("signed: 2023-03-16", "signed: 2031-01-01", "signed"),
         ("signed: 2023-03-16", "signed: 2023-02-30", "(file)"),
         ("  as_at: 2023-03-31\n", "  as_at: 31/03/2023\n", "opening_balance.as_at"),

@@ -53,6 +53,7 @@ BAD = {
     "unknown_group": (GOOD + "placement: boarding\n", "placement"),
     "overlap": (GOOD.replace("values:\n", "values:\n  - {from: 2022-01-01, value: 1}\n"), "values"),
     "year_range": (GOOD.replace("2021-22, value", "1990-91, value"), "values.0"),
+    "true_value": (GOOD.replace("value: 100", "value: true"), "values.0.value"),  # not 1
     "not_mapping": ("- 1\n- 2\n", "(file)"),
     "bad_yaml": ("a: [1, 2\n", "(file)"),
 }

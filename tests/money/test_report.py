@@ -91,3 +91,24 @@ def test_bad_balances_csv_is_refused_before_anything_runs(tmp_path: Path) -> Non
     p.write_text("la_code,financial_year,cumulative_balance,in_year_balance,source\nE10000020,2023-24,nan,,x\n")
     r = CliRunner().invoke(app, ["budget", "Norfolk", "--balances", str(p)])
     assert r.exit_code == 2 and "b.csv: row 2: cumulative_balance" in r.output
+
+
+def test_text_from_files_is_escaped_in_the_page_and_the_workbook(result, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A council name, a note or a --params source title is text, never markup or a formula."""
+    import dataclasses
+
+    title = '=HYPERLINK("http://example.org","click")'
+    params = [p.model_copy(update={"source": p.source.model_copy(update={"title": title})}) for p in result.parameters]
+    hostile = dataclasses.replace(
+        result,
+        la_name="<script>alert(1)</script>",
+        notes=["<img src=x onerror=alert(2)>", "=1+1"],
+        parameters=params,
+    )
+    page = write_html(hostile, tmp_path / "b.html").read_text()
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)" in page and "&lt;img src=x" in page
+    book = openpyxl.load_workbook(write_xlsx(hostile, tmp_path / "b.xlsx"))
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]  # no cell runs as a formula
+    assert any(str(c.value).endswith(title) for row in book["Assumptions"].iter_rows() for c in row)

@@ -7,6 +7,13 @@ or ceased plans, requests, assessments, ``plans:*`` budget lines), or a row whos
 one of the profile's count units; in html and printed tables, a row labelled with one of the
 labels the reports use for those measures. In charts, every trace of a figure whose y axis
 counts plans. Years, horizons and draw numbers are not counts.
+
+Columns are told apart by their headers, which state units where a table mixes kinds: a header
+ending in a count unit (``council_plans (plans)``) makes every cell of the column a count; a
+header naming money, a share, a fraction, a rate or a ratio (``weight (share ...)``, ``growth
+(fraction a year)``, ``amount (£)``) makes none of them one; any other column (``mean``, a year)
+holds a count where its row names one. A table with a ``parameter`` column lists the model's
+settings (their values are not counts of children) and is not scanned.
 """
 
 from __future__ import annotations
@@ -21,13 +28,19 @@ import numpy as np
 import pandas as pd
 
 from sendcast.model.forecast import MEASURES
+from sendcast.money import report as budget_report
 from sendcast.outputs import forecast_report, profile
+from sendcast.parameters import PLACEMENT_GROUPS
 
 COUNT_NAMES = {*MEASURES, "new_plans", "ceased_plans", "requests", "assessments"}
-COUNT_LABELS = {forecast_report.LABELS[m] for m in forecast_report.LABELS if m in COUNT_NAMES} | {
-    profile.LABELS[m] for m in profile.LABELS if m in COUNT_NAMES
-}
+COUNT_LABELS = (
+    {forecast_report.LABELS[m] for m in forecast_report.LABELS if m in COUNT_NAMES}
+    | {profile.LABELS[m] for m in profile.LABELS if m in COUNT_NAMES}
+    | {budget_report.line_label(f"plans:{g}") for g in PLACEMENT_GROUPS}
+)
 NOT_COUNTS = {"year", "draw", "horizon", "n", "rank", "period", "financial_year", "origin"}
+COUNT_HEADER = re.compile(r"\((?:plans|children|requests|assessments)\)\s*$", re.IGNORECASE)
+NOT_COUNT_HEADER = re.compile(r"£|%|\b(?:share|fraction|proportion|rate|ratio|per 10,000|gbp)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\w.%])")
 
 
@@ -44,23 +57,61 @@ def _small(v: object) -> bool:
     return bool(np.isfinite(x) and 0 < x < 9.5)
 
 
-def scan_frame(df: pd.DataFrame, where: str) -> list[str]:
-    """Count cells of 1-9 in a tidy table (any layout: a row counts if one of its text cells
-    names a count, or its unit is a count unit)."""
-    found = []
+def column_kind(header: object) -> str:
+    """``count`` (every cell a count), ``other`` (none is) or ``row`` (its row decides), from
+    a column's header."""
+    h = str(header).strip()
+    if h.lower() in NOT_COUNTS:
+        return "other"
+    if COUNT_HEADER.search(h):
+        return "count"
+    if NOT_COUNT_HEADER.search(h):
+        return "other"
+    return "row"
+
+
+def count_cells(df: pd.DataFrame) -> list[tuple[object, object, object]]:
+    """``(row, column, value)`` of every count cell of a tidy table with headers (any layout:
+    a row counts if one of its text cells names a count, or its unit is a count unit; a column
+    by its header, :func:`column_kind`)."""
+    if "parameter" in df.columns:
+        return []
+    kinds = {c: column_kind(c) for c in df.columns}
     text_cols = [c for c in df.columns if df[c].dtype == object]
+    cells = []
     for i, row in df.iterrows():
-        is_count = any(_is_count_name(row[c]) for c in text_cols) or (
+        count_row = any(_is_count_name(row[c]) for c in text_cols) or (
             "unit" in df.columns and str(row["unit"]) in profile.COUNT_UNITS
         )
-        if not is_count:
-            continue
         for c in df.columns:
-            if str(c).lower() in NOT_COUNTS or c in text_cols and not _NUMBER.fullmatch(str(row[c]).strip()):
+            if kinds[c] == "other" or kinds[c] == "row" and not count_row:
                 continue
-            if _small(row[c]):
-                found.append(f"{where}: row {i}, {c} = {row[c]!r}")
-    return found
+            v = row[c]
+            if c in text_cols and not _NUMBER.fullmatch(str(v).strip()):
+                continue  # a label, a note or a suppressed cell ("<10", "c")
+            cells.append((i, c, v))
+    return cells
+
+
+def scan_frame(df: pd.DataFrame, where: str) -> list[str]:
+    """Count cells of 1-9 in a tidy table."""
+    return [f"{where}: row {i}, {c} = {v!r}" for i, c, v in count_cells(df) if _small(v)]
+
+
+def sheets(path: Path | str) -> dict[str, pd.DataFrame]:
+    """Every sheet of a workbook as a table, headed by its first row of two or more cells (a
+    sheet may open with a title line or two)."""
+    out = {}
+    for name, raw in pd.read_excel(path, sheet_name=None, header=None, dtype=object).items():
+        rows = raw.to_numpy().tolist()
+        start = next((k for k, r in enumerate(rows) if sum(pd.notna(v) for v in r) >= 2), None)
+        if start is None:
+            out[name] = pd.DataFrame()
+            continue
+        header = [str(v) if pd.notna(v) else f"column {j}" for j, v in enumerate(rows[start])]
+        body = [[v if pd.notna(v) else None for v in r] for r in rows[start + 1 :]]
+        out[name] = pd.DataFrame(body, columns=header, dtype=object)
+    return out
 
 
 class _Tables(HTMLParser):
@@ -168,9 +219,8 @@ def small_count_cells(path: Path | str, text: str | None = None) -> list[str]:
         return scan_frame(pd.json_normalize(data) if isinstance(data, list) else pd.json_normalize([data]), p.name)
     if suffix == ".xlsx":
         found = []
-        for name, sheet in pd.read_excel(p, sheet_name=None, header=None, dtype=object).items():
-            found += _scan_rows([[str(v) if pd.notna(v) else "" for v in row] for row in sheet.to_numpy()],
-                                f"{p.name}[{name}]")
+        for name, sheet in sheets(p).items():
+            found += scan_frame(sheet, f"{p.name}[{name}]")
         return found
     if suffix in (".html", ".htm"):
         return scan_html(p.read_text(encoding="utf-8"), p.name)

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
-from scan import small_count_cells  # noqa: E402
+from scan import count_cells, sheets, small_count_cells  # noqa: E402
 
 from sendcast.cli import app  # noqa: E402
 
@@ -27,12 +27,7 @@ SMALL_RUN = ["--draws", "20", "--horizon", "2"]
 # each run fits every council again (about 3 s of CPU): the money commands, 13 formats x 3
 # councils, are marked slow
 MONEY = [pytest.mark.slow]
-# the budget workbook's "Unit costs" sheet has rows named by placement whose weights and growth
-# rates (fractions, not counts) this scanner cannot tell from counts; its plan counts are protected
-BUDGET = [
-    pytest.mark.xfail(reason="scanner reads the Unit costs sheet's weights and growth rates as counts", strict=False),
-    pytest.mark.slow,
-]
+BUDGET = [pytest.mark.slow]
 
 # (command words with {la} for the council, formats, marks); a format of "table" is printed
 RUNS = [
@@ -80,3 +75,40 @@ def test_no_small_count_in_any_output(words: list[str], formats: tuple[str, ...]
         for path in written:
             problems += small_count_cells(path)
     assert problems == [], "\n".join(problems[:20])
+
+
+def test_scanner_reads_every_count_of_the_budget_workbook_and_nothing_else(tmp_path: Path) -> None:
+    """The workbook states units in its headers: the scanner takes as counts every plan number
+    (the Plan sheet's and the Ranges sheet's plan lines, the plans behind each unit cost) and
+    none of the money, shares, weights or growth rates beside them."""
+    out = tmp_path / "b.xlsx"
+    r = CliRunner().invoke(app, ["budget", "Rutland", *SMALL_RUN, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    book = sheets(out)
+
+    def scanned(name: str) -> set[tuple[object, object]]:
+        return {(i, c) for i, c, _ in count_cells(book[name])}
+
+    def numeric(df: object, rows: object, cols: list[str]) -> set[tuple[object, object]]:
+        import pandas as pd
+
+        assert isinstance(df, pd.DataFrame)
+        sub = df.loc[rows, cols]  # type: ignore[index]
+        return {(i, c) for i in sub.index for c in cols if isinstance(sub.at[i, c], int | float)}
+
+    units = book["Unit costs"]
+    plans_col = "council_plans (plans)"
+    assert plans_col in units.columns
+    assert scanned("Unit costs") == numeric(units, units.index, [plans_col])
+    not_counts = [c for c in units.columns if "(share" in c or "(fraction" in c or "(£" in c]
+    assert len(not_counts) == 8  # unit cost, council/national values, 2 weights, 3 growth rates
+    plan = book["Plan"]
+    plan_rows = plan.index[plan["line"].str.contains("EHC plans", na=False)]
+    assert len(plan_rows) == 7
+    years = [c for c in plan.columns if c != "line"]
+    assert scanned("Plan") == numeric(plan, plan_rows, years) and scanned("Plan")
+    ranges = book["Ranges"]
+    plan_lines = ranges.index[ranges["line"].str.startswith("plans:")]
+    assert scanned("Ranges") == numeric(ranges, plan_lines, ["mean", "p10", "p50", "p90"])
+    for name in ("Summary", "Non-placement", "Income", "Assumptions", "Notes"):
+        assert scanned(name) == set(), name

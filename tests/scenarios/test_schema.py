@@ -63,6 +63,12 @@ def test_good_file_loads_and_strength_ramps(tmp_path: Path) -> None:
             "xtra",
         ),
         ("- just\n- a list\n", "(file)", "mapping"),
+        # YAML's true is not a percentage (pydantic alone would read it as 1)
+        (HEAD + "{kind: incidence, change_percent: true, start: 2025}\n", "levers.0.change_percent", "true/false"),
+        (HEAD + "{kind: incidence, change_percent: .nan, start: 2025}\n", "levers.0.change_percent", "finite"),
+        (HEAD + "{kind: incidence, change_percent: -5, start: 2025, ages: [yes, 15]}\n", "levers.0.ages", "true/false"),
+        ("name: x\ndescription: y\nwhen: 2023-02-30\nlevers: []\n", "(file)", "2023-02-30"),
+        ("name: x\nname: y\ndescription: y\nlevers: []\n", "(file)", "twice"),
         ("name: x\nlevers: []\n", "description", "required"),
     ],
 )

@@ -58,15 +58,17 @@ def read_neighbours(path: Path, la_lookup: pd.DataFrame | None = None) -> pd.Dat
         rank = rec["rank"].strip()
         if not rank.isdigit() or not 1 <= int(rank) <= 10:
             raise IngestError(path, f"rank {rank!r} is not 1-10", line=line, field="rank")
+        own = old_code(rec["la_number"], file=path, line=line, field="la_number")
+        neighbour = old_code(rec["neighbour_la_number"], file=path, line=line, field="neighbour_la_number")
+        if neighbour == own:
+            raise IngestError(path, f"LA {own} is listed as its own neighbour", line=line, field="neighbour_la_number")
         rows.append(
             {
                 "edition": int(edition),
-                "old_la_code": old_code(rec["la_number"], file=path, line=line, field="la_number"),
+                "old_la_code": own,
                 "la_name": rec["la_name"].strip(),
                 "rank": int(rank),
-                "neighbour_old_la_code": old_code(
-                    rec["neighbour_la_number"], file=path, line=line, field="neighbour_la_number"
-                ),
+                "neighbour_old_la_code": neighbour,
                 "neighbour_la_name": rec.get("neighbour_la_name", "").strip(),
                 "closeness": " ".join(rec["closeness"].split()).capitalize(),
             }

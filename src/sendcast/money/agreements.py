@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sendcast.parameters import (
+    InputModel,
     ParameterError,
     Source,
     financial_year_label,
@@ -31,7 +32,7 @@ from sendcast.parameters import (
 STATUTORY_OVERRIDE_YEARS: tuple[int, ...] = (2025, 2027)  # FY 2025-26 -> March 2026, 2027-28
 
 
-class YearAmount(BaseModel):
+class YearAmount(InputModel):
     """An amount (£) in one financial year."""
 
     model_config = ConfigDict(extra="forbid")
@@ -45,7 +46,7 @@ class YearAmount(BaseModel):
         return financial_year_start(v)
 
 
-class YearPercent(BaseModel):
+class YearPercent(InputModel):
     """A percentage (of the schools block) in one financial year."""
 
     model_config = ConfigDict(extra="forbid")
@@ -59,7 +60,7 @@ class YearPercent(BaseModel):
         return financial_year_start(v)
 
 
-class Balance(BaseModel):
+class Balance(InputModel):
     """The cumulative DSG balance (negative = deficit) on a date, with its source."""
 
     model_config = ConfigDict(extra="forbid")
@@ -70,7 +71,7 @@ class Balance(BaseModel):
     note: str | None = None
 
 
-class Target(BaseModel):
+class Target(InputModel):
     """Cumulative DSG balance of at least ``cumulative_balance_at_least`` at the end of a year."""
 
     model_config = ConfigDict(extra="forbid")
@@ -84,7 +85,7 @@ class Target(BaseModel):
         return financial_year_start(v)
 
 
-class PublishedBalance(BaseModel):
+class PublishedBalance(InputModel):
     """A DSG balance the council published for a past financial year (for back-casts)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -100,7 +101,7 @@ class PublishedBalance(BaseModel):
         return financial_year_start(v)
 
 
-class Agreement(BaseModel):
+class Agreement(InputModel):
     """A Safety Valve (or similar) agreement between DfE and a council."""
 
     model_config = ConfigDict(extra="forbid")

@@ -160,6 +160,13 @@ def read_balances_csv(path: Path | str, councils: pd.DataFrame) -> pd.DataFrame:
     except (OSError, UnicodeDecodeError) as e:
         raise BalanceFileError(f"{p}: cannot be read as UTF-8 text ({e.__class__.__name__})") from e
     reader = csv.DictReader(text.splitlines())
+    try:
+        return _read_rows(p, reader, councils)
+    except csv.Error as e:  # a field over the csv module's limit, a NUL byte
+        raise BalanceFileError(f"{p}: row {reader.line_num or 1}: not a readable CSV row ({e})") from None
+
+
+def _read_rows(p: Path, reader: csv.DictReader[str], councils: pd.DataFrame) -> pd.DataFrame:
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in USER_CSV_COLUMNS if c not in header]
     if missing:

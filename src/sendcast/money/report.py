@@ -208,6 +208,43 @@ def summary_rows(result: BudgetResult, run: Any = None) -> list[tuple[str, objec
     return rows
 
 
+# the workbook's detail sheets state the unit of every numeric column in its header, so that a
+# reader (or a disclosure check) can tell counts of children from money, shares and rates
+UNIT_COST_HEADERS = {
+    "unit_cost": "unit_cost (£ per plan a year)",
+    "council_value": "council_value (£ per plan a year)",
+    "council_plans": "council_plans (plans)",
+    "national_value": "national_value (£ per plan a year)",
+    "weight": "weight (share on the council's own cost)",
+    "growth": "growth (fraction a year)",
+    "council_growth": "council_growth (fraction a year)",
+    "national_growth": "national_growth (fraction a year)",
+    "growth_weight": "growth_weight (share on the council's own growth)",
+}
+NON_PLACEMENT_HEADERS = {"amount": "amount (£)", "national_amount": "national_amount (£)"}
+INCOME_HEADERS = {"value": "value (£)"}
+
+
+def _line_unit(line: str) -> str:
+    """The unit of a budget line's values: ``plans`` (a count of children) or ``£``."""
+    return "plans" if line in PLAN_LINES else "£"
+
+
+def _unit_cost_sheet(result: BudgetResult) -> pd.DataFrame:
+    """The unit costs with units in the headers; the plans behind each cost are counts of
+    children: 1-9 shown as ``<10``, and (the groups add up to the council's published plans in
+    the year) a lone small group protected from subtraction too."""
+    from sendcast.outputs.disclosure import Additive, protect
+
+    if result.costs is None:
+        return pd.DataFrame()
+    costs = result.costs.unit_costs
+    if "council_plans" in costs:
+        rel = Additive("placement", tuple(PLACEMENT_GROUPS), None, ("la_code", "financial_year"))
+        costs = protect(costs, ["council_plans"], [rel], decimals=1)
+    return costs.rename(columns=UNIT_COST_HEADERS)
+
+
 def write_xlsx(result: BudgetResult, path: Path | str, run: Any = None) -> Path:
     """Write a workbook laid out like a DSG deficit management plan; return the path.
 
@@ -216,24 +253,28 @@ def write_xlsx(result: BudgetResult, path: Path | str, run: Any = None) -> Path:
     template: placements by type with numbers and costs, other spend, income lines, in-year and
     cumulative balance with its band; £ rounded and formatted), ``Ranges`` (mean, p10, p50,
     p90), ``Unit costs``, ``Non-placement``, ``Income``, ``Assumptions`` (every parameter with
-    its source) and ``Notes``.
+    its source) and ``Notes``. The detail sheets state the unit of every numeric column in its
+    header (``council_plans (plans)``, ``weight (share ...)``, ``amount (£)``) or, in ``Ranges``,
+    in a ``unit`` column (``plans`` or ``£``); every plan count passes the disclosure rule.
     """
     from openpyxl.styles import Font
 
-    from sendcast.outputs.disclosure import protect
     from sendcast.outputs.io import escape_text_cells
 
     # text that a spreadsheet would run as a formula (a source title "=...") is escaped
     plan = escape_text_cells(_plan_sheet(result))
     summary = escape_text_cells(pd.DataFrame(summary_rows(result, run), columns=["item", "value"]))
+    ranges = budget_table(result)
+    ranges.insert(TABLE_COLUMNS.index("mean"), "unit", ranges["line"].map(_line_unit))
     sheets = {
-        "Ranges": budget_table(result),
-        # the plans behind each unit cost are counts of children: 1-9 shown as <10
-        "Unit costs": protect(result.costs.unit_costs, ["council_plans"], decimals=1)
-        if result.costs is not None and "council_plans" in result.costs.unit_costs
-        else (result.costs.unit_costs if result.costs is not None else pd.DataFrame()),
-        "Non-placement": result.costs.non_placement if result.costs is not None else pd.DataFrame(),
-        "Income": result.income.assign(financial_year=result.income["financial_year"].map(financial_year_label))
+        "Ranges": ranges,
+        "Unit costs": _unit_cost_sheet(result),
+        "Non-placement": result.costs.non_placement.rename(columns=NON_PLACEMENT_HEADERS)
+        if result.costs is not None
+        else pd.DataFrame(),
+        "Income": result.income.assign(financial_year=result.income["financial_year"].map(financial_year_label)).rename(
+            columns=INCOME_HEADERS
+        )
         if len(result.income)
         else result.income,
         "Assumptions": assumptions_table(result),

@@ -83,7 +83,24 @@ def financial_year_label(start: int) -> str:
     return f"{start}-{(start + 1) % 100:02d}"
 
 
-class Source(BaseModel):
+class InputModel(BaseModel):
+    """Base of every model read from a user's or the project's YAML (parameters, scenarios,
+    agreements): YAML's ``true``/``false`` (also ``yes``/``no``, ``on``/``off``) in any field,
+    or in a list, is refused, never read as 1 or 0 (pydantic would read ``change_percent:
+    true`` as 1). No field of these files is a yes/no flag."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_truth_values(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                items = value if isinstance(value, list | tuple) else [value]
+                if any(isinstance(v, bool) for v in items):
+                    raise ValueError(f"{key}: true/false given where a number or text is expected")
+        return data
+
+
+class Source(InputModel):
     """Where a number comes from: a title plus a URL or a document, and the table or page."""
 
     model_config = ConfigDict(extra="forbid")
@@ -101,7 +118,7 @@ class Source(BaseModel):
         return self
 
 
-class DatedValue(BaseModel):
+class DatedValue(InputModel):
     """One value in force from a date (or from the April that starts a financial year)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -143,7 +160,7 @@ def _numbers(tree: Any, where: str) -> Iterator[tuple[str, float]]:
             yield from _numbers(v, f"{where}.{i}")
 
 
-class Parameter(BaseModel):
+class Parameter(InputModel):
     """One sourced assumption: description, unit, price year, dated values and source."""
 
     model_config = ConfigDict(extra="forbid")

@@ -71,10 +71,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sendcast.model.structure import GROUPS
 from sendcast.parameters import (
+    InputModel,
     ParameterError,
     Source,
     pydantic_error_key,
@@ -101,7 +102,7 @@ class ScenarioError(ParameterError):
     """An invalid scenario file; ``str(err)`` reads ``<file>: <key>: <message>``."""
 
 
-class LeverBase(BaseModel):
+class LeverBase(InputModel):
     """What every lever has: an optional id and label, start, ramp (years) and end year."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -151,7 +152,7 @@ class IncidenceLever(LeverBase):
     """New-plan incidence at ``ages`` (inclusive) changed by ``change_percent`` %."""
 
     kind: Literal["incidence"]
-    change_percent: float = Field(ge=-100, le=200)
+    change_percent: float = Field(ge=-100, le=200, allow_inf_nan=False)
     ages: tuple[int, int] = (0, 25)
 
     @model_validator(mode="after")
@@ -169,7 +170,7 @@ class CeasingLever(LeverBase):
     ``change_percent`` %."""
 
     kind: Literal["ceasing"]
-    change_percent: float = Field(ge=-100, le=500)
+    change_percent: float = Field(ge=-100, le=500, allow_inf_nan=False)
     ages: tuple[int, int] = (0, 25)
 
     @model_validator(mode="after")
@@ -193,7 +194,7 @@ class PlacementShiftLever(LeverBase):
     kind: Literal["placement_shift"]
     from_group: Group = Field(alias="from")
     to_group: Group = Field(alias="to")
-    share_percent: float = Field(ge=0, le=100)
+    share_percent: float = Field(ge=0, le=100, allow_inf_nan=False)
     at: list[Literal["entry", "transfer"]] = Field(default_factory=_both_moments, min_length=1)
 
     @model_validator(mode="after")
@@ -293,7 +294,7 @@ class UnitCostLever(LeverBase):
 
     kind: Literal["unit_cost"]
     group: Group
-    change_percent: float = Field(ge=-100, le=500)
+    change_percent: float = Field(ge=-100, le=500, allow_inf_nan=False)
 
     @property
     def is_zero(self) -> bool:
@@ -304,7 +305,7 @@ class RunningCostLever(LeverBase):
     """The programme's own running cost, £ a year, charged to the high needs block."""
 
     kind: Literal["running_cost"]
-    gbp_per_year: float = Field(ge=0, le=1e9)
+    gbp_per_year: float = Field(ge=0, le=1e9, allow_inf_nan=False)
 
     @property
     def is_zero(self) -> bool:
@@ -316,7 +317,7 @@ class CapitalLever(LeverBase):
     capital is paid from capital grants and borrowing, not the dedicated schools grant."""
 
     kind: Literal["capital"]
-    gbp: float = Field(ge=0, le=1e10)
+    gbp: float = Field(ge=0, le=1e10, allow_inf_nan=False)
 
     @property
     def is_zero(self) -> bool:
@@ -328,8 +329,8 @@ class FundingLever(LeverBase):
     (percentage points) and ``extra_high_needs_gbp`` a year."""
 
     kind: Literal["funding"]
-    block_transfer_percent: float = Field(default=0.0, ge=-100, le=100)
-    extra_high_needs_gbp: float = Field(default=0.0, ge=-1e10, le=1e10)
+    block_transfer_percent: float = Field(default=0.0, ge=-100, le=100, allow_inf_nan=False)
+    extra_high_needs_gbp: float = Field(default=0.0, ge=-1e10, le=1e10, allow_inf_nan=False)
 
     @property
     def is_zero(self) -> bool:
@@ -365,7 +366,7 @@ MODEL_KINDS = frozenset({"incidence", "ceasing", "placement_shift", "new_places"
 NEED_KINDS = frozenset({"need_new_plans", "transition"})  # only the SEN2 need model has them
 
 
-class Scenario(BaseModel):
+class Scenario(InputModel):
     """A validated scenario: name, description, sources, optional origin, and its levers
     (the base's levers first, already merged)."""
 
