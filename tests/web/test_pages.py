@@ -86,7 +86,7 @@ def _wait(client, url: str) -> str:  # type: ignore[no-untyped-def]
 def test_form_run_downloads_and_upload_round_trip(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
     form = {
         "la": NORFOLK,
-        "name": "Test <script>alert(1)</script>",
+        "name": "=Test <script>alert(1)</script>",  # a formula and markup: text in every download
         "description": "hand-made",
         "sources_json": "[]",
         "lv0.kind": "incidence",
@@ -129,8 +129,15 @@ def test_form_run_downloads_and_upload_round_trip(client, tmp_path) -> None:  # 
     assert csv.status_code == 200 and csv.text.startswith("la_code,scenario,kind,measure,year")
     xlsx = client.get(url + "/results.xlsx")
     assert xlsx.content[:2] == b"PK"
+    import io
+
+    import openpyxl
+
+    cells = [c.value for ws in openpyxl.load_workbook(io.BytesIO(xlsx.content)) for row in ws.iter_rows() for c in row]
+    texts = [v for v in cells if isinstance(v, str)] + csv.text.replace('"', "").split(",")
+    assert not [v for v in texts if v.startswith(("=", "+", "@"))], "a live formula in the downloads"
     up = client.post("/scenarios/upload", data={"la": NORFOLK}, files={"file": ("mine.yaml", text, "text/yaml")})
-    assert up.status_code == 200 and "Loaded &#39;Test &lt;script&gt;" in up.text
+    assert up.status_code == 200 and "Loaded &#39;=Test &lt;script&gt;" in up.text
     assert 'value="-20.0"' in up.text or 'value="-20"' in up.text
 
 

@@ -846,8 +846,12 @@ def results_download(request: Request, job_id: str, ext: str) -> Response:
     if ext not in ("csv", "xlsx"):
         raise WebInputError("results come as .csv or .xlsx")
     out = job.result
+    from sendcast.outputs.io import escape_text_cells
+
     table = fmt.protect_comparison(out.comparison.table)
     table.insert(0, "la_code", out.la_code)
+    # a scenario's name and labels come from the uploaded file: never a live formula
+    table = escape_text_cells(table)
     if ext == "csv":
         return Response(
             table.to_csv(index=False),
@@ -857,9 +861,9 @@ def results_download(request: Request, job_id: str, ext: str) -> Response:
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         table.to_excel(xw, sheet_name="comparison", index=False)
-        out.comparison.savings.to_excel(xw, sheet_name="net savings", index=False)
-        out.comparison.target.to_excel(xw, sheet_name="target", index=False)
-        out.realism.to_excel(xw, sheet_name="realism", index=False)
+        escape_text_cells(out.comparison.savings).to_excel(xw, sheet_name="net savings", index=False)
+        escape_text_cells(out.comparison.target).to_excel(xw, sheet_name="target", index=False)
+        escape_text_cells(out.realism).to_excel(xw, sheet_name="realism", index=False)
     return Response(
         buf.getvalue(),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
