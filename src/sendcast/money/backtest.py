@@ -222,6 +222,52 @@ def run_backtest(inputs: MoneyInputs, *, draws: int = 200, seed: int = 1, uncert
     )
 
 
+def residual_persistence(inputs: MoneyInputs) -> dict[str, float]:
+    """Return what ``calibration/balance_residual.yaml`` and the residual spread of
+    ``calibration/money_uncertainty.yaml`` are measured from: each council outside the Safety
+    Valve programme modelled one year at a time (as the back-cast, money spreads off, no
+    unmodelled line); its gap = (modelled - published in-year balance) / block. ``slope`` and
+    ``corr``: least-squares slope and correlation of the 2021-22 gaps on the 2020-21 gaps;
+    ``robust_sd_first``: 1.4826 x MAD of the 2020-21 gaps (the first year, with no earlier gap
+    to learn from); ``councils``."""
+    sv = _sv_groups(inputs)
+    bal = inputs.balances
+    gaps: dict[int, dict[str, float]] = {y: {} for y in YEARS}
+    for code in sorted(set(inputs.councils["la_code"].astype(str)) - set(sv)):
+        b = bal[bal["la_code"] == code].set_index("financial_year")
+        for y in YEARS:
+            o = opening_balance(bal, code, y)
+            if o is None or o.financial_year != y - 1 or y not in b.index:
+                continue
+            try:
+                r = compute_budget(
+                    code,
+                    inputs,
+                    n_draws=1,
+                    first_year=y,
+                    last_year=y,
+                    opening=o,
+                    through_year=y - 1,
+                    uncertainty=False,
+                    calibrate=False,
+                )
+            except BudgetInputError:
+                continue
+            iy = float(r.line("in_year_balance")["value"].iloc[-1])
+            hnb = float(r.line("income:high_needs_block")["value"].iloc[-1])
+            gaps[y][code] = (iy - float(b["in_year_balance"].astype(float)[y])) / hnb
+    both = sorted(set(gaps[YEARS[0]]) & set(gaps[YEARS[1]]))
+    x = np.array([gaps[YEARS[0]][c] for c in both])
+    y2 = np.array([gaps[YEARS[1]][c] for c in both])
+    first = np.array(list(gaps[YEARS[0]].values()))
+    return {
+        "slope": float(np.polyfit(x, y2, 1)[0]) if len(both) > 2 else float("nan"),
+        "corr": float(np.corrcoef(x, y2)[0, 1]) if len(both) > 2 else float("nan"),
+        "robust_sd_first": float(1.4826 * np.median(np.abs(first - np.median(first)))) if len(first) else float("nan"),
+        "councils": float(len(both)),
+    }
+
+
 def _england(inputs: MoneyInputs, cum: dict[str, pd.DataFrame]) -> pd.DataFrame:
     if not cum:
         return pd.DataFrame()
@@ -347,4 +393,4 @@ def likely_reason(row: pd.Series) -> str:
     return "other DSG blocks' surpluses or a transfer from the schools block offset high-needs spend"
 
 
-__all__ = ["GATES", "SPECIALIST", "MoneyBacktest", "run_backtest", "write_backtest"]
+__all__ = ["GATES", "SPECIALIST", "MoneyBacktest", "residual_persistence", "run_backtest", "write_backtest"]
