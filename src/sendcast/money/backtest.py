@@ -8,7 +8,11 @@ specialist spend series 2018-19 and 2019-20). No forecast is involved.
 
 One look-ahead is unavoidable with the store's data and is stated: the s251 lines other than
 the specialist top-ups exist only for 2021-22, so the mainstream, post-16, early-years and
-non-placement lines are that year's outturn moved back with ``costs/inflation.yaml``.
+non-placement lines are that year's outturn (for the 2021-22 score, that year's own), moved back
+to 2020-21 per plan with ``costs/inflation.yaml`` and, for the non-placement lines, with the
+block (``costs/non_placement_growth.yaml``). The unmodelled line and the residual spread use only
+gaps of years before the year scored (``calibration/balance_residual.yaml``,
+:func:`residual_persistence`).
 
 Scores (per council and year, in-year balance as a share of the council's high needs block
 after deductions): median absolute error, median bias (modelled - published), the share of

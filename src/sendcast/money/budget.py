@@ -26,7 +26,8 @@ lines add to £7.5bn, the block after deductions to £7.0bn (a £0.5bn gap) and 
 to £7.9bn (a surplus), while published DSG deficits grew by £0.35bn.
 
 **Spend** = plans(FY) x unit cost (per group, grown at the council's pooled growth) +
-non-placement lines (moved with the council's high needs block, ``costs/non_placement_growth.yaml``) + a residual line (mean 0).
+non-placement lines (moved with the council's high needs block,
+``costs/non_placement_growth.yaml``) + a residual line (mean 0).
 **Income** = high needs block after deductions (published rows, then
 ``funding/high_needs_block/growth.yaml``) + block transfer + council contributions + Safety
 Valve payments (agreement) + scenario funding.
@@ -328,7 +329,8 @@ def non_placement_index(inputs: MoneyInputs, la_code: str, costs: CostModel, yea
         return infl
     if str(basis.get("basis")) != "high_needs_block":
         raise BudgetInputError(
-            f"costs/non_placement_growth.yaml: values.basis must be high_needs_block or inflation (got {basis.get('basis')!r})"
+            "costs/non_placement_growth.yaml: values.basis must be high_needs_block or inflation "
+            f"(got {basis.get('basis')!r})"
         )
     want = sorted(set(years) | {S251_YEAR})
     hnb = cached_allocation(
