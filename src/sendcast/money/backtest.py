@@ -226,17 +226,14 @@ def run_backtest(inputs: MoneyInputs, *, draws: int = 200, seed: int = 1, uncert
     )
 
 
-def residual_persistence(inputs: MoneyInputs) -> dict[str, float]:
-    """Return what ``calibration/balance_residual.yaml`` and the residual spread of
-    ``calibration/money_uncertainty.yaml`` are measured from: each council outside the Safety
-    Valve programme modelled one year at a time (as the back-cast, money spreads off, no
-    unmodelled line); its gap = (modelled - published in-year balance) / block. ``slope`` and
-    ``corr``: least-squares slope and correlation of the 2021-22 gaps on the 2020-21 gaps;
-    ``robust_sd_first``: 1.4826 x MAD of the 2020-21 gaps (the first year, with no earlier gap
-    to learn from); ``councils``."""
+def backcast_gaps(inputs: MoneyInputs) -> pd.DataFrame:
+    """Return ``la_code, financial_year, gap``: each council outside the Safety Valve programme
+    modelled one year at a time as the back-cast does (from the balance before the year, outturn
+    to the year before), with the money spreads off and no unmodelled line; gap = (modelled -
+    published in-year balance) / block."""
     sv = _sv_groups(inputs)
     bal = inputs.balances
-    gaps: dict[int, dict[str, float]] = {y: {} for y in YEARS}
+    rows = []
     for code in sorted(set(inputs.councils["la_code"].astype(str)) - set(sv)):
         b = bal[bal["la_code"] == code].set_index("financial_year")
         for y in YEARS:
@@ -259,11 +256,21 @@ def residual_persistence(inputs: MoneyInputs) -> dict[str, float]:
                 continue
             iy = float(r.line("in_year_balance")["value"].iloc[-1])
             hnb = float(r.line("income:high_needs_block")["value"].iloc[-1])
-            gaps[y][code] = (iy - float(b["in_year_balance"].astype(float)[y])) / hnb
-    both = sorted(set(gaps[YEARS[0]]) & set(gaps[YEARS[1]]))
-    x = np.array([gaps[YEARS[0]][c] for c in both])
-    y2 = np.array([gaps[YEARS[1]][c] for c in both])
-    first = np.array(list(gaps[YEARS[0]].values()))
+            rows.append((code, y, (iy - float(b["in_year_balance"].astype(float)[y])) / hnb))
+    return pd.DataFrame(rows, columns=["la_code", "financial_year", "gap"])
+
+
+def residual_persistence(inputs: MoneyInputs) -> dict[str, float]:
+    """Return what ``calibration/balance_residual.yaml`` and the residual spread of
+    ``calibration/money_uncertainty.yaml`` are measured from (:func:`backcast_gaps`): ``slope``
+    and ``corr``, the least-squares slope and correlation of the 2021-22 gaps on the 2020-21
+    gaps; ``robust_sd_first``, 1.4826 x MAD of the 2020-21 gaps (the first year, with no earlier
+    gap to learn from); ``councils`` with both years."""
+    g = backcast_gaps(inputs)
+    wide = g.pivot(index="la_code", columns="financial_year", values="gap")
+    both = wide.reindex(columns=list(YEARS)).dropna()
+    x, y2 = both[YEARS[0]].to_numpy(), both[YEARS[1]].to_numpy()
+    first = g.loc[g["financial_year"] == YEARS[0], "gap"].to_numpy()
     return {
         "slope": float(np.polyfit(x, y2, 1)[0]) if len(both) > 2 else float("nan"),
         "corr": float(np.corrcoef(x, y2)[0, 1]) if len(both) > 2 else float("nan"),
@@ -397,4 +404,12 @@ def likely_reason(row: pd.Series) -> str:
     return "other DSG blocks' surpluses or a transfer from the schools block offset high-needs spend"
 
 
-__all__ = ["GATES", "SPECIALIST", "MoneyBacktest", "residual_persistence", "run_backtest", "write_backtest"]
+__all__ = [
+    "GATES",
+    "SPECIALIST",
+    "MoneyBacktest",
+    "backcast_gaps",
+    "residual_persistence",
+    "run_backtest",
+    "write_backtest",
+]
