@@ -83,7 +83,7 @@ class MoneyBacktest:
             lines.append(
                 f"- {g} ({int(r['councils'])} councils): median |in-year error| {r['median_abs_error_pct']:.2f}% of "
                 f"the high needs block, median bias {r['median_bias_pct']:+.2f}%, 80% band coverage "
-                f"{r['coverage_pct']:.0f}%, sign of the two-year change right {r['sign_right_pct']:.0f}%, "
+                f"{r['coverage_pct']:.0f}%, sign of the two-year change right {r['sign_right_pct']:.1f}%, "
                 f"median |specialist spend error| {r['median_abs_spend_error_pct']:.1f}%"
             )
         for _, e in self.england.iterrows():
