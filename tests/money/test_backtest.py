@@ -45,3 +45,19 @@ def test_england_is_the_draw_by_draw_sum() -> None:
             + b.line(line).set_index(["draw", "financial_year"])["value"]
         )
         assert np.allclose(x.sort_index(), y.sort_index())
+
+
+def test_residual_persistence_measures_the_backcast_gaps() -> None:
+    from sendcast.money.backtest import backcast_gaps, residual_persistence
+
+    inp = synthetic_inputs()
+    inp.safety_valve = inp.safety_valve.iloc[0:0]  # type: ignore[attr-defined]
+    got = residual_persistence(inp)
+    assert got["councils"] == 1 and np.isnan(got["slope"])  # one council: no slope
+    assert got["robust_sd_first"] == 0.0
+    # the 2020-21 gap is the back-cast's 2020-21 error with the spreads off (no gap before it)
+    bt = run_backtest(inp, draws=1, seed=1, uncertainty=False)
+    first = bt.rows.set_index("financial_year").loc["2020-21", "error_pct_hnb"]
+    gaps = backcast_gaps(inp).set_index("financial_year")["gap"]
+    assert gaps[2020] * 100 == pytest.approx(first)
+    assert set(gaps.index) == {2020, 2021}

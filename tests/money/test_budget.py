@@ -9,6 +9,7 @@ from money_fixtures import HNB_AFTER, NORFOLK_OUTTURN, TOTAL_DSG, synthetic_draw
 
 from sendcast.money.balances import Opening
 from sendcast.money.budget import BudgetInputError, compute_budget, dsg_balance, summarise
+from sendcast.parameters import require
 
 CODE = "E10000020"
 
@@ -89,12 +90,28 @@ def test_refusals_are_one_line() -> None:
 
 def test_unmodelled_line_carries_the_past_gap() -> None:
     # March 2021 opening; the one published in-year balance before it (2020-21) is compared with
-    # the same model run on 2020-21: share = 0.66 x (modelled - published) / block 2020-21
+    # the same model run on 2020-21: share = w x (modelled - published) / block 2020-21, w the
+    # calibration/balance_residual.yaml value for 2021-22 (the first modelled year)
     inp = synthetic_inputs()
     plain = compute_budget(CODE, inp, first_year=2020, last_year=2020, n_draws=1, uncertainty=False, calibrate=False)
     gap = (_mean(plain, "in_year_balance")[2020] - (-0.0491 * TOTAL_DSG[2020] + 0.0323 * TOTAL_DSG[2019])) / HNB_AFTER[
         2020
     ]
     r = compute_budget(CODE, inp, first_year=2021, last_year=2021, n_draws=2, uncertainty=False)
-    assert _mean(r, "spend:unmodelled")[2021] == pytest.approx(0.66 * gap * HNB_AFTER[2021])
+    w = require(inp.params, "calibration/balance_residual").value_for_financial_year(2021)
+    assert _mean(r, "spend:unmodelled")[2021] == pytest.approx(w * gap * HNB_AFTER[2021])
     assert any("Unmodelled spend" in n for n in r.notes)
+
+
+def test_non_placement_lines_move_with_the_block() -> None:
+    # costs/non_placement_growth.yaml basis high_needs_block: a non-placement line in year Y is
+    # its 2021-22 outturn x block(Y) / block(2021-22), whatever the base year of the costs
+    inp = synthetic_inputs()
+    op = Opening(2020, -1.0, 0.0, "user", "test")
+    r = compute_budget(CODE, inp, first_year=2021, last_year=2022, n_draws=1, opening=op, uncertainty=False)
+    sss = _mean(r, "spend:sen_support_inclusion_services")
+    assert sss[2022] / sss[2021] == pytest.approx(HNB_AFTER[2022] / HNB_AFTER[2021])
+    back = compute_budget(CODE, inp, first_year=2020, last_year=2021, n_draws=1, through_year=2019, uncertainty=False)
+    b = _mean(back, "spend:sen_support_inclusion_services")
+    assert b[2020] / b[2021] == pytest.approx(HNB_AFTER[2020] / HNB_AFTER[2021])
+    assert b[2021] == pytest.approx(sss[2021])  # the 2021-22 outturn, whichever base year

@@ -8,7 +8,11 @@ specialist spend series 2018-19 and 2019-20). No forecast is involved.
 
 One look-ahead is unavoidable with the store's data and is stated: the s251 lines other than
 the specialist top-ups exist only for 2021-22, so the mainstream, post-16, early-years and
-non-placement lines are that year's outturn moved back with ``costs/inflation.yaml``.
+non-placement lines are that year's outturn (for the 2021-22 score, that year's own), moved back
+to 2020-21 per plan with ``costs/inflation.yaml`` and, for the non-placement lines, with the
+block (``costs/non_placement_growth.yaml``). The unmodelled line and the residual spread use only
+gaps of years before the year scored (``calibration/balance_residual.yaml``,
+:func:`residual_persistence`).
 
 Scores (per council and year, in-year balance as a share of the council's high needs block
 after deductions): median absolute error, median bias (modelled - published), the share of
@@ -79,7 +83,7 @@ class MoneyBacktest:
             lines.append(
                 f"- {g} ({int(r['councils'])} councils): median |in-year error| {r['median_abs_error_pct']:.2f}% of "
                 f"the high needs block, median bias {r['median_bias_pct']:+.2f}%, 80% band coverage "
-                f"{r['coverage_pct']:.0f}%, sign of the two-year change right {r['sign_right_pct']:.0f}%, "
+                f"{r['coverage_pct']:.0f}%, sign of the two-year change right {r['sign_right_pct']:.1f}%, "
                 f"median |specialist spend error| {r['median_abs_spend_error_pct']:.1f}%"
             )
         for _, e in self.england.iterrows():
@@ -222,6 +226,59 @@ def run_backtest(inputs: MoneyInputs, *, draws: int = 200, seed: int = 1, uncert
     )
 
 
+def backcast_gaps(inputs: MoneyInputs) -> pd.DataFrame:
+    """Return ``la_code, financial_year, gap``: each council outside the Safety Valve programme
+    modelled one year at a time as the back-cast does (from the balance before the year, outturn
+    to the year before), with the money spreads off and no unmodelled line; gap = (modelled -
+    published in-year balance) / block."""
+    sv = _sv_groups(inputs)
+    bal = inputs.balances
+    rows = []
+    for code in sorted(set(inputs.councils["la_code"].astype(str)) - set(sv)):
+        b = bal[bal["la_code"] == code].set_index("financial_year")
+        for y in YEARS:
+            o = opening_balance(bal, code, y)
+            if o is None or o.financial_year != y - 1 or y not in b.index:
+                continue
+            try:
+                r = compute_budget(
+                    code,
+                    inputs,
+                    n_draws=1,
+                    first_year=y,
+                    last_year=y,
+                    opening=o,
+                    through_year=y - 1,
+                    uncertainty=False,
+                    calibrate=False,
+                )
+            except BudgetInputError:
+                continue
+            iy = float(r.line("in_year_balance")["value"].iloc[-1])
+            hnb = float(r.line("income:high_needs_block")["value"].iloc[-1])
+            rows.append((code, y, (iy - float(b["in_year_balance"].astype(float)[y])) / hnb))
+    return pd.DataFrame(rows, columns=["la_code", "financial_year", "gap"])
+
+
+def residual_persistence(inputs: MoneyInputs) -> dict[str, float]:
+    """Return what ``calibration/balance_residual.yaml`` and the residual spread of
+    ``calibration/money_uncertainty.yaml`` are measured from (:func:`backcast_gaps`): ``slope``
+    and ``corr``, the least-squares slope and correlation of the 2021-22 gaps on the 2020-21
+    gaps; ``robust_sd_first``, 1.4826 x MAD of the 2020-21 gaps (the first year, with no earlier
+    gap to learn from); ``councils`` with both years."""
+    g = backcast_gaps(inputs)
+    wide = g.pivot(index="la_code", columns="financial_year", values="gap")
+    both = wide.reindex(columns=list(YEARS)).dropna()
+    x, y2 = both[YEARS[0]].to_numpy(), both[YEARS[1]].to_numpy()
+    first = g.loc[g["financial_year"] == YEARS[0], "gap"].to_numpy()
+    return {
+        "slope": float(np.polyfit(x, y2, 1)[0]) if len(both) > 2 else float("nan"),
+        "corr": float(np.corrcoef(x, y2)[0, 1]) if len(both) > 2 else float("nan"),
+        "robust_sd_first": float(1.4826 * np.median(np.abs(first - np.median(first)))) if len(first) else float("nan"),
+        "councils": float(len(both)),
+    }
+
+
 def _england(inputs: MoneyInputs, cum: dict[str, pd.DataFrame]) -> pd.DataFrame:
     if not cum:
         return pd.DataFrame()
@@ -347,4 +404,12 @@ def likely_reason(row: pd.Series) -> str:
     return "other DSG blocks' surpluses or a transfer from the schools block offset high-needs spend"
 
 
-__all__ = ["GATES", "SPECIALIST", "MoneyBacktest", "run_backtest", "write_backtest"]
+__all__ = [
+    "GATES",
+    "SPECIALIST",
+    "MoneyBacktest",
+    "backcast_gaps",
+    "residual_persistence",
+    "run_backtest",
+    "write_backtest",
+]

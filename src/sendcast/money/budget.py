@@ -26,7 +26,8 @@ lines add to £7.5bn, the block after deductions to £7.0bn (a £0.5bn gap) and 
 to £7.9bn (a surplus), while published DSG deficits grew by £0.35bn.
 
 **Spend** = plans(FY) x unit cost (per group, grown at the council's pooled growth) +
-non-placement lines (grown with ``costs/inflation.yaml``) + a residual line (mean 0).
+non-placement lines (moved with the council's high needs block,
+``costs/non_placement_growth.yaml``) + a residual line (mean 0).
 **Income** = high needs block after deductions (published rows, then
 ``funding/high_needs_block/growth.yaml``) + block transfer + council contributions + Safety
 Valve payments (agreement) + scenario funding.
@@ -52,9 +53,11 @@ from sendcast.money.balances import Opening, opening_balance
 from sendcast.money.unit_costs import (
     FY_WEIGHTS,
     NON_PLACEMENT_LINES,
+    S251_YEAR,
     SPECIALIST,
     CostModel,
     calibrate_costs,
+    inflation_index,
 )
 from sendcast.parameters import PLACEMENT_GROUPS, Parameter, financial_year_label, require
 
@@ -314,6 +317,32 @@ def allocation(
     return pd.DataFrame(out, columns=["financial_year", "value", "basis"])
 
 
+def non_placement_index(inputs: MoneyInputs, la_code: str, costs: CostModel, years: list[int]) -> np.ndarray:
+    """Return the factor taking the non-placement amounts (at ``costs.base_year`` prices) to
+    each year: with ``costs/non_placement_growth.yaml`` basis ``high_needs_block``, the 2021-22
+    amount x block(Y) / block(2021-22) (block after deductions, :func:`allocation`); basis
+    ``inflation`` (or no 2021-22 block for the council): ``costs/inflation.yaml``."""
+    basis = require(inputs.params, "costs/non_placement_growth").values
+    assert isinstance(basis, dict)
+    infl = np.array([costs.index(None, int(y)) for y in years])
+    if str(basis.get("basis")) == "inflation":
+        return infl
+    if str(basis.get("basis")) != "high_needs_block":
+        raise BudgetInputError(
+            "costs/non_placement_growth.yaml: values.basis must be high_needs_block or inflation "
+            f"(got {basis.get('basis')!r})"
+        )
+    want = sorted(set(years) | {S251_YEAR})
+    hnb = cached_allocation(
+        inputs, la_code, "high_needs_block", HNB_STAGE, want, require(inputs.params, "funding/high_needs_block/growth")
+    ).set_index("financial_year")["value"]
+    ref = float(hnb[S251_YEAR])
+    if not np.isfinite(ref) or ref <= 0:
+        return infl
+    to_base = inflation_index(inputs.params, S251_YEAR, costs.base_year)  # the amounts' price year move
+    return np.array([float(hnb[y]) / ref / to_base for y in years])
+
+
 def _council_number(la_code: str) -> int:
     return zlib.crc32(la_code.encode()) & 0x7FFFFFFF
 
@@ -455,7 +484,7 @@ def compute_budget(
         cols[f"plans:{g}"] = plans[:, :, gi]
         cols[f"spend:{g}"] = plans[:, :, gi] * level * idx
     np_idx = (
-        np.array([costs.index(None, int(y)) for y in years])[None, :]
+        non_placement_index(inputs, la_code, costs, years)[None, :]
         * (1.0 + shifts[:, -1:]) ** (yr - costs.base_year)[None, :]
     )
     base_plans = plans[:, 0, :].sum(axis=1, keepdims=True)
@@ -580,7 +609,8 @@ def unmodelled_share(
     agreement: Agreement | None,
 ) -> tuple[float, list[int]]:
     """Return (share of the high needs block, years used): ``w x mean over published years of
-    (modelled in-year - published in-year) / block``, w from ``calibration/balance_residual.yaml``,
+    (modelled in-year - published in-year) / block``, w from ``calibration/balance_residual.yaml``
+    for the first modelled year (``opening_year + 1``),
     over the council's published in-year balances up to ``opening_year`` that can be modelled
     (published caseloads and allocations), with the same costs and agreement and no spreads.
     Positive = the council spends more than the modelled lines. (0, []) when none."""
@@ -608,7 +638,9 @@ def unmodelled_share(
     iy = past.line("in_year_balance").set_index("financial_year")["value"]
     hnb = past.line("income:high_needs_block").set_index("financial_year")["value"]
     gaps = [(float(iy[y]) - float(b[y])) / float(hnb[y]) for y in years if y in iy.index]
-    w = require(inputs.params, "calibration/balance_residual").value_for_financial_year(2020)
+    persistence = require(inputs.params, "calibration/balance_residual")
+    first_dated = persistence.dated[0].start.year if persistence.dated else opening_year + 1
+    w = persistence.value_for_financial_year(max(opening_year + 1, first_dated))
     return w * float(np.mean(gaps)), years
 
 

@@ -24,8 +24,9 @@ Each level is pooled toward the national figure (England's lines over England's 
 
 **Growth**: state and independent special grow at the council's yearly growth in cost per plan
 (log-linear over the series years up to ``base_year``) pooled toward the national growth with
-``calibration/cost_growth_shrinkage.yaml``; the other groups and the non-placement lines grow
-with ``costs/inflation.yaml``.
+``calibration/cost_growth_shrinkage.yaml``; the other groups grow with ``costs/inflation.yaml``;
+the non-placement lines move with the council's high needs block in the budget
+(``costs/non_placement_growth.yaml``, :func:`sendcast.money.budget.non_placement_index`).
 
 When ``base_year`` is before 2021-22 (a back-cast), the 2021-22 s251 lines are the only source
 for the non-specialist groups: they are moved back with ``costs/inflation.yaml`` and the
