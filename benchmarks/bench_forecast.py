@@ -109,6 +109,7 @@ def main() -> None:
     idle_wall = own + kids / cores
     state_years = councils * DRAWS * HORIZON * N_AGES * N_GROUPS
     data = {
+        "note": "the machine may be shared: CPU seconds are beside the wall time",
         "councils": int(councils),
         "draws": DRAWS,
         "horizon": HORIZON,
