@@ -12,8 +12,10 @@ import pandas as pd
 import pytest
 
 from sendcast.model import api
-from sendcast.model.forecast import MEASURES
-from sendcast.model.stockflow import fit_all
+from sendcast.model.forecast import MEASURES, council_rng, national_shocks, run_forecast
+from sendcast.model.step import StepInputs, advance, step
+from sendcast.model.stockflow import fit_all, mover_ages, simulate_council
+from sendcast.model.structure import N_AGES, N_GROUPS
 from sendcast.money import service
 from sendcast.money.budget import BudgetResult, _draws_by_year, compute_budget, load_inputs, summarise
 from sendcast.parameters import PLACEMENT_GROUPS, load_parameters
@@ -31,6 +33,7 @@ from sendcast.scenarios.compare import (
 )
 from sendcast.scenarios.goalseek import goal_seek, make_lever, probability_balanced
 from sendcast.scenarios.schema import BASELINE, Scenario, load_scenario
+from sendcast.store import open_store
 
 COUNCIL = "E10000020"  # Norfolk
 DRAWS, HORIZON, SEED = 200, 6, 7
@@ -257,3 +260,88 @@ def test_goal_seek_trials_are_fresh_simulations(data: api.ModelData, origin: int
     assert len(res.trials) == 5  # 0%, 100%, then three halvings
     for size, p in res.trials.itertuples(index=False):
         assert p == fresh_probability(size, floor)
+
+
+# --------------------------------------------------------------------------- issue 16: simulation
+
+
+def random_inputs(rng: np.random.Generator, d: int, per_draw_movers: bool) -> tuple[np.ndarray, StepInputs]:
+    """A stock with empty cells and step inputs with zero, negative, above-1 and missing rates."""
+    stock = rng.poisson(rng.choice([0.0, 0.5, 8.0, 120.0], size=(1, N_AGES, N_GROUPS)), size=(d, N_AGES, N_GROUPS))
+    hazard = rng.uniform(-0.05, 0.3, size=(d, N_AGES))
+    hazard[:, 3] = 1.4  # capped at 1
+    hazard[0, 4] = np.nan  # skipped, as a zero chance is
+    joiners = rng.uniform(0, 30, size=(d, N_AGES)) * (rng.uniform(size=N_AGES) > 0.3)
+    mix = rng.uniform(size=(5, N_GROUPS)) * (rng.uniform(size=(5, N_GROUPS)) > 0.2)
+    mix[:, 0] += 0.1
+    shape = (d, N_GROUPS) if per_draw_movers else (N_GROUPS,)
+    movers = rng.normal(0, 0.05, size=shape) * (rng.uniform(size=shape) > 0.3)
+    movers[..., 2] = 1.5 if per_draw_movers else -1.5  # moves every plan it can
+    return stock.astype(np.int64), StepInputs(
+        hazard=hazard,
+        joiners=joiners,
+        joiner_mix=mix,
+        transfer_mix=mix[::-1].copy(),
+        persistence={5: 0.8, 11: 0.0, 16: 1.0, 19: 0.35},
+        mover_rate=movers,
+        mover_ages=mover_ages(),
+    )
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_fast_advance_draws_what_the_step_draws(case: int) -> None:
+    """advance() makes the same random calls on the same values as step(): the same new stock,
+    and the generators are left in the same state (the next year's draws are the same too)."""
+    stock, inp = random_inputs(np.random.default_rng(case), 37 + case, per_draw_movers=case % 2 == 0)
+    a, b = np.random.default_rng(100 + case), np.random.default_rng(100 + case)
+    for _ in range(3):
+        fast = advance(stock, inp, a)
+        slow, _ = step(stock, inp, b)
+        np.testing.assert_array_equal(fast, slow)
+        assert fast.dtype == slow.dtype
+        stock = fast
+    assert a.random() == b.random()
+    expected = stock.astype(float)  # in expectation (rng=None): the step itself
+    np.testing.assert_array_equal(advance(expected, inp, None), step(expected, inp, None)[0])
+
+
+def test_cohort_draws_do_not_depend_on_the_summaries(data: api.ModelData, origin: int) -> None:
+    hist = api.histories(data, origin)
+    fits = api.council_fits(data, origin, HORIZON)
+    codes = sorted(fits)[:3]
+    kw = dict(horizon=HORIZON, draws=DRAWS, seed=SEED, la_codes=codes, keep_draws=True, fits=fits, workers=1)
+    with_summaries = run_forecast(hist, **kw)  # type: ignore[arg-type]
+    without = run_forecast(hist, summaries=False, **kw)  # type: ignore[arg-type]
+    assert without.summary.empty and len(with_summaries.summary)
+    for c in codes:
+        np.testing.assert_array_equal(without.draw_values[c], with_summaries.draw_values[c])
+
+
+def test_fits_kept_on_disk_give_the_same_draws(
+    data: api.ModelData, origin: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("SENDCAST_NO_DISK_CACHE", raising=False)
+    store = open_store()
+    first = api._load.__wrapped__(str(store.path), api.store_fingerprint(store))  # a fresh ModelData
+    written = api.council_fits(first, origin, HORIZON)
+    files = sorted(p.name for p in (tmp_path / "sendcast").glob("*.pkl"))
+    assert any(f.startswith(f"fits-{origin}-{HORIZON}-") for f in files)
+    assert any(f.startswith(f"histories-{origin}-") for f in files)
+
+    def no_fit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("fitted again instead of reading the disk cache")
+
+    monkeypatch.setattr(api, "fit_all", no_fit)
+    second = api._load.__wrapped__(str(store.path), api.store_fingerprint(store))
+    read = api.council_fits(second, origin, HORIZON)
+    fresh = fit_all(api._histories(data, origin, None), HORIZON, neighbours=data.neighbours)
+    assert sorted(read) == sorted(fresh) == sorted(written)
+    shocks = national_shocks(SEED, DRAWS, HORIZON)
+    for c in sorted(fresh)[:: max(1, len(fresh) // 5)]:
+        got = simulate_council(read[c], HORIZON, DRAWS, council_rng(SEED, c), shocks)
+        np.testing.assert_array_equal(got, simulate_council(fresh[c], HORIZON, DRAWS, council_rng(SEED, c), shocks))
+    monkeypatch.setenv("SENDCAST_NO_DISK_CACHE", "1")  # the switch: fitted afresh (here: refused)
+    third = api._load.__wrapped__(str(store.path), api.store_fingerprint(store))
+    with pytest.raises(AssertionError, match="fitted again"):
+        api.council_fits(third, origin, HORIZON)

@@ -64,6 +64,9 @@ def crps_from_draws(draws: np.ndarray, actual: np.ndarray) -> np.ndarray:
     return term1 - 0.5 * term2
 
 
+QUANTILE_LEVELS = (0.05, 0.10, 0.25, 0.5, 0.75, 0.90, 0.95)  # p5 p10 p25 p50 p75 p90 p95
+
+
 def score(
     model: str,
     origin: int,
@@ -76,58 +79,81 @@ def score(
 ) -> pd.DataFrame:
     """Score one model's draws at one origin against published outcomes.
 
-    ``actuals[la_code]`` is the full published (Y, M) history on ``actual_years``.
+    ``actuals[la_code]`` is the full published (Y, M) history on ``actual_years``. One row per
+    council (in the order of ``draws``), measure and horizon with a published outcome and finite
+    draws. Each council's forecasts are scored at once (quantiles, means and CRPS over the
+    draws of every measure and horizon together, each draw axis contiguous, so every figure is
+    the one the per-forecast computation gives: ``tests/evaluate/test_score_vectorised.py``).
     """
-    rows: list[dict[str, object]] = []
-    mids = [MEASURES.index(m) for m in (measures or MEASURES)]
+    mids = np.array([MEASURES.index(m) for m in (measures or MEASURES)], dtype=int)
+    years = np.asarray(actual_years)
+    frames: list[dict[str, np.ndarray]] = []
     for code, arr in draws.items():
         if code not in actuals or code not in histories:
             continue
+        hs = np.array([h for h in horizons if h < arr.shape[1] and origin + h in years], dtype=int)
+        if not len(hs) or not len(mids):
+            continue
         hist = history_measures(histories[code])
-        for m in mids:
-            past = hist[:, m]
-            diffs = np.abs(np.diff(past))
-            diffs = diffs[np.isfinite(diffs)]
-            scale = float(diffs.mean()) if len(diffs) else np.nan
-            for h in horizons:
-                year = origin + h
-                if h >= arr.shape[1] or year not in actual_years:
-                    continue
-                a = actuals[code][int(np.searchsorted(actual_years, year)), m]
-                sample = arr[:, h, m]
-                if not np.isfinite(a) or not np.isfinite(sample).all():
-                    continue
-                q = np.quantile(sample, [0.05, 0.10, 0.25, 0.5, 0.75, 0.90, 0.95])
-                err = q[3] - a
-                rows.append(
-                    {
-                        "model": model,
-                        "origin": origin,
-                        "horizon": h,
-                        "year": year,
-                        "la_code": code,
-                        "la_name": histories[code].la_name,
-                        "measure": MEASURES[m],
-                        "actual": a,
-                        "mean": float(sample.mean()),
-                        "p5": q[0],
-                        "p10": q[1],
-                        "p25": q[2],
-                        "p50": q[3],
-                        "p75": q[4],
-                        "p90": q[5],
-                        "p95": q[6],
-                        "error": err,
-                        "ape": abs(err) / a if a > 0 else np.nan,
-                        "in50": bool(q[2] <= a <= q[4]),
-                        "in80": bool(q[1] <= a <= q[5]),
-                        "in90": bool(q[0] <= a <= q[6]),
-                        "width80": (q[5] - q[1]) / a if a > 0 else np.nan,
-                        "scaled_error": abs(err) / scale if scale and np.isfinite(scale) and scale > 0 else np.nan,
-                        "crps": float(crps_from_draws(sample[:, None], np.array([a]))[0]),
-                    }
-                )
-    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+        with np.errstate(invalid="ignore"):
+            diffs = np.abs(np.diff(hist[:, mids], axis=0))  # (Y-1, M')
+        fin = np.isfinite(diffs)
+        n_fin = fin.sum(0)
+        scale = np.array([diffs[fin[:, j], j].mean() if n_fin[j] else np.nan for j in range(len(mids))])
+        a = actuals[code][np.searchsorted(years, origin + hs)][:, mids]  # (H', M')
+        # (M', H', D): measure-major then horizon (the rows' order), the draws contiguous
+        x = np.ascontiguousarray(arr[:, hs][:, :, mids].transpose(2, 1, 0))
+        ok = np.isfinite(a.T) & np.isfinite(x).all(-1)  # (M', H')
+        if not ok.any():
+            continue
+        sample = x[ok]  # (N, D)
+        actual = a.T[ok]
+        q = np.quantile(sample, QUANTILE_LEVELS, axis=1)  # (7, N)
+        err = q[3] - actual
+        sc = np.broadcast_to(scale[:, None], ok.shape)[ok]
+        pos = actual > 0
+        good_scale = np.isfinite(sc) & (sc > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ape = np.where(pos, np.abs(err) / np.where(pos, actual, 1.0), np.nan)
+            width = np.where(pos, (q[5] - q[1]) / np.where(pos, actual, 1.0), np.nan)
+            scaled = np.where(good_scale, np.abs(err) / np.where(good_scale, sc, 1.0), np.nan)
+        mi, hi = np.nonzero(ok)
+        frames.append(
+            {
+                "model": np.full(len(actual), model, dtype=object),
+                "origin": np.full(len(actual), origin, dtype=np.int64),
+                "horizon": hs[hi].astype(np.int64),
+                "year": (origin + hs[hi]).astype(np.int64),
+                "la_code": np.full(len(actual), code, dtype=object),
+                "la_name": np.full(len(actual), histories[code].la_name, dtype=object),
+                "measure": np.array(MEASURES, dtype=object)[mids[mi]],
+                "actual": actual,
+                "mean": sample.mean(axis=1).astype(np.float64),
+                **{name: q[i] for i, name in enumerate(("p5", "p10", "p25", "p50", "p75", "p90", "p95"))},
+                "error": err,
+                "ape": ape,
+                "in50": (q[2] <= actual) & (actual <= q[4]),
+                "in80": (q[1] <= actual) & (actual <= q[5]),
+                "in90": (q[0] <= actual) & (actual <= q[6]),
+                "width80": width,
+                "scaled_error": scaled,
+                "crps": _crps_rows(sample, actual),
+            }
+        )
+    if not frames:
+        return pd.DataFrame(columns=SCORE_COLUMNS)
+    return pd.DataFrame({c: np.concatenate([f[c] for f in frames]) for c in SCORE_COLUMNS}, columns=SCORE_COLUMNS)
+
+
+def _crps_rows(samples: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """:func:`crps_from_draws` of each row of ``samples`` (N, D) against ``actual`` (N,), the
+    draws contiguous in each row, as the per-forecast call sums them."""
+    d = samples.shape[1]
+    x = np.sort(samples, axis=1)
+    term1 = np.mean(np.abs(x - actual[:, None]), axis=1)
+    i = np.arange(1, d + 1)[None, :]
+    term2 = (2.0 / d**2) * np.sum((2 * i - d - 1) * x, axis=1)
+    return term1 - 0.5 * term2
 
 
 def make_models(names: Sequence[str], neighbours: dict[str, list[str]] | None) -> list[Forecaster]:
@@ -150,7 +176,7 @@ def _one_origin(args: tuple) -> tuple[pd.DataFrame, OriginPoints | None, dict[st
     """Fit and score the cohort model and baselines at one origin; return the scores, the
     component points and the cohort draws (float32) the published forecast is made from, and
     the histories (for scoring it)."""
-    series, population, origin, horizons, names, draws, seed, neighbours, la_codes, measures, score_it = args
+    series, population, origin, horizons, names, draws, seed, neighbours, la_codes, measures, score_it, scored = args
     hist_all = histories_from_tables(series, population, origin)
     hist = {c: h for c, h in hist_all.items() if c != ENGLAND[0]}
     frames = []
@@ -160,7 +186,7 @@ def _one_origin(args: tuple) -> tuple[pd.DataFrame, OriginPoints | None, dict[st
     score_cohort = "cohort" in names
     names = tuple(names) + (("cohort",) if need_cohort and not score_cohort and score_it else ())
     if score_it:
-        actuals, actual_years = _actuals(series, population)
+        actuals, actual_years = scored if scored is not None else _actuals(series, population)
         for model in make_models(names, neighbours):
             model.fit(hist)
             d = model.forecast(max(*horizons, LEARN_HORIZON) if model.name == "cohort" else max(horizons), draws, seed)
@@ -241,6 +267,8 @@ def backtest(
     first = int(jan_years.min()) + 4 if len(jan_years) else min(wanted)
     learn_only = [o for o in range(first, min(wanted)) if want_pub]
     all_origins = learn_only + wanted
+    # the published outcomes every origin is scored against: made once, not once per origin
+    outcomes = _actuals(series, population)
     jobs = [
         (
             series,
@@ -254,6 +282,7 @@ def backtest(
             la_codes,
             measures,
             o in wanted,
+            outcomes,
         )
         for o in all_origins
     ]
@@ -261,7 +290,7 @@ def backtest(
     past: dict[int, OriginPoints] = {}
     stash: dict[int, tuple[dict[str, CouncilHistory], dict[str, np.ndarray]]] = {}
     cals: dict[tuple[str, int], Calibration] = {}
-    actuals, actual_years = _actuals(series, population) if want_pub else ({}, np.array([]))
+    actuals, actual_years = outcomes if want_pub else ({}, np.array([]))
     hmax = max(horizons)
 
     def take(o: int, result: tuple) -> None:

@@ -66,6 +66,7 @@ class StockFlow:
             include_england=False,
             keep_draws=True,
             keep_placements=False,
+            summaries=False,
         )
         return res.draw_values
 

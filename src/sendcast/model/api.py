@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -41,6 +44,7 @@ class ModelData:
     population: pd.DataFrame
     councils: pd.DataFrame
     neighbours: dict[str, list[str]]
+    manifest: bytes = b""  # the store's manifest.json (names the disk cache of fits)
     cache: dict[tuple[object, ...], object] = field(default_factory=dict, init=False, repr=False)
 
     @property
@@ -75,7 +79,11 @@ def _load(path: str, _version: tuple[str, int, int] | None = None) -> ModelData:
         nb = store.table("neighbours_current")
         for code, g in nb.sort_values("rank").groupby("la_code"):
             neighbours[str(code)] = [str(x) for x in g["neighbour_la_code"]]
-    return ModelData(series=series, population=population, councils=councils, neighbours=neighbours)
+    try:
+        manifest = (Path(path) / "manifest.json").read_bytes()
+    except OSError:
+        manifest = b""
+    return ModelData(series=series, population=population, councils=councils, neighbours=neighbours, manifest=manifest)
 
 
 def model_data(store: Store | None = None) -> ModelData:
@@ -131,7 +139,7 @@ def histories(data: ModelData, origin: int, projection: pd.DataFrame | None = No
         return _histories(data, origin, projection)
     key = ("histories", int(origin))
     if key not in data.cache:
-        data.cache[key] = _histories(data, origin, None)
+        data.cache[key] = _on_disk(data, key, lambda: _histories(data, origin, None))
     return data.cache[key]  # type: ignore[return-value]
 
 
@@ -149,11 +157,62 @@ def council_fits(data: ModelData, origin: int, horizon: int) -> dict[str, Counci
     A fit depends only on the store's tables (``data``, itself keyed on the store's manifest),
     the origin, the horizon and the model settings (``forecast_settings.yaml``, read once per
     process by :func:`sendcast.model.stockflow.settings`), so a cached fit is the fit that
-    would be recomputed. Treat the returned fits as read-only."""
+    would be recomputed. They are also kept on disk between processes (:func:`_on_disk`, keyed
+    on :func:`model_fingerprint`), as are the histories. Treat the returned fits as read-only."""
     key = ("fits", int(origin), int(horizon))
     if key not in data.cache:
-        data.cache[key] = fit_all(histories(data, origin), horizon, neighbours=data.neighbours)
+        hist = histories(data, origin)
+        data.cache[key] = _on_disk(data, key, lambda: fit_all(hist, horizon, neighbours=data.neighbours))
     return data.cache[key]  # type: ignore[return-value]
+
+
+MODEL_SOURCES = ("history.py", "stockflow.py", "step.py", "structure.py", "api.py")
+
+
+def model_fingerprint(data: ModelData) -> str:
+    """What histories and fits depend on: the store's manifest (its tables' hashes), the
+    package version, the model's parameter files and the model's code. A hash of them names
+    the disk cache of fits, so a rebuilt store, new settings or changed model code is a new key."""
+    key = ("model_fingerprint",)
+    if key not in data.cache:
+        import sendcast
+        from sendcast.model.structure import PARAM_DIR
+
+        h = hashlib.sha256(sendcast.__version__.encode())
+        h.update(data.manifest)
+        for p in sorted(PARAM_DIR.glob("*.yaml")):
+            h.update(p.name.encode() + p.read_bytes())
+        here = Path(__file__).resolve().parent
+        for name in MODEL_SOURCES:
+            h.update((here / name).read_bytes())
+        data.cache[key] = h.hexdigest()[:20]
+    return str(data.cache[key])
+
+
+def _on_disk(data: ModelData, key: tuple[object, ...], make: Callable[[], object]) -> object:
+    """``make()`` kept in the user's cache folder (``$XDG_CACHE_HOME/sendcast``, never in the
+    package) under :func:`model_fingerprint` and ``key``: read back when there, else made and
+    written atomically. A store without a manifest, an unreadable file or a read-only cache
+    folder just means ``make()`` is called (``SENDCAST_NO_DISK_CACHE=1`` always calls it)."""
+    if not data.manifest or os.environ.get("SENDCAST_NO_DISK_CACHE"):
+        return make()
+    from sendcast.model.prequential import cache_dir
+
+    path = cache_dir() / f"{'-'.join(str(k) for k in key)}-{model_fingerprint(data)}.pkl"
+    try:
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        pass
+    value = make()
+    try:
+        from sendcast.outputs.io import write_atomic
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:  # noqa: BLE001 - a cache that cannot be written is only slower
+        pass
+    return value
 
 
 def forecast(
@@ -245,6 +304,7 @@ def published_forecast(
         progress=progress,
         keep_placements=False,
         fits=fits,
+        summaries=False,  # the published summaries are made from the published draws
     )
     # the points the published forecast learns from depend only on the data and the origin:
     # read (or made) once per origin in this process, like the histories and fits

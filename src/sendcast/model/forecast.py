@@ -102,7 +102,7 @@ def _simulate_chunk(
 ) -> tuple[list[pd.DataFrame], np.ndarray, dict[str, np.ndarray], list[pd.DataFrame]]:
     """Simulate a list of councils; return summaries, their draw-by-draw sum, kept draws and
     placement draws. Runs in a worker process for all-council forecasts."""
-    fits, targets, horizon, draws, seed, keep_draws, levers, keep_placements = job
+    fits, targets, horizon, draws, seed, keep_draws, levers, keep_placements, summaries = job
     origin = next(iter(fits.values())).origin
     years = np.arange(origin, origin + horizon + 1)
     shocks = national_shocks(seed, draws, horizon)
@@ -115,7 +115,8 @@ def _simulate_chunk(
         stock = simulate_council(f, horizon, draws, council_rng(seed, c), shocks, levers=levers)
         vals = measures_from_stock(stock)
         total += vals
-        frames.append(summarise(vals, c, f.la_name, years))
+        if summaries:
+            frames.append(summarise(vals, c, f.la_name, years))
         if keep_draws:
             kept[c] = vals
         if keep_draws and keep_placements:
@@ -155,12 +156,15 @@ def run_forecast(
     fits: dict[str, CouncilFit] | None = None,
     workers: int | None = None,
     keep_placements: bool = True,
+    summaries: bool = True,
 ) -> ForecastResult:
     """Fit all councils in ``histories`` (pooling needs them all), simulate ``la_codes``
     (default: all) and return summaries for years origin..origin+horizon.
 
     England is included (as the draw-by-draw sum) only when every fitted council is simulated.
     ``keep_placements``: with ``keep_draws``, also return the long table of placement draws.
+    ``summaries=False`` (with ``keep_draws``, for a caller that makes its own summaries from the
+    draws, e.g. the published forecast): no summary rows; ``summary`` is then empty.
     """
     if horizon < 1:
         raise ValueError("horizon must be at least 1 year")
@@ -176,12 +180,14 @@ def run_forecast(
     if n_workers > 1:
         chunks = [targets[i::n_workers] for i in range(n_workers)]
         jobs = [
-            ({c: fits[c] for c in ch}, ch, horizon, draws, seed, keep_draws, levers, keep_placements) for ch in chunks
+            ({c: fits[c] for c in ch}, ch, horizon, draws, seed, keep_draws, levers, keep_placements, summaries)
+            for ch in chunks
         ]
         with ProcessPoolExecutor(max_workers=n_workers) as ex:
             parts = list(ex.map(_simulate_chunk, jobs))
     else:
-        parts = [_simulate_chunk((fits, targets, horizon, draws, seed, keep_draws, levers, keep_placements), progress)]
+        job = (fits, targets, horizon, draws, seed, keep_draws, levers, keep_placements, summaries)
+        parts = [_simulate_chunk(job, progress)]
     frames = [f for p in parts for f in p[0]]
     england = np.sum([p[1] for p in parts], axis=0)
     kept = {k: v for p in parts for k, v in p[2].items()}
@@ -189,10 +195,11 @@ def run_forecast(
     if progress:
         progress(len(targets), len(targets))
     if include_england and len(targets) == len(fits) and len(targets) > 1:
-        frames.append(summarise(england, *ENGLAND, years))
+        if summaries:
+            frames.append(summarise(england, *ENGLAND, years))
         if keep_draws:
             kept[ENGLAND[0]] = england
-    summary = pd.concat(frames, ignore_index=True)[SUMMARY_COLUMNS]
+    summary = pd.concat(frames, ignore_index=True)[SUMMARY_COLUMNS] if frames else pd.DataFrame(columns=SUMMARY_COLUMNS)
     return ForecastResult(
         origin=origin,
         horizon=horizon,

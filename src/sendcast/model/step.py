@@ -98,12 +98,6 @@ def step(stock: np.ndarray, inp: StepInputs, rng: np.random.Generator | None) ->
     return new, flows
 
 
-def advance(stock: np.ndarray, inp: StepInputs, rng: np.random.Generator | None) -> np.ndarray:
-    """:func:`step` without keeping the movers' flows (the simulation's fast path): the same
-    draws in the same order, so the same new stock."""
-    return _step(stock, inp, rng, track=False)[0]
-
-
 def _step(
     stock: np.ndarray, inp: StepInputs, rng: np.random.Generator | None, *, track: bool
 ) -> tuple[np.ndarray, Flows | None]:
@@ -168,3 +162,73 @@ def _step(
     if not track:
         return new, None
     return new, Flows(leavers=leavers, movers_in=movers_in, movers_out=movers_out, joiners=joiners)
+
+
+def advance(stock: np.ndarray, inp: StepInputs, rng: np.random.Generator | None) -> np.ndarray:
+    """:func:`step` without keeping the flows (the simulation's fast path): the same random
+    calls in the same order on the same values, so the same new stock draw for draw
+    (``tests/model/test_step_fast.py``), with fewer temporary arrays: only the cells that hold
+    plans are indexed, the transfer and joiner mixes are normalised once, not per draw."""
+    if rng is None:
+        return _step(stock, inp, rng, track=False)[0]
+    d = stock.shape[0]
+    # 1. leavers (nobody 'ceases' at 25: they age out below)
+    hazard = np.array(np.broadcast_to(inp.hazard, (d, N_AGES)), dtype=float, copy=True)
+    hazard[:, N_AGES - 1] = 0.0
+    np.clip(hazard, 0.0, 1.0, out=hazard)
+    live = stock > 0
+    live &= (hazard > 0)[:, :, None]
+    survivors = stock.copy()
+    if live.any():
+        p = np.broadcast_to(hazard[:, :, None], stock.shape)[live]
+        survivors[live] -= rng.binomial(stock[live].astype(np.int64, copy=False), p).astype(stock.dtype, copy=False)
+    # 2. ageing: survivors at 25 leave by reaching the end of the range
+    aged = np.empty(stock.shape, dtype=stock.dtype)  # C order: the joiners are added through a flat view
+    aged[:, 0, :] = 0
+    aged[:, 1:, :] = survivors[:, :-1, :]
+    # 3. phase-transfer movers (each draw's pool placed like the phase: one row of probabilities)
+    for age, keep in inp.persistence.items():
+        n = aged[:, age, :]
+        kept = n.copy()
+        if keep > 0:
+            sel = n > 0
+            if sel.any():
+                kept[sel] = rng.binomial(n[sel].astype(np.int64, copy=False), min(max(keep, 0.0), 1.0))
+        else:
+            kept[:] = 0
+        pool = (n - kept).sum(-1)
+        pv = np.clip(np.asarray(inp.transfer_mix[BAND_OF_AGE[age]], dtype=float), 0.0, None)
+        tot = pv.sum(-1)
+        pv = pv / (tot if tot > 0 else 1.0)
+        placed = rng.multinomial(pool.astype(np.int64), pv).astype(stock.dtype, copy=False)
+        aged[:, age, :] = kept + placed
+    # 4. net movers between mainstream and each other group
+    rates = np.broadcast_to(np.asarray(inp.mover_rate, dtype=float), (d, N_GROUPS))
+    for g in range(N_GROUPS):
+        r = rates[:, g]
+        if g == MAINSTREAM or not r.any():
+            continue
+        ages = inp.mover_ages[:, g]
+        into = (r > 0)[:, None]
+        n = np.where(into, aged[:, ages, MAINSTREAM], aged[:, ages, g])
+        pr = np.clip(np.abs(r), 0.0, 1.0)
+        sel = (n > 0) & (pr > 0)[:, None]
+        moved = np.zeros_like(n)
+        if sel.any():
+            moved[sel] = rng.binomial(
+                n[sel].astype(np.int64, copy=False), np.broadcast_to(pr[:, None], n.shape)[sel]
+            )
+        signed = np.where(into, moved, -moved)
+        aged[:, ages, MAINSTREAM] -= signed
+        aged[:, ages, g] += signed
+    # 5. joiners, Poisson per placement (see _step); only cells with a joiner in some draw
+    mix = inp.joiner_mix / inp.joiner_mix.sum(-1, keepdims=True)
+    cell_mix = mix[BAND_OF_AGE]  # (26, 7)
+    j = np.clip(np.broadcast_to(inp.joiners, (d, N_AGES)), 0.0, None)
+    mean = j[:, :, None] * cell_mix[None, :, :]
+    live_cells = np.flatnonzero(mean.sum(0) > 0)
+    if len(live_cells):
+        flat = aged.reshape(d, N_AGES * N_GROUPS)
+        lam = mean.reshape(d, N_AGES * N_GROUPS)[:, live_cells]
+        flat[:, live_cells] += rng.poisson(lam).astype(stock.dtype, copy=False)
+    return aged
