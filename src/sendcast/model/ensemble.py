@@ -5,7 +5,14 @@ made at earlier origins whose outcomes were published by January T):
 
 1. **Components** (per council, measure, years ahead h): the cohort (stock-flow) model's median,
    ``pooled_growth`` (the council's 3-year growth shrunk halfway to the median council's),
-   ``national_growth`` (the median council's 3-year growth) and ``last_value``.
+   ``national_growth`` (the median council's 3-year growth), ``last_value`` and, for plans in
+   total, two leading-indicator rules: the median council's 3-year growth plus the council's
+   deviation from it predicted from requests for assessment and new plans in the calendar year
+   before the origin (per plan), its last and 3-year growth and the share of plans issued within
+   20 weeks, by a Huber regression fitted at the origin on earlier origins' outcomes
+   (:func:`indicator_deviation`); ``indicators`` fits one per years ahead, ``indicators_1y``
+   holds the one-year deviation (a council's own deviation has not persisted in the cohort
+   model's estimates, :func:`sendcast.model.stockflow.growth_persistence`).
 2. **Stacking**: per measure and h, weights on a grid (summing to 1) minimising the mean
    absolute error of ``log(1 + plans)`` over every council and earlier origin o with o + h <= T;
    the combined point is ``exp(sum_k w_k log(1 + C_k)) - 1``.
