@@ -380,11 +380,14 @@ def learn(
                 continue
             xm = np.where(okx[ok, m], lx[ok, m], 0.0)  # (N, K)
             wm = okx[ok, m].astype(float)
-            num = xm @ grid.T
-            den = wm @ grid.T
+            # a component with no point for this measure (the indicator rules beyond the total)
+            # takes no weight: the grid is that of the components it has
+            g = grid[(grid[:, ~okx[ok, m].any(0)] == 0).all(1)]
+            num = xm @ g.T
+            den = wm @ g.T
             pred = np.where(den > 0, num / np.where(den > 0, den, 1.0), xm[:, :1])  # else the cohort alone
             loss = np.mean(np.abs(ly[ok, m][:, None] - pred), axis=0)
-            weights[h - 1, m] = grid[int(np.nanargmin(loss))]
+            weights[h - 1, m] = g[int(np.nanargmin(loss))]
             n_train[h - 1, m] = int(ok.sum())
             have[h - 1, m] = True
         comb = combine(x, weights[h - 1][None, :, :])  # (N, M)
