@@ -121,3 +121,68 @@ def test_forecasts_before_the_transition_ended_are_not_learned_from() -> None:
     past = [_points(o, 30, rng) for o in (2015, 2016)]
     cal = learn(2018, past, _actuals(30, years, rng), years, 2)
     assert cal.n_train.sum() == 0
+
+
+def _indicator_councils(n: int = 40, slope: float = 0.5) -> dict:
+    """Councils whose next-year log growth is 0.05 + ``slope`` x (requests per plan - 0.3)."""
+    from sendcast.model.synthetic import synthetic_history
+
+    rng = np.random.default_rng(3)
+    out = {}
+    for k in range(n):
+        h = synthetic_history(f"E0699{k:04d}", origin=2024, seed=k)
+        y = len(h.years)
+        rate = rng.uniform(0.2, 0.4, y)  # requests in calendar year t-1 per plan in January t
+        total = np.empty(y)
+        total[0] = 1000.0 + 100 * k
+        for i in range(1, y):
+            total[i] = total[i - 1] * np.exp(0.05 + slope * (rate[i - 1] - 0.3))
+        h.total = total
+        h.requests = np.append(rate[1:] * total[1:], np.nan)  # calendar t-1's requests over January t's plans
+        h.within_20_weeks = rng.uniform(40, 90, y)
+        out[h.la_code] = h
+    return out
+
+
+def test_indicator_regression_recovers_how_requests_lead_growth() -> None:
+    from sendcast.model.ensemble import indicator_deviation, indicator_features
+
+    hs = _indicator_councils()
+    codes = sorted(hs)
+    dev = indicator_deviation(hs, codes, 2)
+    rate = np.array([indicator_features(hs[c], 2024)[0] for c in codes])
+    # one year ahead: the deviation from the median council is slope x the requests rate's
+    assert np.allclose(dev[:, 0], 0.5 * (rate - np.median(rate)), atol=1e-6)
+    # and with no link between requests and growth, none is found
+    flat = _indicator_councils(slope=0.0)
+    assert np.abs(indicator_deviation(flat, codes, 1)).max() < 1e-6
+
+
+def test_indicator_rules_use_nothing_after_the_origin() -> None:
+    from sendcast.model.ensemble import indicator_deviation
+
+    def cut(hs: dict, origin: int) -> dict:
+        out = {}
+        for c, h in hs.items():
+            n = int(origin - h.years[0]) + 1
+            per_year = {
+                k: v[:n].copy() for k, v in h.__dict__.items() if isinstance(v, np.ndarray) and len(v) == len(h.years)
+            }
+            out[c] = type(h)(**{**h.__dict__, **per_year, "pop_years": h.pop_years, "pop": h.pop})
+        return out
+
+    hs = _indicator_councils()
+    codes = sorted(hs)
+    base = indicator_deviation(cut(hs, 2020), codes, 3)
+    assert np.isfinite(base).all()
+    # flows of calendar 2020 (published after January 2020) are not read ...
+    late = cut(hs, 2020)
+    for h in late.values():
+        h.requests[-1] *= 3
+        h.within_20_weeks[-1] = 0.0
+    assert np.allclose(base, indicator_deviation(late, codes, 3))
+    # ... while the outcomes to January 2020 are learned from
+    moved = cut(hs, 2020)
+    for k, h in enumerate(moved.values()):
+        h.total[-1] *= 1.0 + 0.01 * (k % 7)
+    assert not np.allclose(base, indicator_deviation(moved, codes, 3))

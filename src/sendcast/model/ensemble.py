@@ -5,7 +5,14 @@ made at earlier origins whose outcomes were published by January T):
 
 1. **Components** (per council, measure, years ahead h): the cohort (stock-flow) model's median,
    ``pooled_growth`` (the council's 3-year growth shrunk halfway to the median council's),
-   ``national_growth`` (the median council's 3-year growth) and ``last_value``.
+   ``national_growth`` (the median council's 3-year growth), ``last_value`` and, for plans in
+   total, two leading-indicator rules: the median council's 3-year growth plus the council's
+   deviation from it predicted from requests for assessment and new plans in the calendar year
+   before the origin (per plan), its last and 3-year growth and the share of plans issued within
+   20 weeks, by a Huber regression fitted at the origin on earlier origins' outcomes
+   (:func:`indicator_deviation`); ``indicators`` fits one per years ahead, ``indicators_1y``
+   holds the one-year deviation (a council's own deviation has not persisted in the cohort
+   model's estimates, :func:`sendcast.model.stockflow.growth_persistence`).
 2. **Stacking**: per measure and h, weights on a grid (summing to 1) minimising the mean
    absolute error of ``log(1 + plans)`` over every council and earlier origin o with o + h <= T;
    the combined point is ``exp(sum_k w_k log(1 + C_k)) - 1``.
@@ -43,7 +50,15 @@ from sendcast.model.history import CouncilHistory
 from sendcast.model.stockflow import age_distribution, has_ages, placement_totals
 from sendcast.model.structure import AGE_BANDS, GROUPS, load_parameter
 
-COMPONENTS: tuple[str, ...] = ("cohort", "pooled_growth", "national_growth", "last_value")
+COMPONENTS: tuple[str, ...] = (
+    "cohort",
+    "pooled_growth",
+    "national_growth",
+    "last_value",
+    "indicators",
+    "indicators_1y",
+)
+INDICATORS: tuple[str, ...] = ("requests_rate", "new_plans_rate", "growth_1y", "growth_3y", "within_20_weeks")
 TOTAL = 0
 GROUP_IDX = np.arange(1, 1 + len(GROUPS))
 SPECIAL_IDX = 1 + len(GROUPS)
@@ -130,6 +145,89 @@ class OriginPoints:
         return cls(origin, codes, points, published)
 
 
+def indicator_features(h: CouncilHistory, year: int) -> np.ndarray:
+    """Leading indicators of a council's growth after January ``year`` (:data:`INDICATORS`),
+    from what is published at that origin: requests for assessment and new plans issued in
+    calendar ``year - 1`` per plan held in January ``year``, the last year's and the last three
+    years' log growth of plans, and the share of new plans issued within 20 weeks in ``year - 1``
+    (a backlog of late plans is plans still to come). NaN where any is not published."""
+    i = int(year - h.years[0])
+    out = np.full(len(INDICATORS), np.nan)
+    if i < 3 or i >= len(h.years):
+        return out
+    t0, t1, t3 = h.total[i], h.total[i - 1], h.total[i - 3]
+    if not (np.isfinite([t0, t1, t3]).all() and min(t0, t1, t3) > 0):
+        return out
+    out[0] = h.flow("requests", year - 1) / t0
+    out[1] = h.flow("new_plans", year - 1) / t0
+    out[2] = np.log(t0 / t1)
+    out[3] = np.log(t0 / t3) / 3
+    out[4] = h.flow("within_20_weeks", year - 1) / 100
+    return out
+
+
+def _centred(x: np.ndarray) -> np.ndarray:
+    """Each column minus its median over the rows where every column is published."""
+    ok = np.isfinite(x).all(1)
+    return x - (np.median(x[ok], axis=0) if ok.any() else 0.0)
+
+
+def huber_fit(x: np.ndarray, y: np.ndarray, k: float, iterations: int = 50) -> np.ndarray:
+    """Huber M-estimate of ``y ~ x @ b`` (no intercept) by iteratively reweighted least squares:
+    residuals beyond ``k`` robust sds (1.4826 x their median absolute value) are down-weighted."""
+    b = np.linalg.lstsq(x, y, rcond=None)[0]
+    for _ in range(iterations):
+        r = np.abs(y - x @ b)
+        s = 1.4826 * float(np.median(r))
+        if s <= 0:
+            break
+        w = np.minimum(1.0, k * s / np.maximum(r, 1e-12))
+        sw = np.sqrt(w)
+        nb = np.linalg.lstsq(x * sw[:, None], y * sw, rcond=None)[0]
+        if np.allclose(nb, b, atol=1e-10):
+            return nb
+        b = nb
+    return b
+
+
+def indicator_deviation(histories: Mapping[str, CouncilHistory], codes: Sequence[str], horizon: int) -> np.ndarray:
+    """Each council's log growth of plans over the next ``h`` years relative to the median
+    council's, predicted from its leading indicators (C, H) (NaN where not estimable).
+
+    For each h a Huber regression of the h-year deviation from the median council on the
+    indicators' deviations from their medians is fitted on every council and every earlier
+    origin o whose outcome (January o + h) is in the histories, so only what was published by
+    the origin is used. Column h-1 is NaN where fewer than ``indicator_min_rows`` pairs exist."""
+    cfg = method()
+    origin = int(next(iter(histories.values())).origin)
+    first = int(min(int(histories[c].years[0]) for c in codes)) if codes else origin
+    hs = [histories[c] for c in codes]
+    feats = {o: _centred(np.array([indicator_features(h, o) for h in hs])) for o in range(first, origin + 1)}
+    out = np.full((len(codes), horizon), np.nan)
+    for hh in range(1, horizon + 1):
+        xs, ys = [], []
+        for o in range(first, origin - hh + 1):
+            y = np.array([_log_ratio(h, o, hh) for h in hs])
+            ok = np.isfinite(feats[o]).all(1) & np.isfinite(y)
+            if ok.sum() >= 2:
+                xs.append(feats[o][ok])
+                ys.append(y[ok] - np.median(y[ok]))
+        if not xs or sum(len(v) for v in ys) < cfg["indicator_min_rows"]:
+            continue
+        b = huber_fit(np.concatenate(xs), np.concatenate(ys), cfg["indicator_huber_k"])
+        out[:, hh - 1] = feats[origin] @ b
+    return out
+
+
+def _log_ratio(h: CouncilHistory, year: int, ahead: int) -> float:
+    """log(plans in January year + ahead / plans in January year), NaN where not published."""
+    i, j = int(year - h.years[0]), int(year + ahead - h.years[0])
+    if i < 0 or j >= len(h.years):
+        return float("nan")
+    a, b = h.total[i], h.total[j]
+    return float(np.log(b / a)) if np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0 else float("nan")
+
+
 def origin_points(
     histories: Mapping[str, CouncilHistory], cohort_draws: Mapping[str, np.ndarray], horizon: int
 ) -> OriginPoints:
@@ -157,6 +255,14 @@ def origin_points(
     points[:, 1] = published[:, None, :] * np.exp(pooled[:, None, :] * steps)
     points[:, 2] = published[:, None, :] * np.exp(centre[None, None, :] * steps)
     points[:, 3] = np.repeat(published[:, None, :], horizon, axis=1)
+    # leading indicators (plans in total): the median council's growth plus the council's
+    # predicted deviation from it, h years ahead ('indicators') or the one-year deviation held
+    # ('indicators_1y': a council's own deviation has not persisted, see the module docstring)
+    dev = indicator_deviation(histories, codes, horizon)
+    dev_h = np.where(np.isfinite(dev), dev, dev[:, :1])
+    level = published[:, None, TOTAL] * np.exp(centre[TOTAL] * steps[..., 0])
+    points[:, 4, :, TOTAL] = level * np.exp(dev_h)
+    points[:, 5, :, TOTAL] = level * np.exp(dev[:, :1])
     return OriginPoints(origin, codes, points, published)
 
 
@@ -274,11 +380,14 @@ def learn(
                 continue
             xm = np.where(okx[ok, m], lx[ok, m], 0.0)  # (N, K)
             wm = okx[ok, m].astype(float)
-            num = xm @ grid.T
-            den = wm @ grid.T
+            # a component with no point for this measure (the indicator rules beyond the total)
+            # takes no weight: the grid is that of the components it has
+            g = grid[(grid[:, ~okx[ok, m].any(0)] == 0).all(1)]
+            num = xm @ g.T
+            den = wm @ g.T
             pred = np.where(den > 0, num / np.where(den > 0, den, 1.0), xm[:, :1])  # else the cohort alone
             loss = np.mean(np.abs(ly[ok, m][:, None] - pred), axis=0)
-            weights[h - 1, m] = grid[int(np.nanargmin(loss))]
+            weights[h - 1, m] = g[int(np.nanargmin(loss))]
             n_train[h - 1, m] = int(ok.sum())
             have[h - 1, m] = True
         comb = combine(x, weights[h - 1][None, :, :])  # (N, M)

@@ -40,6 +40,15 @@ class CouncilHistory:
     pop_years: np.ndarray  # mid-years with estimates
     pop: np.ndarray  # (P, 26)
     flags: list[str] = field(default_factory=list)
+    requests: np.ndarray = field(default_factory=lambda: np.array([]))  # (Y,) requests for assessment in calendar y
+    within_20_weeks: np.ndarray = field(default_factory=lambda: np.array([]))  # (Y,) % of new plans issued in 20 weeks
+
+    def flow(self, name: str, year: int) -> float:
+        """A calendar-year flow (``new_plans``, ``requests``, ``within_20_weeks``) in ``year``,
+        NaN where not published or outside the history."""
+        arr = getattr(self, name)
+        i = int(year - self.years[0])
+        return float(arr[i]) if 0 <= i < len(arr) and len(arr) == len(self.years) else float("nan")
 
     @property
     def origin(self) -> int:
@@ -148,6 +157,7 @@ def histories_from_tables(
     single = grid(jan, age_m)
     newp = grid(flow, ["new_plans"])
     newb = grid(flow, [f"new_plans_{b}" for b in band_m])
+    leading = grid(flow, ["requests", "plans_within_20_weeks_pct"])
     pop_by = {c: g for c, g in pop.groupby("la_code")}
     out: dict[str, CouncilHistory] = {}
     for c in codes:
@@ -179,5 +189,7 @@ def histories_from_tables(
             pop_years=py,
             pop=pv,
             flags=["population: earliest estimate used (published after the origin)"] if early_pop else [],
+            requests=leading[c][:, 0],
+            within_20_weeks=leading[c][:, 1],
         )
     return out

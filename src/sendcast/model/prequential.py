@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sendcast.model.ensemble import (
+    COMPONENTS,
     Calibration,
     OriginPoints,
     apply,
@@ -42,14 +43,16 @@ SHIPPED = Path(__file__).resolve().parent / "results" / "past_points.parquet"
 def fingerprint(series: pd.DataFrame, population: pd.DataFrame) -> str:
     """Hash of the input tables and the model's parameter files (what past points depend on:
     every file but ``ensemble.yaml``, whose constants act on the points, not in them, save the
-    pooled-growth rule's share)."""
+    growth rules' constants; and the list of components stored)."""
     h = hashlib.sha256()
     for df in (series, population):
         h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
     for p in sorted(PARAM_DIR.glob("*.yaml")):
-        if p.stem != "ensemble":  # the method's constants act after the points, except one:
+        if p.stem != "ensemble":  # the method's constants act after the points, except the rules':
             h.update(p.read_bytes())
-    h.update(repr(method()["pooled_growth_own_share"]).encode())
+    cfg = method()
+    h.update(repr([cfg["pooled_growth_own_share"], cfg["indicator_huber_k"], cfg["indicator_min_rows"]]).encode())
+    h.update(repr(COMPONENTS).encode())  # the components stored
     return h.hexdigest()[:16]
 
 
