@@ -6,6 +6,7 @@ values computed by the un-cached path (fresh loads, fresh fits, the original per
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -345,3 +346,28 @@ def test_fits_kept_on_disk_give_the_same_draws(
     third = api._load.__wrapped__(str(store.path), api.store_fingerprint(store))
     with pytest.raises(AssertionError, match="fitted again"):
         api.council_fits(third, origin, HORIZON)
+
+
+def test_kept_calibration_is_the_fresh_one(data: api.ModelData, origin: int) -> None:
+    """The calibration kept per origin and horizon is what :func:`calibrate` learns afresh, and
+    the published draws made with it are those made without it."""
+    from sendcast.model.prequential import calibrate, published_draws
+
+    api.placement_draws(COUNCIL, horizon=HORIZON, draws=DRAWS, seed=SEED)  # keeps it
+    hist = api.histories(data, origin)
+    keys = [k for k in data.cache if k[0] == "calibration" and k[1] == origin]
+    assert keys, "no calibration kept"
+    kept: Any = data.cache[keys[0]]
+    past = data.cache[("past_points", origin)]
+    fresh = calibrate(origin, past, hist, keys[0][2])
+    np.testing.assert_array_equal(kept.weights, fresh.weights)
+    np.testing.assert_array_equal(kept.local_quantiles, fresh.local_quantiles)
+    np.testing.assert_array_equal(kept.national_sd, fresh.national_sd)
+    h = keys[0][2]
+    fits = fit_all(hist, h, neighbours=data.neighbours)
+    res = run_forecast(hist, horizon=h, draws=DRAWS, seed=SEED, la_codes=[COUNCIL],
+                           neighbours=data.neighbours, keep_draws=True, include_england=False, fits=fits)  # fmt: skip
+    a, _ = published_draws(hist, res.draw_values, past, horizon=h, seed=SEED, la_codes=[COUNCIL])
+    b, _ = published_draws(hist, res.draw_values, past, horizon=h, seed=SEED, la_codes=[COUNCIL],
+                           calibration=kept)  # fmt: skip
+    np.testing.assert_array_equal(a[COUNCIL], b[COUNCIL])

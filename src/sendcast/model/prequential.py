@@ -162,11 +162,14 @@ def published_draws(
     seed: int,
     la_codes: Sequence[str] | None = None,
     points: OriginPoints | None = None,
+    calibration: Calibration | None = None,
 ) -> tuple[dict[str, np.ndarray], Calibration]:
-    """The published forecast's draws (la_code -> (D, H+1, M)) and the calibration behind them."""
+    """The published forecast's draws (la_code -> (D, H+1, M)) and the calibration behind them
+    (``calibration``: that of :func:`calibrate` for these histories, past and horizon, when the
+    caller has kept it; it depends on no draw)."""
     origin = int(next(iter(histories.values())).origin)
     pts = points or origin_points(histories, cohort_draws, min(horizon, LEARN_HORIZON))
-    cal = calibrate(origin, past, histories, horizon)
+    cal = calibration or calibrate(origin, past, histories, horizon)
     return apply(cal, pts, cohort_draws, horizon=horizon, seed=seed, la_codes=la_codes), cal
 
 
@@ -178,13 +181,15 @@ def publish(
     la_codes: Sequence[str] | None,
     include_england: bool,
     keep_draws: bool,
+    calibration: Calibration | None = None,
 ) -> ForecastResult:
     """Turn a cohort-model run (with its draws kept) into the published forecast: the same
     :class:`ForecastResult` shape, summaries and draws from :func:`published_draws`."""
     names = {c: h.la_name for c, h in histories.items()}
     values, cal = published_draws(
-        histories, res.draw_values, past, horizon=res.horizon, seed=res.seed, la_codes=la_codes
-    )
+        histories, res.draw_values, past, horizon=res.horizon, seed=res.seed, la_codes=la_codes,
+        calibration=calibration,
+    )  # fmt: skip
     if int(cal.n_train.sum()) == 0:
         values = {c: v for c, v in res.draw_values.items() if c != ENGLAND[0]}  # nothing to learn from yet
     years = np.arange(res.origin, res.origin + res.horizon + 1)
