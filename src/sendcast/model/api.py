@@ -290,7 +290,7 @@ def published_forecast(
 ) -> ForecastResult:
     """The published forecast at ``origin``: the cohort model run for ``targets`` (None: all),
     combined and calibrated on earlier origins (:mod:`sendcast.model.prequential`)."""
-    from sendcast.model.prequential import calibrate, past_points, publish
+    from sendcast.model.prequential import Calibration, calibrate, past_points, publish
 
     res = run_forecast(
         hist,
@@ -321,15 +321,15 @@ def published_forecast(
     # what is learned from the past depends on the histories, the origin and the horizon, not on
     # the draws: kept per process for the kept histories of the origin (:func:`histories`);
     # other histories (a projection, a test's own) are calibrated afresh
-    calibration = None
+    calibration: Calibration | None = None
     if hist is data.cache.get(("histories", int(origin))):
         cal_key = ("calibration", int(origin), int(horizon))
         if cal_key not in data.cache:
             data.cache[cal_key] = calibrate(int(origin), past, hist, horizon)
-        calibration = data.cache[cal_key]
+        calibration = data.cache[cal_key]  # type: ignore[assignment]
     return publish(
         res, hist, past, la_codes=targets, include_england=targets is None, keep_draws=keep_draws,
-        calibration=calibration,  # type: ignore[arg-type]
+        calibration=calibration,
     )  # fmt: skip
 
 

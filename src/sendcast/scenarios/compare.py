@@ -153,9 +153,10 @@ def context_from_sen2(sen2_store: Any, *, council: str | None, horizon: int, see
                    histories={}, need=need)  # fmt: skip
 
 
-def check_need_levers(scenarios: list[Scenario], *, sen2: bool) -> None:
+def check_need_levers(scenarios: list[Scenario], *, sen2: bool, hint: str = "give --sen2 STORE") -> None:
     """Refuse (ValueError, one line) a need or transition lever without the council's SEN2
-    return, and a lever the need model cannot apply with it."""
+    return (the message ends with ``hint``: how to give one), and a lever the need model cannot
+    apply with it."""
     for sc in scenarios:
         if sen2:
             from sendcast.personlevel.levers import check_levers
@@ -169,7 +170,7 @@ def check_need_levers(scenarios: list[Scenario], *, sen2: bool) -> None:
             if not lv.is_zero:
                 raise ValueError(
                     f"{sc.file or sc.name}: lever {lv.describe()!r} ({lv.kind}) acts on a primary need or a "
-                    "transition, which only the council's own SEN2 return can model: give --sen2 STORE"
+                    f"transition, which only the council's own SEN2 return can model: {hint}"
                 )
 
 

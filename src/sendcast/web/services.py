@@ -639,10 +639,9 @@ class Services:
         try:
             # the pages model published data only: a need or transition lever needs the
             # council's own SEN2 return, which the web never holds (personal data)
-            check_need_levers([scenario], sen2=False)
+            check_need_levers([scenario], sen2=False, hint="run it with `sendcast scenario run --sen2 STORE`")
         except ValueError as e:
-            hint = "run it with `sendcast scenario run --sen2 STORE`"
-            raise WebInputError(str(e).replace("give --sen2 STORE", hint)) from None
+            raise WebInputError(str(e)) from None
         return scenario
 
     def realism(self, la_code: str, scenario: Any) -> pd.DataFrame:
