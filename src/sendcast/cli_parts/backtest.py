@@ -55,6 +55,7 @@ def register(app: typer.Typer) -> None:
             headline,
             honest_vs_in_sample,
             html_report,
+            settings_table,
         )
         from sendcast.geography import UnknownCouncilError
         from sendcast.model.api import ForecastInputError, model_data, resolve_council
@@ -110,7 +111,9 @@ def register(app: typer.Typer) -> None:
         write_frame(scores, out / "scores.parquet", "parquet")
         write_frame(scores, out / "scores.csv", "csv")
         write_frame(metrics(scores), out / "metrics.csv", "csv")
-        write_atomic(out / "report.html", html_report(scores, data.series))
+        write_atomic(out / "report.html", html_report(scores, data.series, kept.get("settings")))
+        if kept.get("settings"):
+            write_frame(settings_table(kept["settings"]), out / "settings.csv", "csv")
         write_json(
             run_metadata(
                 "backtest",

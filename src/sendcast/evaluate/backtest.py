@@ -172,16 +172,19 @@ def make_models(names: Sequence[str], neighbours: dict[str, list[str]] | None) -
     return out
 
 
-def _one_origin(args: tuple) -> tuple[pd.DataFrame, OriginPoints | None, dict[str, np.ndarray], dict]:
+def _one_origin(
+    args: tuple,
+) -> tuple[pd.DataFrame, OriginPoints | None, dict[str, np.ndarray], dict, dict[str, float]]:
     """Fit and score the cohort model and baselines at one origin; return the scores, the
-    component points and the cohort draws (float32) the published forecast is made from, and
-    the histories (for scoring it)."""
+    component points and the cohort draws (float32) the published forecast is made from, the
+    histories (for scoring it) and the cohort model's settings chosen at the origin."""
     series, population, origin, horizons, names, draws, seed, neighbours, la_codes, measures, score_it, scored = args
     hist_all = histories_from_tables(series, population, origin)
     hist = {c: h for c, h in hist_all.items() if c != ENGLAND[0]}
     frames = []
     points: OriginPoints | None = None
     cohort: dict[str, np.ndarray] = {}
+    chosen: dict[str, float] = {}
     need_cohort = "cohort" in names or "sendcast" in names or "sendcast_insample" in names
     score_cohort = "cohort" in names
     names = tuple(names) + (("cohort",) if need_cohort and not score_cohort and score_it else ())
@@ -190,8 +193,8 @@ def _one_origin(args: tuple) -> tuple[pd.DataFrame, OriginPoints | None, dict[st
         for model in make_models(names, neighbours):
             model.fit(hist)
             d = model.forecast(max(*horizons, LEARN_HORIZON) if model.name == "cohort" else max(horizons), draws, seed)
-            if model.name == "cohort":
-                cohort = d
+            if isinstance(model, StockFlow):
+                cohort, chosen = d, model.settings
             if model.name == "cohort" and not score_cohort:
                 continue
             if la_codes:
@@ -199,11 +202,13 @@ def _one_origin(args: tuple) -> tuple[pd.DataFrame, OriginPoints | None, dict[st
             frames.append(score(model.name, origin, d, hist, actuals, actual_years, horizons, measures))
     if need_cohort:
         if not cohort:
-            cohort = StockFlow(neighbours).run(hist, LEARN_HORIZON, draws if score_it else min(draws, PAST_DRAWS), seed)
+            sf = StockFlow(neighbours)
+            cohort = sf.run(hist, LEARN_HORIZON, draws if score_it else min(draws, PAST_DRAWS), seed)
+            chosen = sf.settings
         points = origin_points(hist, cohort, LEARN_HORIZON)
     kept = {c: v.astype(np.float32) for c, v in cohort.items()} if score_it else {}
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SCORE_COLUMNS)
-    return out, points, kept, hist_all if score_it else {}
+    return out, points, kept, hist_all if score_it else {}, chosen
 
 
 def _actuals(series: pd.DataFrame, population: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -259,7 +264,8 @@ def backtest(
     method learns from. ``in_sample`` adds ``sendcast_insample``: the same forecasts calibrated
     on every origin's outcomes (what choosing settings with hindsight would score). England's
     forecast (the sum of councils) is scored as la_code E92000001. ``keep``: a dict that receives
-    the component points (``points``) and the calibrations (``calibrations``).
+    the component points (``points``), the calibrations (``calibrations``) and the cohort
+    model's settings chosen at each origin (``settings``: origin -> name -> value).
     """
     wanted = sorted(set(origins))
     want_pub = "sendcast" in models or in_sample
@@ -290,12 +296,15 @@ def backtest(
     past: dict[int, OriginPoints] = {}
     stash: dict[int, tuple[dict[str, CouncilHistory], dict[str, np.ndarray]]] = {}
     cals: dict[tuple[str, int], Calibration] = {}
+    settings: dict[int, dict[str, float]] = {}
     actuals, actual_years = outcomes if want_pub else ({}, np.array([]))
     hmax = max(horizons)
 
     def take(o: int, result: tuple) -> None:
-        sc, pts, cohort, hist_all = result
+        sc, pts, cohort, hist_all, chosen = result
         frames.append(sc)
+        if chosen:
+            settings[o] = chosen
         if pts is not None:
             past[o] = pts
         if o in wanted and want_pub and "sendcast" in models:
@@ -329,6 +338,7 @@ def backtest(
     if keep is not None:
         keep["points"] = past
         keep["calibrations"] = cals
+        keep["settings"] = settings
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SCORE_COLUMNS)
 

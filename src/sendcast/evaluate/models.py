@@ -48,6 +48,7 @@ class StockFlow:
     def __init__(self, neighbours: dict[str, list[str]] | None = None) -> None:
         self.neighbours = neighbours
         self.histories: dict[str, CouncilHistory] = {}
+        self.settings: dict[str, float] = {}  # those chosen at the origin (after a forecast)
 
     def fit(self, histories: dict[str, CouncilHistory]) -> None:
         self.histories = histories
@@ -68,6 +69,8 @@ class StockFlow:
             keep_placements=False,
             summaries=False,
         )
+        if res.fits:
+            self.settings = dict(next(iter(res.fits.values())).fit_report.get("settings", {}))
         return res.draw_values
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -115,8 +117,19 @@ def likely_reason(row: pd.Series, series: pd.DataFrame | None) -> str:
     return "; ".join(reasons) or "no single cause visible in the published flows"
 
 
-def html_report(scores: pd.DataFrame, series: pd.DataFrame | None = None) -> str:
-    """A self-contained page: headline accuracy, accuracy by horizon, coverage, worst councils."""
+def settings_table(settings: Mapping[int, Mapping[str, float]]) -> pd.DataFrame:
+    """The cohort model's settings chosen at each origin (one row per origin)."""
+    rows = [{"origin": o, **{k: round(float(v), 3) for k, v in s.items()}} for o, s in sorted(settings.items())]
+    return pd.DataFrame(rows)
+
+
+def html_report(
+    scores: pd.DataFrame,
+    series: pd.DataFrame | None = None,
+    settings: Mapping[int, Mapping[str, float]] | None = None,
+) -> str:
+    """A self-contained page: headline accuracy, accuracy by horizon, coverage, worst councils,
+    and (``settings``) the cohort model's settings chosen at each origin."""
     sections: list[tuple[str, object]] = []
     all_scores = scores
     scores = scores[scores["la_code"] != ENGLAND[0]]
@@ -152,6 +165,17 @@ def html_report(scores: pd.DataFrame, series: pd.DataFrame | None = None) -> str
                 "before the origin (what a user had then); in_sample: the same forecasts with weights and "
                 "bands learned from every origin's outcomes. The difference is the cost of choosing with "
                 "hindsight.</p>" + table_html(show),
+            )
+        )
+    if settings:
+        sections.append(
+            (
+                "Cohort-model settings chosen at each origin",
+                "<p>Each chosen on the origin's own published history only (sendcast.model.selection): "
+                "the candidate that forecast what it governs best, one to three years ahead, from every "
+                "earlier January; common_shock_share is estimated. Where the history was too short to "
+                "compare candidates the value in forecast_settings.yaml is shown.</p>"
+                + table_html(settings_table(settings)),
             )
         )
     en = england_coverage(scores)

@@ -166,7 +166,7 @@ def council_fits(data: ModelData, origin: int, horizon: int) -> dict[str, Counci
     return data.cache[key]  # type: ignore[return-value]
 
 
-MODEL_SOURCES = ("history.py", "stockflow.py", "step.py", "structure.py", "api.py")
+MODEL_SOURCES = ("history.py", "stockflow.py", "selection.py", "step.py", "structure.py", "api.py")
 
 
 def model_fingerprint(data: ModelData) -> str:

@@ -32,7 +32,7 @@ from sendcast.model.ensemble import (
 )
 from sendcast.model.forecast import ENGLAND, SUMMARY_COLUMNS, ForecastResult, placement_table, run_forecast, summarise
 from sendcast.model.history import CouncilHistory, histories_from_tables
-from sendcast.model.structure import PARAM_DIR
+from sendcast.model.structure import PARAM_DIR, load_parameter
 
 LEARN_HORIZON = 5  # past forecasts are made (and learned from) up to five years ahead
 PAST_DRAWS = 200  # draws behind a cached past forecast's cohort median
@@ -49,7 +49,10 @@ def fingerprint(series: pd.DataFrame, population: pd.DataFrame) -> str:
         h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
     for p in sorted(PARAM_DIR.glob("*.yaml")):
         if p.stem != "ensemble":  # the method's constants act after the points, except the rules':
-            h.update(p.read_bytes())
+            # what the model reads (values, candidates), not the notes: a corrected note keeps the cache
+            data = load_parameter(p.stem)
+            used = {k: data[k] for k in ("values", "select") if k in data}
+            h.update(p.stem.encode() + json.dumps(used, sort_keys=True, default=str).encode())
     cfg = method()
     h.update(repr([cfg["pooled_growth_own_share"], cfg["indicator_huber_k"], cfg["indicator_min_rows"]]).encode())
     h.update(repr(COMPONENTS).encode())  # the components stored

@@ -215,9 +215,7 @@ def advance(stock: np.ndarray, inp: StepInputs, rng: np.random.Generator | None)
         sel = (n > 0) & (pr > 0)[:, None]
         moved = np.zeros_like(n)
         if sel.any():
-            moved[sel] = rng.binomial(
-                n[sel].astype(np.int64, copy=False), np.broadcast_to(pr[:, None], n.shape)[sel]
-            )
+            moved[sel] = rng.binomial(n[sel].astype(np.int64, copy=False), np.broadcast_to(pr[:, None], n.shape)[sel])
         signed = np.where(into, moved, -moved)
         aged[:, ages, MAINSTREAM] -= signed
         aged[:, ages, g] += signed

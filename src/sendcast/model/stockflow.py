@@ -23,6 +23,7 @@ counts themselves are binomial / multinomial / Poisson. Draws are seeded and rep
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -186,6 +187,7 @@ class CouncilFit:
     drift_centre: float = 0.0  # the median council's incidence growth at this origin
     damping_national: float = 1.0  # share of the national growth kept each further year (estimated)
     damping_local: float = 0.0  # share of the council's own deviation kept each further year (estimated)
+    common_shock_share: float = 0.5  # share of incidence shock variance common to all councils (estimated)
 
     def pop_at(self, year: int) -> np.ndarray:
         idx = int(np.clip(year - self.pop_years[0], 0, len(self.pop_years) - 1))
@@ -200,7 +202,7 @@ def _band_mix(stock: np.ndarray) -> np.ndarray:
     return mix
 
 
-def _incidence_shape(h: CouncilHistory, national_pop: np.ndarray) -> np.ndarray:
+def _incidence_shape(h: CouncilHistory, national_pop: np.ndarray, offset: float | None = None) -> np.ndarray:
     """g_a: national new-plan age shape over national population, adjusted so that the
     council's recent new plans by age band (last 3 published years) are matched in share."""
     g = new_plan_age_shape() / np.where(national_pop > 0, national_pop, 1)
@@ -221,7 +223,7 @@ def _incidence_shape(h: CouncilHistory, national_pop: np.ndarray) -> np.ndarray:
         g = g * adj[BAND_OF_AGE]
     # age when the plan started -> age in the January caseload: a share of each age's joiners
     # is counted a year younger (see joiner_age_offset in forecast_settings.yaml)
-    s = float(settings().get("joiner_age_offset", 0.0))
+    s = float(settings().get("joiner_age_offset", 0.0)) if offset is None else float(offset)
     if s > 0:
         pop = np.where(h.pop[-1] > 0, h.pop[-1], 1.0)
         g = younger(g * pop, s) / pop
@@ -280,26 +282,17 @@ def _exit_age_multipliers(
     return np.mean(logs, axis=0) if logs else np.zeros(N_BANDS)
 
 
-def estimate(h: CouncilHistory, national_pop: np.ndarray, horizon: int) -> dict[str, Any] | None:
-    """First-stage estimates for one council (before pooling). None if the history is too thin."""
-    cfg = settings()
+MOVER_HISTORY = 8  # transitions of placement movements measured (the selection's longest window + 4)
+
+
+def _rates(
+    h: CouncilHistory, pop_at: Callable[[int], np.ndarray], g: np.ndarray, hz: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
+    """Incidence ``rho`` and exit-rate scale ``lambda`` by year (NaN where not measured) and
+    the new plans of each year spread by age (incidence shape ``g``, hazard shape ``hz``)."""
     years = h.years
-    oi = len(years) - 1
-    if np.isnan(h.total[oi]):
-        return None
-    stock0 = joint_stock(h, oi)
-    if stock0 is None:
-        return None
-    pop_years, pop = project_population(h.pop_years, h.pop, int(years[-1]) + horizon)
-
-    def pop_at(y: int) -> np.ndarray:
-        return np.asarray(pop[int(np.clip(y - pop_years[0], 0, len(pop_years) - 1))])
-
-    g = _incidence_shape(h, national_pop)
-    hz = ceasing_hazard_shape()
     rho = np.full(len(years), np.nan)
     lam = np.full(len(years), np.nan)
-    joints: dict[int, np.ndarray] = {}
     joiners_by_age: dict[int, np.ndarray] = {}
     for i, y in enumerate(years[:-1]):
         n = h.new_plans[i]
@@ -314,46 +307,86 @@ def estimate(h: CouncilHistory, national_pop: np.ndarray, horizon: int) -> dict[
                 exposure = float((ages[: N_AGES - 1] * hz[: N_AGES - 1]).sum())
                 if exits > 0 and exposure > 0:
                     lam[i] = exits / exposure
-    lr = np.log(rho[np.isfinite(rho)])
-    if len(lr) < 2:
+    return rho, lam, joiners_by_age
+
+
+def joiner_offset_errors(h: CouncilHistory, national_pop: np.ndarray, offsets: Sequence[float]) -> np.ndarray:
+    """For each year with plans by age published at both ends, the error of the plans by age
+    band a year on (as a share of the plans) when each of ``offsets`` of joiners is counted a
+    year younger: (years, offsets). The leavers are the national age shape of ceasing scaled
+    to the year's exits, as the fit starts from."""
+    pop_years, pop = h.pop_years, h.pop
+
+    def pop_at(y: int) -> np.ndarray:
+        return np.asarray(pop[int(np.clip(y - pop_years[0], 0, len(pop_years) - 1))])
+
+    hz = ceasing_hazard_shape()
+    rows = []
+    shapes = [_incidence_shape(h, national_pop, float(s)) for s in offsets]
+    _, lam, _ = _rates(h, pop_at, shapes[0], hz)
+    for i, y in enumerate(h.years[:-1]):
+        n = h.new_plans[i]
+        if not (np.isfinite(lam[i]) and np.isfinite(n) and has_ages(h, i) and has_ages(h, i + 1)):
+            continue
+        a0, a1 = age_distribution(h, i), age_distribution(h, i + 1)
+        if a0 is None or a1 is None or a1.sum() <= 0:
+            continue
+        leave = a0 * np.clip(lam[i] * hz, 0, 1)
+        leave[N_AGES - 1] = a0[N_AGES - 1]
+        aged = np.zeros(N_AGES)
+        aged[1:] = (a0 - leave)[:-1]
+        target = np.bincount(BAND_OF_AGE, weights=a1, minlength=N_BANDS)
+        row = []
+        for g in shapes:
+            w = pop_at(int(y)) * g
+            pred = np.bincount(BAND_OF_AGE, weights=aged + n * w / w.sum(), minlength=N_BANDS)
+            row.append(float(np.abs(pred - target).sum() / a1.sum()))
+        rows.append(row)
+    return np.array(rows).reshape(-1, len(offsets))
+
+
+def measure(
+    h: CouncilHistory, national_pop: np.ndarray, horizon: int, joiner_age_offset: float | None = None
+) -> dict[str, Any] | None:
+    """A council's rates by year to the origin, before any setting chosen at the origin
+    (:mod:`sendcast.model.selection`) is applied: incidence ``rho``, exit rate ``lambda``, the
+    net movement rates of the last :data:`MOVER_HISTORY` transitions, and the stock at the
+    origin, with ``joiner_age_offset`` (default: the file's) of joiners counted a year younger.
+    None if the history is too thin."""
+    cfg = settings()
+    years = h.years
+    oi = len(years) - 1
+    if np.isnan(h.total[oi]):
+        return None
+    stock0 = joint_stock(h, oi)
+    if stock0 is None:
+        return None
+    pop_years, pop = project_population(h.pop_years, h.pop, int(years[-1]) + horizon)
+
+    def pop_at(y: int) -> np.ndarray:
+        return np.asarray(pop[int(np.clip(y - pop_years[0], 0, len(pop_years) - 1))])
+
+    g = _incidence_shape(h, national_pop, joiner_age_offset)
+    hz = ceasing_hazard_shape()
+    rho, lam, joiners_by_age = _rates(h, pop_at, g, hz)
+    if np.isfinite(rho).sum() < 2:
         return None
     # the council's own age pattern of ceasing: the national shape bent toward what its
     # recent plans by age imply (shrunk halfway), keeping the same total exits at the origin
     wa = float(cfg.get("exit_age_own_weight", 0.0))
     if wa > 0:
-        m = np.exp(wa * _exit_age_multipliers(h, lam, hz, joiners_by_age, int(cfg["mover_window"])))
+        m = np.exp(wa * _exit_age_multipliers(h, lam, hz, joiners_by_age, int(cfg["exit_age_window"])))
         last = lam[np.isfinite(lam)]
         scale_l = float(last[-1]) if len(last) else 1.0
         hz = _keep_exits(hz * m[FEEDS_BAND], hz, stock0.sum(1), scale_l)[0]
-    k = int(cfg["drift_window"])
-    recent = lr[-(k + 1) :]
-    diffs = np.diff(recent)
-    drift = float(np.mean(diffs)) if len(diffs) else 0.0
-    sd = float(np.std(diffs, ddof=1)) if len(diffs) >= 2 else np.nan
-    lw = int(cfg.get("level_window", 2))
-    if lw <= 2:
-        level = float(cfg["level_smoothing"] * lr[-1] + (1 - cfg["level_smoothing"]) * (lr[-2] + drift))
-    else:
-        # trend-adjusted mean of the last ``lw`` years: robust to one year's backlog
-        tail = lr[-lw:]
-        level = float(np.mean(tail + drift * np.arange(len(tail) - 1, -1, -1)))
-    ll = np.log(lam[np.isfinite(lam) & (lam > 0)])
-    kw = int(cfg["exit_window"])
-    if len(ll) == 0:
-        log_lambda, sd_l = np.nan, np.nan
-    else:
-        log_lambda = float(np.mean(ll[-kw:]))
-        sd_l = float(np.std(ll[-(kw + 2) :], ddof=1)) if len(ll) >= 3 else np.nan
 
-    # placement movers: average unexplained change over recent transitions
-    mv_rates: list[np.ndarray] = []
+    # placement movers: the unexplained change of each recent transition
+    movers = np.full((len(years), N_GROUPS), np.nan)
     mask = mover_ages()
     persistence = phase_transfer_persistence()
-    for i in range(max(0, oi - int(cfg["mover_window"])), oi):
+    for i in range(max(0, oi - MOVER_HISTORY), oi):
         y = int(years[i])
-        j0 = joints.get(i)
-        if j0 is None:
-            j0 = joint_stock(h, i)
+        j0 = joint_stock(h, i)
         p1 = placement_totals(h, i + 1)
         if j0 is None or p1 is None or not np.isfinite(lam[i]) or not np.isfinite(h.new_plans[i]):
             continue
@@ -368,8 +401,50 @@ def estimate(h: CouncilHistory, national_pop: np.ndarray, horizon: int) -> dict[
             mover_ages=mask,
         )
         pred, _ = step(j0[None].astype(float), inp, None)
-        rate = _rates_from_residuals(pred[0], p1 - pred[0].sum(0), mask)
-        mv_rates.append(np.clip(rate, -cfg["max_mover_rate"], cfg["max_mover_rate"]))
+        movers[i] = _rates_from_residuals(pred[0], p1 - pred[0].sum(0), mask)
+    return {
+        "stock0": stock0,
+        "g": g,
+        "pop_years": pop_years,
+        "pop": pop,
+        "joiner_mix": _band_mix(stock0),
+        "rho": rho,
+        "lambda": lam,
+        "movers": movers,
+        "hz": hz,
+    }
+
+
+def estimate(
+    h: CouncilHistory, national_pop: np.ndarray, horizon: int, cfg: dict[str, float] | None = None,
+    measured: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:  # fmt: skip
+    """First-stage estimates for one council (before pooling) under the settings ``cfg``
+    (default: the file's; :func:`fit_all` passes those chosen at the origin). None if the
+    history is too thin."""
+    cfg = cfg or settings()
+    e = measured if measured is not None else measure(h, national_pop, horizon)
+    if e is None:
+        return None
+    rho, lam = e["rho"], e["lambda"]
+    lr = np.log(rho[np.isfinite(rho)])
+    k = int(cfg["drift_window"])
+    recent = lr[-(k + 1) :]
+    diffs = np.diff(recent)
+    drift = float(np.mean(diffs)) if len(diffs) else 0.0
+    sd = float(np.std(diffs, ddof=1)) if len(diffs) >= 2 else np.nan
+    level = float(cfg["level_smoothing"] * lr[-1] + (1 - cfg["level_smoothing"]) * (lr[-2] + drift))
+    ll = np.log(lam[np.isfinite(lam) & (lam > 0)])
+    kw = int(cfg["exit_window"])
+    if len(ll) == 0:
+        log_lambda, sd_l = np.nan, np.nan
+    else:
+        log_lambda = float(np.mean(ll[-kw:]))
+        sd_l = float(np.std(ll[-(kw + 2) :], ddof=1)) if len(ll) >= 3 else np.nan
+    # placement movers: average unexplained change over the last ``mover_window`` transitions
+    oi = len(h.years) - 1
+    recent_mv = e["movers"][max(0, oi - int(cfg["mover_window"])) : oi]
+    mv_rates = [np.clip(r, -cfg["max_mover_rate"], cfg["max_mover_rate"]) for r in recent_mv if np.isfinite(r).all()]
     if mv_rates:
         mv = np.mean(mv_rates, axis=0)
         mv_sd = np.std(mv_rates, axis=0, ddof=1) if len(mv_rates) >= 2 else np.abs(mv) * 0.5
@@ -380,22 +455,15 @@ def estimate(h: CouncilHistory, national_pop: np.ndarray, horizon: int) -> dict[
         mv = np.zeros(N_GROUPS)
         mv_sd = np.zeros(N_GROUPS)
     return {
-        "stock0": stock0,
+        **e,
         "level": level,
         "drift": drift,
         "drift_n": len(diffs),
         "sd_rho": sd,
         "log_lambda": log_lambda,
         "sd_lambda": sd_l,
-        "g": g,
-        "pop_years": pop_years,
-        "pop": pop,
-        "joiner_mix": _band_mix(stock0),
         "mover_rate": mv,
         "mover_sd": mv_sd,
-        "rho": rho,
-        "lambda": lam,
-        "hz": hz,
     }
 
 
@@ -438,8 +506,15 @@ def _group_growth_sd(h: CouncilHistory, years: int = 6) -> np.ndarray:
     return out
 
 
-def _anchor_movers(e: dict[str, Any], fit_level: float, drift: float, log_lambda: float, origin: int,
-                   h: CouncilHistory, target_growth: np.ndarray) -> np.ndarray | None:
+def _anchor_movers(
+    e: dict[str, Any],
+    fit_level: float,
+    drift: float,
+    log_lambda: float,
+    origin: int,
+    h: CouncilHistory,
+    target_growth: np.ndarray,
+) -> np.ndarray | None:
     """Mover rates at which the expected placements one year on grow at ``target_growth`` (log,
     per group), scaled to the model's expected total."""
     s0 = e["stock0"]
@@ -544,12 +619,16 @@ def fit_all(
     by the weight ``tau^2 / (tau^2 + se^2)``, where ``se`` is the standard error of the
     council's own mean growth and ``tau^2`` the spread of true growth between councils.
     """
-    cfg = settings()
     national_pop = np.sum([h.pop[-1] for h in histories.values()], axis=0)
-    first = {c: estimate(h, national_pop, horizon) for c, h in histories.items()}
-    est = {c: e for c, e in first.items() if e is not None}
-    if not est:
+    offset = chosen_joiner_age_offset(histories, national_pop)
+    measured = {c: measure(h, national_pop, horizon, offset) for c, h in histories.items()}
+    measured_ok = {c: m for c, m in measured.items() if m is not None}
+    if not measured_ok:
         return {}
+    cfg, chosen = chosen_settings(measured_ok)
+    cfg["joiner_age_offset"] = chosen["joiner_age_offset"] = offset
+    first = {c: estimate(histories[c], national_pop, horizon, cfg, m) for c, m in measured_ok.items()}
+    est = {c: e for c, e in first.items() if e is not None}
     sd_pool = float(np.nanmedian([e["sd_rho"] for e in est.values()]))
     sd_pool = max(sd_pool if np.isfinite(sd_pool) else 0.1, cfg["min_sd_incidence"])
     sdl_pool = float(np.nanmedian([e["sd_lambda"] for e in est.values()]))
@@ -644,12 +723,38 @@ def fit_all(
             history_rho=e["rho"],
             history_lambda=e["lambda"],
             hazard_shape=e["hz"],
-            fit_report={"drift_own": e["drift"], "drift_prior": prior, "pooling_weight": float(w)},
+            fit_report={"drift_own": e["drift"], "drift_prior": prior, "pooling_weight": float(w), "settings": chosen},
             drift_centre=float(centre),
             damping_national=phi_nat,
             damping_local=phi_loc,
+            common_shock_share=float(cfg["common_shock_share"]),
         )
     return out
+
+
+def chosen_joiner_age_offset(histories: dict[str, CouncilHistory], national_pop: np.ndarray) -> float:
+    """The share of joiners counted a year younger, chosen at this origin on its own data
+    (:func:`joiner_offset_errors` of every council, :func:`sendcast.model.selection.choose_offset`)."""
+    from sendcast.model import selection
+
+    offsets = [float(v) for v in selection.candidates()["joiner_age_offset"]]
+    errors = [joiner_offset_errors(h, national_pop, offsets) for h in histories.values()]
+    return selection.choose_offset(offsets, errors, float(settings()["joiner_age_offset"]))
+
+
+def chosen_settings(measured: dict[str, dict[str, Any]]) -> tuple[dict[str, float], dict[str, float]]:
+    """The file's settings with those chosen at this origin on its own data
+    (:func:`sendcast.model.selection.choose`); returns (all settings, the chosen ones)."""
+    from sendcast.model import selection
+
+    base = settings()
+    rhos = [m["rho"][:-1] for m in measured.values()]  # the last January starts no year
+    lams = [m["lambda"][:-1] for m in measured.values()]
+    movers = [m["movers"][:-1] for m in measured.values()]
+    picked = selection.choose(rhos, lams, movers, base, lambda k: growth_persistence(rhos, k))
+    picked.pop("scores")
+    chosen = {k: float(v) for k, v in picked.items()}
+    return {**base, **chosen}, chosen
 
 
 @dataclass
@@ -748,7 +853,7 @@ def sample_paths(
     """
     cfg = settings()
     scale = cfg["interval_scale"]
-    c = cfg["common_shock_share"]
+    c = fit.common_shock_share
     d = fit.drift + scale * fit.drift_se * antithetic_normal(rng, (draws, 1))
     j = np.arange(horizon)[None, :]
     growth = fit.drift_centre * fit.damping_national**j + (d - fit.drift_centre) * fit.damping_local**j
@@ -779,9 +884,7 @@ def sample_paths(
         lam0 = float(np.exp(fit.log_lambda))
         exit_age = _keep_exits(fit.hazard_shape[None, :] * exit_age, fit.hazard_shape, s0, lam0)
         exit_age = exit_age / np.where(fit.hazard_shape > 0, fit.hazard_shape, 1.0)[None, :]
-    return Paths(
-        log_rho=log_rho, log_lambda=log_lambda, mover_rate=mover, joiner_age=joiner_age, exit_age=exit_age
-    )
+    return Paths(log_rho=log_rho, log_lambda=log_lambda, mover_rate=mover, joiner_age=joiner_age, exit_age=exit_age)
 
 
 def simulate_council(

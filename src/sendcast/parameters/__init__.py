@@ -172,6 +172,8 @@ class Parameter(InputModel):
     source: Source
     placement: str | None = None
     notes: str | None = None
+    # candidates for settings chosen at each origin (model/forecast_settings.yaml only)
+    select: dict[str, list[float] | int] | None = None
     name: str = ""
     file: str = ""
 

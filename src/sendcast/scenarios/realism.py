@@ -1197,16 +1197,17 @@ def implied_path(
     draws: int = 200,
     seed: int = 1,
 ) -> list[Evidence]:
-    """Run ``scenario`` for the council from the last published January (the model, ``draws``
-    draws) and judge its mean path with :func:`assess_path`: EHC plans, plans in independent
-    special schools and new plans a year."""
+    """Run ``scenario`` for the council from the last published January (``draws`` draws) as
+    ``scenario run`` runs it (the published forecast plus the levers' effect on the cohort
+    model, :func:`sendcast.scenarios.compare.context_from_store`) and judge its mean path with
+    :func:`assess_path`: EHC plans, plans in independent special schools and new plans a year."""
     from sendcast.model import api
     from sendcast.model.forecast import MEASURES as RUN_MEASURES
-    from sendcast.scenarios.compare import context_from_histories, simulate
+    from sendcast.scenarios.compare import context_from_store, simulate
 
     data = data or api.model_data()
     origin = api.check_request(data, None, horizon, draws)
-    ctx = context_from_histories(api.histories(data, origin), la_code, horizon=horizon, neighbours=data.neighbours)
+    ctx = context_from_store(la_code, origin=origin, horizon=horizon, draws=draws)
     run = simulate(ctx, scenario, draws=draws, seed=seed)
 
     years = [ctx.origin + t for t in range(run.values.shape[1])]

@@ -1,0 +1,233 @@
+"""Settings of the cohort model chosen at each origin on that origin's own data (prequential).
+
+A setting that decides how past rates carry forward (how many years of growth make the trend,
+how much of the latest year sets the level, how many years of exit rates and of placement
+movements are averaged, how far a council's own exit rate is trusted over the median
+council's) is chosen here, at origin T, from T's published history only: each candidate in
+``forecast_settings.yaml`` (``select``) forecasts the quantity the setting governs from every
+earlier January of every council, 1 to 3 years ahead, the same way the model would, and the
+candidate with the smallest error wins. Nothing published after T is used, so a backtest from
+T scores settings a user could have chosen at T.
+
+The objective for each quantity is the mean, over horizons 1-3, of the mean absolute error
+over councils and past Januaries (the published forecast's stacking minimises a mean absolute
+error of logs too; a median would ignore the councils whose rates jump, where the choice
+matters most): of log incidence (new plans per child), of the log exit rate, and of the yearly
+net movement rates between mainstream and the other settings (summed over settings); and, for
+the share of joiners counted a year younger, of the plans by age band a year on. Where fewer
+than ``min_comparisons`` errors exist at a horizon (the first origins, with few years behind
+them) the file's value is kept: the report names each origin's choice.
+
+The share of incidence shocks common to all councils is estimated, not chosen: the variance of
+the year effects in councils' yearly incidence growth (net of each council's mean growth and of
+the sampling noise of a mean over councils) over the total variance.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from itertools import product
+from typing import Any, TypeVar
+
+import numpy as np
+
+from sendcast.model.structure import ModelParameterError, load_parameter
+
+HORIZONS = (1, 2, 3)
+K = TypeVar("K", bound=tuple[float, ...])
+
+
+def candidates() -> dict[str, Any]:
+    """The ``select`` block of ``forecast_settings.yaml``: candidate lists and the minimum."""
+    spec = load_parameter("forecast_settings").get("select")
+    if not isinstance(spec, dict):
+        raise ModelParameterError("forecast_settings.yaml: missing 'select' (candidates chosen at each origin)")
+    need = (
+        "drift_window", "level_smoothing", "exit_window", "exit_own_weight", "mover_window", "joiner_age_offset",
+        "min_comparisons",
+    )  # fmt: skip
+    for key in need:
+        if key not in spec:
+            raise ModelParameterError(f"forecast_settings.yaml: select.{key} missing")
+    for key in need[:-1]:
+        vals = spec[key]
+        if not isinstance(vals, list) or not vals or not all(isinstance(v, int | float) for v in vals):
+            raise ModelParameterError(f"forecast_settings.yaml: select.{key} must be a list of numbers")
+    return spec
+
+
+def _score(errors: Callable[[int], np.ndarray], min_n: int) -> float:
+    """Mean over horizons of the mean absolute error (of logs for incidence and exits: the
+    stacking's objective too); NaN if a horizon has too few errors."""
+    means = []
+    for h in HORIZONS:
+        e = np.abs(errors(h))
+        e = e[np.isfinite(e)]
+        if len(e) < min_n:
+            return float("nan")
+        means.append(float(np.mean(e)))
+    return float(np.mean(means))
+
+
+def _best(scores: Mapping[K, float]) -> K | None:
+    """The candidate with the smallest finite score (ties: the smallest candidate)."""
+    ok = {k: v for k, v in scores.items() if np.isfinite(v)}
+    return min(ok, key=lambda k: (ok[k], k)) if ok else None
+
+
+def _window_mean(x: np.ndarray, t: int, k: int) -> np.ndarray:
+    """Mean of columns t-k+1 .. t (NaN where any is missing or the window starts before 0)."""
+    if t - k + 1 < 0:
+        return np.full(x.shape[0], np.nan)
+    return np.asarray(x[:, t - k + 1 : t + 1].mean(axis=1))
+
+
+def _incidence_errors(
+    lr: np.ndarray, k: int, s: float, kmax: int, damping: tuple[float, float]
+) -> Callable[[int], np.ndarray]:
+    """Errors of log incidence ``h`` years on from every past January with ``kmax`` growths
+    behind it: level ``s x latest + (1 - s) x (year before + growth)``, growth the mean of the
+    last ``k`` yearly changes shrunk toward the median council's (empirical Bayes, as the
+    fit does), damped as estimated (``damping`` = national, local persistence)."""
+    d = np.diff(lr, axis=1)
+    a, b = damping
+
+    def errors(h: int) -> np.ndarray:
+        out = []
+        for t in range(kmax, lr.shape[1] - h):
+            win = d[:, t - k : t]
+            drift = win.mean(axis=1)
+            # the same councils for every candidate: those with the longest window measured
+            ok = np.isfinite(d[:, t - kmax : t]).all(axis=1) & np.isfinite(lr[:, t + h])
+            drift = np.where(ok, drift, np.nan)
+            if ok.sum() < 3:
+                continue
+            centre = float(np.median(drift[ok]))
+            sd = win.std(axis=1, ddof=1) if k >= 2 else np.full(len(drift), np.nan)
+            se2 = np.where(np.isfinite(sd), sd, np.nanmedian(sd) if np.isfinite(sd).any() else 0.1) ** 2 / k
+            tau2 = max(float(np.var(drift[ok], ddof=1) - np.mean(se2[ok])), 1e-6)
+            w = tau2 / (tau2 + se2)
+            g = w * drift + (1 - w) * centre
+            level = s * lr[:, t] + (1 - s) * (lr[:, t - 1] + g)
+            j = np.arange(h)
+            path = (centre * a**j).sum() + np.outer(g - centre, b**j).sum(axis=1)
+            out.append((lr[:, t + h] - (level + path))[ok])
+        return np.concatenate(out) if out else np.array([])
+
+    return errors
+
+
+def _exit_errors(ll: np.ndarray, kw: int, w: float, kmax: int) -> Callable[[int], np.ndarray]:
+    """Errors of the log exit rate ``h`` years on: ``w`` x the council's mean over its last
+    ``kw`` years + (1 - ``w``) x the median council's (held flat, as the forecast holds it)."""
+
+    def errors(h: int) -> np.ndarray:
+        out = []
+        for t in range(kmax - 1, ll.shape[1] - h):
+            ok = np.isfinite(_window_mean(ll, t, kmax)) & np.isfinite(ll[:, t + h])
+            own = _window_mean(ll, t, kw)
+            if ok.sum() < 3:
+                continue
+            pred = w * own + (1 - w) * float(np.median(own[ok]))
+            out.append((ll[:, t + h] - pred)[ok])
+        return np.concatenate(out) if out else np.array([])
+
+    return errors
+
+
+def _mover_errors(mv: np.ndarray, m: int, kmax: int, cap: float) -> Callable[[int], np.ndarray]:
+    """Errors of the yearly net movement rates ``h`` years on (summed over settings): the mean
+    of the last ``m`` years' rates (capped at ``cap``), held flat."""
+    mv = np.clip(mv, -cap, cap)
+
+    def errors(h: int) -> np.ndarray:
+        out = []
+        for t in range(kmax - 1, mv.shape[1] - h):
+            ok = np.isfinite(mv[:, t - kmax + 1 : t + 1, :]).all(axis=(1, 2)) & np.isfinite(mv[:, t + h, :]).all(axis=1)
+            pred = mv[:, t - m + 1 : t + 1, :].mean(axis=1)
+            out.append(np.abs(mv[:, t + h, :] - pred).sum(axis=1)[ok])
+        return np.concatenate(out) if out else np.array([])
+
+    return errors
+
+
+def choose_offset(offsets: Sequence[float], errors: Sequence[np.ndarray], default: float) -> float:
+    """The share of joiners counted a year younger with the smallest mean error of the plans
+    by age band a year on, over every council and year (``errors``: per council, (years,
+    offsets)); ``default`` with fewer than ``min_comparisons`` years measured."""
+    rows = [e for e in errors if e.size]
+    if not rows:
+        return float(default)
+    e = np.concatenate(rows, axis=0)
+    e = e[np.isfinite(e).all(axis=1)]
+    if len(e) < int(candidates()["min_comparisons"]):
+        return float(default)
+    return float(offsets[int(np.argmin(e.mean(axis=0)))])
+
+
+def common_shock_share(lr: np.ndarray, years: int = 8) -> float:
+    """Share of the variance of yearly incidence growth common to all councils (last
+    ``years`` changes): year effects' variance, less the sampling noise of a mean over the
+    councils, over the variance net of each council's mean. NaN with under 4 years or councils."""
+    d = np.diff(lr, axis=1)[:, -years:]
+    d = d[np.isfinite(d).all(axis=1)]
+    if d.shape[0] < 4 or d.shape[1] < 4:
+        return float("nan")
+    r = d - d.mean(axis=1, keepdims=True)
+    total = float(r.var(ddof=1))
+    if total <= 0:
+        return float("nan")
+    year_effects = r.mean(axis=0)
+    within = float(r.var(axis=0, ddof=1).mean())
+    common = float(year_effects.var(ddof=1)) - within / d.shape[0]
+    return float(np.clip(common / total, 0.0, 1.0))
+
+
+def choose(
+    rho: Sequence[np.ndarray],
+    lam: Sequence[np.ndarray],
+    movers: Sequence[np.ndarray],
+    defaults: Mapping[str, float],
+    damping: Callable[[int], tuple[float, float]],
+) -> dict[str, Any]:
+    """Settings for this origin from every council's series to it: ``rho`` and ``lam`` (T,)
+    incidence and exit rates by year, ``movers`` (T, 7) net movement rates by year (NaN where
+    not measured); ``damping(k)`` the estimated growth persistence for a drift window ``k``.
+    Returns the chosen values and, under ``"scores"``, each candidate's objective."""
+    spec = candidates()
+    min_n = int(spec["min_comparisons"])
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lr = np.log(np.array(rho, dtype=float))
+        ll = np.log(np.array(lam, dtype=float))
+        ll[~np.isfinite(ll)] = np.nan
+        lr[~np.isfinite(lr)] = np.nan
+        mv = np.array(movers, dtype=float)
+        out: dict[str, Any] = {}
+        scores: dict[str, dict[str, float]] = {}
+
+        def pick(names: tuple[str, ...], errors: Callable[..., Callable[[int], np.ndarray]], label: str) -> None:
+            """Score every combination of the named settings' candidates; keep the best."""
+            grid = {
+                tuple(float(v) for v in combo): _score(errors(*combo), min_n)
+                for combo in product(*(spec[n] for n in names))
+            }
+            best = _best(grid) or tuple(float(defaults[n]) for n in names)
+            out.update(zip(names, best, strict=True))
+            scores[label] = {",".join(f"{n}={v:g}" for n, v in zip(names, k, strict=True)): v for k, v in grid.items()}
+
+        ki, ke, km = (int(max(spec[n])) for n in ("drift_window", "exit_window", "mover_window"))
+        cap = float(defaults["max_mover_rate"])
+        pick(
+            ("drift_window", "level_smoothing"),
+            lambda k, s: _incidence_errors(lr, int(k), float(s), ki, damping(int(k))),
+            "incidence",
+        )
+        pick(("exit_window", "exit_own_weight"), lambda k, w: _exit_errors(ll, int(k), float(w), ke), "exit")
+        pick(("mover_window",), lambda m: _mover_errors(mv, int(m), km, cap), "movers")
+
+        share = common_shock_share(lr)
+        out["common_shock_share"] = share if np.isfinite(share) else defaults["common_shock_share"]
+    out["scores"] = scores
+    return out

@@ -1,0 +1,172 @@
+"""Settings chosen at each origin on its own data (sendcast.model.selection), on series whose
+right answer can be worked out by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sendcast.model import selection
+from sendcast.model.stockflow import fit_all, settings
+from sendcast.model.synthetic import synthetic_histories
+
+YEARS = 12
+COUNCILS = 40
+
+
+def _flat(value: float) -> list[np.ndarray]:
+    return [np.full(YEARS, value) for _ in range(COUNCILS)]
+
+
+def _choose(rho: list[np.ndarray], lam: list[np.ndarray], movers: list[np.ndarray] | None = None) -> dict:
+    if movers is None:
+        movers = [np.zeros((YEARS, 7)) for _ in range(COUNCILS)]
+    return selection.choose(rho, lam, movers, settings(), lambda k: (1.0, 1.0))
+
+
+def test_exit_rates_that_differ_between_councils_but_not_over_time_trust_the_council() -> None:
+    # council i leaves at 5% + i x 0.1% every year: its own rate is exact, the median council's
+    # is wrong by up to 2 points, so the largest weight on the council's own rate wins
+    lam = [np.full(YEARS, 0.05 + 0.001 * i) for i in range(COUNCILS)]
+    out = _choose(_flat(0.01), lam)
+    assert out["exit_own_weight"] == max(selection.candidates()["exit_own_weight"])
+
+
+def test_exit_rates_that_are_noise_around_one_value_trust_the_median_council() -> None:
+    # every council's yearly rate is 6% times independent noise: a council's own past says
+    # nothing about its next year, the median over councils is the best guess
+    rng = np.random.default_rng(1)
+    lam = [0.06 * np.exp(rng.normal(0, 0.2, YEARS)) for _ in range(COUNCILS)]
+    out = _choose(_flat(0.01), lam)
+    spec = selection.candidates()
+    assert out["exit_own_weight"] == min(spec["exit_own_weight"])
+    assert out["exit_window"] == max(spec["exit_window"])  # the longest average is the least noisy
+
+
+def test_a_movement_rate_that_changed_once_is_followed_by_the_shortest_window() -> None:
+    # every council's movement into special schools steps from 1% to 3% of mainstream plans
+    # halfway and stays: after the step the last year alone is exact
+    mv = np.zeros((YEARS, 7))
+    mv[:, 2] = np.where(np.arange(YEARS) < YEARS // 2, 0.01, 0.03)
+    out = _choose(_flat(0.01), _flat(0.06), [mv.copy() for _ in range(COUNCILS)])
+    assert out["mover_window"] == min(selection.candidates()["mover_window"])
+
+
+def test_too_short_a_history_keeps_the_file_values() -> None:
+    short = [np.full(4, 0.01) for _ in range(COUNCILS)]
+    out = selection.choose(short, short, [np.zeros((4, 7))] * COUNCILS, settings(), lambda k: (1.0, 1.0))
+    for key in ("drift_window", "level_smoothing", "exit_window", "exit_own_weight", "mover_window"):
+        assert out[key] == settings()[key]
+
+
+def test_common_shock_share_by_hand() -> None:
+    rng = np.random.default_rng(2)
+    year_effects = rng.normal(0, 0.1, YEARS)
+    shared = [np.exp(np.cumsum(year_effects) + 0.01 * i) for i in range(COUNCILS)]  # only year effects
+    assert selection.common_shock_share(np.log(np.array(shared))) == 1.0
+    own = [np.exp(np.cumsum(rng.normal(0, 0.1, YEARS))) for _ in range(COUNCILS)]  # only own shocks
+    assert selection.common_shock_share(np.log(np.array(own))) < 0.15
+
+
+def test_settings_at_an_origin_do_not_depend_on_later_years() -> None:
+    # the store's tables for 12 councils to 2024, and the same tables with every count after
+    # January 2020 tripled: cut at 2020 (as the backtest and the published forecast cut them),
+    # the settings chosen there are the same
+    from sendcast.model.history import histories_from_tables
+    from sendcast.model.synthetic import synthetic_tables
+
+    series, population = synthetic_tables(synthetic_histories(12, origin=2024, seed=3))
+    later = series.copy()
+    after = (later["year"] > 2020) | ((later["period_type"] == "calendar_year") & (later["year"] >= 2020))
+    later.loc[after, "value"] *= 3.0
+    a = fit_all(histories_from_tables(series, population, 2020), 3)
+    b = fit_all(histories_from_tables(later, population, 2020), 3)
+    c = fit_all(histories_from_tables(later, population, 2024), 3)
+    first = next(iter(a.values())).fit_report["settings"]
+    assert first == next(iter(b.values())).fit_report["settings"]
+    assert first != next(iter(c.values())).fit_report["settings"]  # at 2024 the later years count
+
+
+def test_joiner_offset_with_the_smallest_median_error_is_chosen() -> None:
+    offsets = [0.0, 0.25, 0.5]
+    # per council (years, offsets): 0.25 has the smallest mean (0.02 against 0.0275 and 0.05)
+    errors = [np.array([[0.03, 0.02, 0.05]] * 60), np.array([[0.03, 0.01, 0.04], [0.02, 0.03, 0.06]] * 30)]
+    assert selection.choose_offset(offsets, errors, 0.5) == 0.25
+    assert selection.choose_offset(offsets, [e[:10] for e in errors], 0.5) == 0.5  # 20 years: too few
+
+
+def test_joiner_offset_errors_are_zero_for_the_offset_the_plans_followed() -> None:
+    # a council whose plans by age a year on are exactly aged-on stayers plus new plans placed
+    # by the model's shape with a quarter counted a year younger: that offset has no error
+    from sendcast.model.stockflow import _incidence_shape, age_distribution, joiner_offset_errors
+    from sendcast.model.structure import BAND_OF_AGE, ceasing_hazard_shape
+
+    h = next(iter(synthetic_histories(1, origin=2016, seed=4).values()))
+    national = h.pop[-1]
+    g = _incidence_shape(h, national, 0.25)
+    hz = ceasing_hazard_shape()
+    a = age_distribution(h, 0)
+    assert a is not None
+    h.single_age[:] = np.nan
+    lam = 0.05
+    for i in range(len(h.years) - 1):
+        leave = a * np.clip(lam * hz, 0, 1)
+        aged = np.zeros_like(a)
+        aged[1:] = (a - leave)[:-1]
+        w = h.pop[int(np.clip(h.years[i] - h.pop_years[0], 0, len(h.pop) - 1))] * g
+        nxt = aged + h.new_plans[i] * w / w.sum()
+        h.single_age[i] = a
+        h.total[i + 1] = nxt.sum()
+        h.age_bands[i + 1] = np.bincount(BAND_OF_AGE, weights=nxt, minlength=5)
+        h.single_age[i + 1] = nxt
+        a = nxt
+    err = joiner_offset_errors(h, national, [0.0, 0.25, 0.5])
+    assert len(err) == len(h.years) - 1
+    assert np.allclose(err[:, 1], 0.0, atol=1e-9)
+    assert (err[:, 0] > 1e-6).all() and (err[:, 2] > 1e-6).all()
+
+
+@pytest.mark.usefixtures("embedded_store")
+def test_shipped_past_forecasts_were_made_with_this_model_and_data() -> None:
+    # the package ships the cohort model's past points (sendcast backtest --save-accuracy);
+    # made under other settings or data they would be recomputed on a user's first forecast
+    import json
+
+    from sendcast.model import api
+    from sendcast.model.prequential import SHIPPED, fingerprint
+
+    data = api.model_data()
+    meta = json.loads(SHIPPED.with_suffix(".json").read_text())
+    assert meta["fingerprint"] == fingerprint(data.series, data.population), (
+        "run `sendcast backtest --origins 2015-2023 --horizons 1-5 --draws 1000 --save-accuracy`"
+    )
+
+
+def test_a_note_in_a_settings_file_does_not_change_what_past_forecasts_depend_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import pandas as pd
+
+    from sendcast.model import prequential, structure
+
+    series, population = pd.DataFrame({"a": [1.0]}), pd.DataFrame({"b": [2.0]})
+    before = prequential.fingerprint(series, population)
+    copy = tmp_path / "model"
+    shutil.copytree(structure.PARAM_DIR, copy)
+    monkeypatch.setattr(prequential, "PARAM_DIR", copy)
+    monkeypatch.setattr(structure, "PARAM_DIR", copy)
+    structure.load_parameter.cache_clear()
+    try:
+        f = copy / "forecast_settings.yaml"
+        f.write_text(f.read_text().replace("Model settings, not published figures", "Model settings (not figures)"))
+        structure.load_parameter.cache_clear()
+        assert prequential.fingerprint(series, population) == before
+        f.write_text(f.read_text().replace("drift_window: [2, 3, 4, 5]", "drift_window: [2, 3, 4]"))
+        structure.load_parameter.cache_clear()
+        assert prequential.fingerprint(series, population) != before
+    finally:
+        structure.load_parameter.cache_clear()
