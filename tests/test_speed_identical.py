@@ -444,3 +444,36 @@ def test_prepared_inputs_are_remade_for_other_inputs() -> None:
     negative[0, 3, 1] = -2  # not plans: the step itself
     np.testing.assert_array_equal(advance(negative, inp, np.random.default_rng(6)),
                                   step(negative, inp, np.random.default_rng(6))[0])  # fmt: skip
+
+
+def test_published_in_the_workers_is_published_after_them(data: api.ModelData, origin: int) -> None:
+    """The published forecast's per-council part run in two worker processes (a Publisher) gives
+    the draws, summaries (in the same row order, England included) and placement draws of the
+    same part run in the main process after a cohort run."""
+    from sendcast.model.prequential import Publisher, calibrate, publish
+
+    hist = api.histories(data, origin)
+    fits = api.council_fits(data, origin, HORIZON)
+    past = data.cache.get(("past_points", origin))
+    if past is None:
+        api.placement_draws(COUNCIL, horizon=HORIZON, draws=DRAWS, seed=SEED)  # keeps the past points
+        past = data.cache[("past_points", origin)]
+    cal = calibrate(origin, past, hist, HORIZON)
+    codes = sorted(fits)[:: max(1, len(fits) // 7)][::-1]  # not in sorted order
+    kw: dict[str, Any] = dict(horizon=HORIZON, draws=DRAWS, seed=SEED, la_codes=codes, keep_draws=True,
+                              include_england=False, keep_placements=False, fits=fits)  # fmt: skip
+    cohort = run_forecast(hist, workers=1, summaries=False, **kw)
+    ref = publish(cohort, hist, past, la_codes=codes, include_england=True, keep_draws=True, calibration=cal)
+    pub = Publisher(hist, cal, HORIZON, SEED, codes)
+    run = run_forecast(hist, workers=2, publisher=pub, **kw)
+    assert run.summary.empty and sorted(run.council_summaries) == sorted(codes)
+    got = publish(run, hist, past, la_codes=codes, include_england=True, keep_draws=True, calibration=cal,
+                  published=True)  # fmt: skip
+    pd.testing.assert_frame_equal(got.summary, ref.summary, check_exact=True)
+    assert list(got.draw_values) == list(ref.draw_values)
+    for c, v in ref.draw_values.items():
+        np.testing.assert_array_equal(got.draw_values[c], v)
+    assert got.placement_draws is not None and ref.placement_draws is not None
+    pd.testing.assert_frame_equal(got.placement_draws, ref.placement_draws, check_exact=True)
+    with pytest.raises(ValueError, match="publisher"):
+        run_forecast(hist, workers=1, publisher=pub, **{**kw, "include_england": True})
