@@ -175,8 +175,9 @@ class Prepared:
     draws: int
     sources: tuple[object, ...]  # persistence, transfer_mix, mover_rate, mover_ages, joiner_mix
     transfers: list[tuple[int, float | None, np.ndarray]]  # age, share kept (None: none), mix row
-    movers: list[tuple[int, slice | np.ndarray, np.ndarray, np.ndarray]]  # group, ages, into, p
-    cell_mix: np.ndarray  # (26, 7) joiner placement shares by age
+    movers: list[tuple[int, slice | np.ndarray, np.ndarray, np.ndarray, np.ndarray]]  # group, ages, into, out of, p
+    joiner_cells: tuple[np.ndarray, np.ndarray]  # (age, group) of the cells with a joiner share above 0
+    joiner_share: np.ndarray  # their shares (the joiner mix of the age's band, normalised)
 
     def fits(self, inp: StepInputs, draws: int) -> bool:
         return draws == self.draws and all(a is b for a, b in zip(_sources(inp), self.sources, strict=True))
@@ -206,7 +207,7 @@ def prepare(inp: StepInputs, draws: int) -> Prepared:
         tot = pv.sum(-1)
         pv = pv / (tot if tot > 0 else 1.0)
         transfers.append((age, min(max(keep, 0.0), 1.0) if keep > 0 else None, pv))
-    movers: list[tuple[int, slice | np.ndarray, np.ndarray, np.ndarray]] = []
+    movers: list[tuple[int, slice | np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     rates = np.broadcast_to(np.asarray(inp.mover_rate, dtype=float), (draws, N_GROUPS))
     for g in range(N_GROUPS):
         r = rates[:, g]
@@ -216,9 +217,12 @@ def prepare(inp: StepInputs, draws: int) -> Prepared:
         # a cell with no chance (0 or missing) draws nothing: numpy's binomial returns 0 for
         # p = 0 without consuming random numbers, as it does for n = 0
         p = np.where(pr > 0, pr, 0.0)[:, None]
-        movers.append((g, _ages_index(inp.mover_ages[:, g]), (r > 0)[:, None], p))
+        into = (r > 0)[:, None]
+        movers.append((g, _ages_index(inp.mover_ages[:, g]), into, ~into, p))
     mix = inp.joiner_mix / inp.joiner_mix.sum(-1, keepdims=True)
-    return Prepared(draws, _sources(inp), transfers, movers, mix[BAND_OF_AGE])
+    cell_mix = mix[BAND_OF_AGE]
+    ages, groups = np.nonzero(cell_mix > 0)
+    return Prepared(draws, _sources(inp), transfers, movers, (ages, groups), cell_mix[ages, groups])
 
 
 def advance(
@@ -268,20 +272,26 @@ def advance(
         np.add(kept, placed, out=n)
     # 4. net movers between mainstream and each other group (per draw, into the group where its
     # rate is positive, out of it where negative)
-    for g, ages, into, p in prep.movers:
+    for g, ages, into, out_of, p in prep.movers:
         ms, grp = aged[:, ages, MAINSTREAM], aged[:, ages, g]
-        moved = rng.binomial(np.where(into, ms, grp), p)
-        signed = np.where(into, moved, -moved)
+        signed = rng.binomial(np.where(into, ms, grp), p)
+        np.negative(signed, out=signed, where=out_of)  # + : mainstream -> g ; - : g -> mainstream
         if isinstance(ages, slice):  # views: changed in place
             ms -= signed
             grp += signed
         else:
             aged[:, ages, MAINSTREAM] -= signed
             aged[:, ages, g] += signed
-    # 5. joiners, Poisson per placement (see _step); only cells with a joiner in some draw
+    # 5. joiners, Poisson per placement (see _step); only cells with a joiner in some draw. A
+    # cell whose share is not above 0 has none (its means are 0, negative or missing), so the
+    # means are computed for the others only: the same products as step()'s, and the same test
+    # (a sum of means that are not negative is above 0 where one of them is).
     j = np.clip(np.broadcast_to(inp.joiners, (d, N_AGES)), 0.0, None)
-    mean = j[:, :, None] * prep.cell_mix[None, :, :]
-    live_age, live_group = np.nonzero(mean.sum(0) > 0)
-    if len(live_age):
-        aged[:, live_age, live_group] += rng.poisson(mean[:, live_age, live_group])
+    j_age, j_group = prep.joiner_cells
+    lam = j[:, j_age] * prep.joiner_share[None, :]
+    live = lam.sum(0) > 0
+    if not live.all():
+        j_age, j_group, lam = j_age[live], j_group[live], lam[:, live]
+    if len(j_age):
+        aged[:, j_age, j_group] += rng.poisson(lam)
     return aged
