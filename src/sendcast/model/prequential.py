@@ -218,7 +218,7 @@ def publish(
     council summaries are already the published ones (made in the worker processes); they are
     put in the order :func:`published_draws` gives and England added, as without it."""
     names = {c: h.la_name for c, h in histories.items()}
-    frames: list[pd.DataFrame]
+    years = np.arange(res.origin, res.origin + res.horizon + 1)
     if published:
         if calibration is None:
             raise ValueError("published draws need the calibration they were made with")
@@ -226,10 +226,9 @@ def publish(
         values = dict(res.draw_values)
         if int(cal.n_train.sum()) > 0:  # in the order of ensemble.apply (the cohort run's otherwise)
             values = {c: values[c] for c in (la_codes or sorted(histories)) if c in values and c in histories}
+        made = res.council_summaries
         frames = [
-            res.council_summaries[c]
-            if c in res.council_summaries and res.fits[c].la_name == names.get(c, c)  # named as here
-            else summarise(v, c, names.get(c, c), np.arange(res.origin, res.origin + res.horizon + 1))
+            made[c] if c in made and res.fits[c].la_name == names.get(c, c) else summarise(v, c, names.get(c, c), years)
             for c, v in values.items()
         ]
     else:
@@ -239,8 +238,6 @@ def publish(
         )  # fmt: skip
         if int(cal.n_train.sum()) == 0:
             values = {c: v for c, v in res.draw_values.items() if c != ENGLAND[0]}  # nothing to learn from yet
-    years = np.arange(res.origin, res.origin + res.horizon + 1)
-    if not published:
         frames = [summarise(v, c, names.get(c, c), years) for c, v in values.items()]
     kept = dict(values) if keep_draws else {}
     if include_england and len(values) > 1:
