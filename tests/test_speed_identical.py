@@ -371,3 +371,109 @@ def test_kept_calibration_is_the_fresh_one(data: api.ModelData, origin: int) -> 
     b, _ = published_draws(hist, res.draw_values, past, horizon=h, seed=SEED, la_codes=[COUNCIL],
                            calibration=kept)  # fmt: skip
     np.testing.assert_array_equal(a[COUNCIL], b[COUNCIL])
+
+
+def simulate_with_step(fit: Any, horizon: int, draws: int, rng: np.random.Generator, shocks: np.ndarray,
+                       levers: Any = None) -> np.ndarray:  # fmt: skip
+    """simulate_council as it was before issue 16's second pass: the inputs rebuilt every year,
+    each year drawn by step() itself (the reference), copied into the output."""
+    from sendcast.model.stockflow import _round_preserving, sample_paths
+    from sendcast.model.structure import phase_transfer_persistence
+
+    paths = sample_paths(fit, horizon, draws, rng, shocks)
+    stock = np.repeat(_round_preserving(fit.stock0)[None], draws, axis=0).astype(np.int64)
+    out = np.empty((draws, horizon + 1, N_AGES, N_GROUPS), dtype=np.int64)
+    out[:, 0] = stock
+    hz, g, persistence, mask = fit.hazard_shape, fit.incidence_shape, phase_transfer_persistence(), mover_ages()
+    for k in range(horizon):
+        year = fit.origin + k
+        joiners = np.exp(paths.log_rho[:, k])[:, None] * (fit.pop_at(year) * g)[None, :]
+        if paths.joiner_age is not None:
+            joiners = joiners * paths.joiner_age
+        hz_d = hz[None, :] if paths.exit_age is None else hz[None, :] * paths.exit_age
+        hazard = np.clip(np.exp(paths.log_lambda[:, k])[:, None] * hz_d, 0, 1)
+        inp = StepInputs(hazard=hazard, joiners=joiners, joiner_mix=fit.joiner_mix, transfer_mix=fit.joiner_mix,
+                         persistence=persistence, mover_rate=paths.mover_rate, mover_ages=mask)  # fmt: skip
+        if levers is not None:
+            inp = levers.apply(inp, year=year, fit=fit, stock=stock)
+        stock, _ = step(stock, inp, rng)
+        if levers is not None:
+            stock = levers.after_step(stock, year=year, fit=fit, rng=rng)
+        out[:, k + 1] = stock
+    return out
+
+
+@pytest.mark.parametrize("scenario", [None, "local_first_inclusion.yaml"])
+def test_simulation_fast_path_is_the_step_by_step_simulation(data: api.ModelData, origin: int,
+                                                             scenario: str | None) -> None:  # fmt: skip
+    """simulate_council (advance() writing into the output, its year-invariant part prepared once
+    per run, remade when a scenario's levers replace a mix) draws what step() draws year by year."""
+    from sendcast.scenarios.levers import levers_for
+
+    fits = api.council_fits(data, origin, HORIZON)
+    shocks = national_shocks(SEED, DRAWS, HORIZON)
+    codes = [COUNCIL] if scenario else [COUNCIL, *sorted(fits)[:: max(1, len(fits) // 6)]]
+    for c in codes:
+
+        def levers() -> Any:
+            return levers_for(load_scenario(EXAMPLES / scenario)) if scenario else None
+
+        a, b = council_rng(SEED, c), council_rng(SEED, c)
+        got = simulate_council(fits[c], HORIZON, DRAWS, a, shocks, levers=levers())
+        ref = simulate_with_step(fits[c], HORIZON, DRAWS, b, shocks, levers=levers())
+        np.testing.assert_array_equal(got, ref)
+        assert got.dtype == ref.dtype and a.random() == b.random()
+
+
+def test_prepared_inputs_are_remade_for_other_inputs() -> None:
+    """advance() with a Prepared made for other inputs (another mix, other mover rates or draws)
+    prepares afresh; with ``out`` it writes the new stock there, a view of a bigger array."""
+    from sendcast.model.step import prepare
+
+    stock, inp = random_inputs(np.random.default_rng(11), 40, per_draw_movers=True)
+    _, other = random_inputs(np.random.default_rng(12), 40, per_draw_movers=True)
+    stale = prepare(other, 40)
+    assert not stale.fits(inp, 40) and stale.fits(other, 40) and not stale.fits(other, 41)
+    big = np.zeros((40, 3, N_AGES, N_GROUPS), dtype=np.int64)
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    got = advance(stock, inp, a, prepared=stale, out=big[:, 1])
+    assert got.base is big or np.shares_memory(got, big)
+    np.testing.assert_array_equal(big[:, 1], step(stock, inp, b)[0])
+    assert a.random() == b.random()
+    negative = stock.copy()
+    negative[0, 3, 1] = -2  # not plans: the step itself
+    np.testing.assert_array_equal(advance(negative, inp, np.random.default_rng(6)),
+                                  step(negative, inp, np.random.default_rng(6))[0])  # fmt: skip
+
+
+def test_published_in_the_workers_is_published_after_them(data: api.ModelData, origin: int) -> None:
+    """The published forecast's per-council part run in two worker processes (a Publisher) gives
+    the draws, summaries (in the same row order, England included) and placement draws of the
+    same part run in the main process after a cohort run."""
+    from sendcast.model.prequential import Publisher, calibrate, publish
+
+    hist = api.histories(data, origin)
+    fits = api.council_fits(data, origin, HORIZON)
+    past = data.cache.get(("past_points", origin))
+    if past is None:
+        api.placement_draws(COUNCIL, horizon=HORIZON, draws=DRAWS, seed=SEED)  # keeps the past points
+        past = data.cache[("past_points", origin)]
+    cal = calibrate(origin, past, hist, HORIZON)
+    codes = sorted(fits)[:: max(1, len(fits) // 7)][::-1]  # not in sorted order
+    kw: dict[str, Any] = dict(horizon=HORIZON, draws=DRAWS, seed=SEED, la_codes=codes, keep_draws=True,
+                              include_england=False, keep_placements=False, fits=fits)  # fmt: skip
+    cohort = run_forecast(hist, workers=1, summaries=False, **kw)
+    ref = publish(cohort, hist, past, la_codes=codes, include_england=True, keep_draws=True, calibration=cal)
+    pub = Publisher(hist, cal, HORIZON, SEED, codes)
+    run = run_forecast(hist, workers=2, publisher=pub, **kw)
+    assert run.summary.empty and sorted(run.council_summaries) == sorted(codes)
+    got = publish(run, hist, past, la_codes=codes, include_england=True, keep_draws=True, calibration=cal,
+                  published=True)  # fmt: skip
+    pd.testing.assert_frame_equal(got.summary, ref.summary, check_exact=True)
+    assert list(got.draw_values) == list(ref.draw_values)
+    for c, v in ref.draw_values.items():
+        np.testing.assert_array_equal(got.draw_values[c], v)
+    assert got.placement_draws is not None and ref.placement_draws is not None
+    pd.testing.assert_frame_equal(got.placement_draws, ref.placement_draws, check_exact=True)
+    with pytest.raises(ValueError, match="publisher"):
+        run_forecast(hist, workers=1, publisher=pub, **{**kw, "include_england": True})

@@ -290,22 +290,8 @@ def published_forecast(
 ) -> ForecastResult:
     """The published forecast at ``origin``: the cohort model run for ``targets`` (None: all),
     combined and calibrated on earlier origins (:mod:`sendcast.model.prequential`)."""
-    from sendcast.model.prequential import Calibration, calibrate, past_points, publish
+    from sendcast.model.prequential import Calibration, Publisher, calibrate, past_points, publish
 
-    res = run_forecast(
-        hist,
-        horizon=horizon,
-        draws=draws,
-        seed=seed,
-        la_codes=targets,
-        neighbours=data.neighbours,
-        keep_draws=True,
-        include_england=False,
-        progress=progress,
-        keep_placements=False,
-        fits=fits,
-        summaries=False,  # the published summaries are made from the published draws
-    )
     # the points the published forecast learns from depend only on the data and the origin:
     # read (or made) once per origin in this process, like the histories and fits
     key = ("past_points", int(origin))
@@ -321,15 +307,33 @@ def published_forecast(
     # what is learned from the past depends on the histories, the origin and the horizon, not on
     # the draws: kept per process for the kept histories of the origin (:func:`histories`);
     # other histories (a projection, a test's own) are calibrated afresh
-    calibration: Calibration | None = None
+    calibration: Calibration
     if hist is data.cache.get(("histories", int(origin))):
         cal_key = ("calibration", int(origin), int(horizon))
         if cal_key not in data.cache:
             data.cache[cal_key] = calibrate(int(origin), past, hist, horizon)
         calibration = data.cache[cal_key]  # type: ignore[assignment]
+    else:
+        calibration = calibrate(int(origin), past, hist, horizon)
+    # each council's published draws and summary are made where its cohort draws are (in the
+    # worker processes of an all-council run); England is added up here
+    res = run_forecast(
+        hist,
+        horizon=horizon,
+        draws=draws,
+        seed=seed,
+        la_codes=targets,
+        neighbours=data.neighbours,
+        keep_draws=True,
+        include_england=False,
+        progress=progress,
+        keep_placements=False,
+        fits=fits,
+        publisher=Publisher(hist, calibration, horizon, seed, targets),
+    )
     return publish(
         res, hist, past, la_codes=targets, include_england=targets is None, keep_draws=keep_draws,
-        calibration=calibration,
+        calibration=calibration, published=True,
     )  # fmt: skip
 
 

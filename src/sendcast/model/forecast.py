@@ -99,10 +99,12 @@ def _workers(requested: int | None, n_targets: int, work_per_council: int) -> in
 
 def _simulate_chunk(
     job: tuple, progress: Callable[[int, int], None] | None = None
-) -> tuple[list[pd.DataFrame], np.ndarray, dict[str, np.ndarray], list[pd.DataFrame]]:
-    """Simulate a list of councils; return summaries, their draw-by-draw sum, kept draws and
-    placement draws. Runs in a worker process for all-council forecasts."""
-    fits, targets, horizon, draws, seed, keep_draws, levers, keep_placements, summaries = job
+) -> tuple[list[pd.DataFrame], np.ndarray, dict[str, np.ndarray], list[pd.DataFrame], list[str]]:
+    """Simulate a list of councils; return summaries, their draw-by-draw sum, kept draws,
+    placement draws and the councils the summaries are of. Runs in a worker process for
+    all-council forecasts. With a ``publisher`` (see :func:`run_forecast`) the kept draws are
+    the publisher's and the summaries are theirs."""
+    fits, targets, horizon, draws, seed, keep_draws, levers, keep_placements, summaries, publisher = job
     origin = next(iter(fits.values())).origin
     years = np.arange(origin, origin + horizon + 1)
     shocks = national_shocks(seed, draws, horizon)
@@ -115,15 +117,20 @@ def _simulate_chunk(
         stock = simulate_council(f, horizon, draws, council_rng(seed, c), shocks, levers=levers)
         vals = measures_from_stock(stock)
         total += vals
-        if summaries:
+        if summaries and publisher is None:
             frames.append(summarise(vals, c, f.la_name, years))
         if keep_draws:
             kept[c] = vals
-        if keep_draws and keep_placements:
+        if keep_draws and keep_placements and publisher is None:
             placement_rows.append(placement_table(vals, c, f.la_name, years))
         if progress:
             progress(i + 1, len(targets))
-    return frames, total, kept, placement_rows
+    if publisher is None:
+        return frames, total, kept, placement_rows, list(targets) if summaries else []
+    kept = publisher(kept)
+    codes = list(kept) if summaries else []
+    frames = [summarise(kept[c], c, fits[c].la_name, years) for c in codes]
+    return frames, total, kept, placement_rows, codes
 
 
 @dataclass
@@ -139,6 +146,8 @@ class ForecastResult:
     draw_values: dict[str, np.ndarray] = field(default_factory=dict)  # la_code -> (D, T, M)
     placement_draws: pd.DataFrame | None = None
     calibration: Any = None  # the published forecast's :class:`~sendcast.model.ensemble.Calibration`
+    # with a ``publisher``: each council's summary of the publisher's draws (the summary is empty)
+    council_summaries: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def run_forecast(
@@ -157,6 +166,7 @@ def run_forecast(
     workers: int | None = None,
     keep_placements: bool = True,
     summaries: bool = True,
+    publisher: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None,
 ) -> ForecastResult:
     """Fit all councils in ``histories`` (pooling needs them all), simulate ``la_codes``
     (default: all) and return summaries for years origin..origin+horizon.
@@ -165,11 +175,18 @@ def run_forecast(
     ``keep_placements``: with ``keep_draws``, also return the long table of placement draws.
     ``summaries=False`` (with ``keep_draws``, for a caller that makes its own summaries from the
     draws, e.g. the published forecast): no summary rows; ``summary`` is then empty.
+    ``publisher`` (with ``keep_draws``, without England; a picklable callable): applied to each
+    process's kept cohort draws where they are made (in the worker processes of an all-council
+    run), e.g. the published forecast's per-council part (:class:`~sendcast.model.prequential.
+    Publisher`); ``draw_values`` are then its draws and ``council_summaries`` their summaries
+    (with ``summaries``), and ``summary`` is empty: the caller orders and adds them up.
     """
     if horizon < 1:
         raise ValueError("horizon must be at least 1 year")
     if draws < 1:
         raise ValueError("draws must be at least 1")
+    if publisher is not None and (not keep_draws or include_england or levers is not None):
+        raise ValueError("a publisher needs keep_draws, no England and no levers")
     fits = fits if fits is not None else fit_all(histories, horizon, neighbours=neighbours)
     if not fits:
         raise ValueError("no council has enough history to fit at this origin")
@@ -179,14 +196,12 @@ def run_forecast(
     n_workers = _workers(workers, len(targets), draws * horizon)
     if n_workers > 1:
         chunks = [targets[i::n_workers] for i in range(n_workers)]
-        jobs = [
-            ({c: fits[c] for c in ch}, ch, horizon, draws, seed, keep_draws, levers, keep_placements, summaries)
-            for ch in chunks
-        ]
+        common = (horizon, draws, seed, keep_draws, levers, keep_placements, summaries, publisher)
+        jobs = [({c: fits[c] for c in ch}, ch, *common) for ch in chunks]
         with ProcessPoolExecutor(max_workers=n_workers) as ex:
             parts = list(ex.map(_simulate_chunk, jobs))
     else:
-        job = (fits, targets, horizon, draws, seed, keep_draws, levers, keep_placements, summaries)
+        job = (fits, targets, horizon, draws, seed, keep_draws, levers, keep_placements, summaries, publisher)
         parts = [_simulate_chunk(job, progress)]
     frames = [f for p in parts for f in p[0]]
     england = np.sum([p[1] for p in parts], axis=0)
@@ -194,6 +209,17 @@ def run_forecast(
     placement_rows = [r for p in parts for r in p[3]]
     if progress:
         progress(len(targets), len(targets))
+    if publisher is not None:
+        return ForecastResult(
+            origin=origin,
+            horizon=horizon,
+            draws=draws,
+            seed=seed,
+            summary=pd.DataFrame(columns=SUMMARY_COLUMNS),
+            fits=fits,
+            draw_values=kept,
+            council_summaries={c: f for p in parts for c, f in zip(p[4], p[0], strict=True)},
+        )
     if include_england and len(targets) == len(fits) and len(targets) > 1:
         if summaries:
             frames.append(summarise(england, *ENGLAND, years))

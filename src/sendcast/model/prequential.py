@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -176,6 +177,32 @@ def published_draws(
     return apply(cal, pts, cohort_draws, horizon=horizon, seed=seed, la_codes=la_codes), cal
 
 
+@dataclass
+class Publisher:
+    """The published forecast's per-council part (:func:`published_draws` with a calibration
+    made beforehand), applied by :func:`~sendcast.model.forecast.run_forecast` to the cohort
+    draws where they are made: in each worker process of an all-council run instead of in the
+    main process after them. A council's published draws depend only on its cohort draws, the
+    histories, the calibration and the seed (:func:`~sendcast.model.ensemble.apply` seeds each
+    council from the seed and its code, and England's path from the seed alone), so they are
+    the same whichever councils a process is given."""
+
+    histories: Mapping[str, CouncilHistory]
+    calibration: Calibration
+    horizon: int
+    seed: int
+    la_codes: Sequence[str] | None
+
+    def __call__(self, cohort_draws: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if int(self.calibration.n_train.sum()) == 0:  # nothing to learn from yet: the cohort draws
+            return {c: v for c, v in cohort_draws.items() if c != ENGLAND[0]}
+        values, _ = published_draws(
+            self.histories, cohort_draws, {}, horizon=self.horizon, seed=self.seed, la_codes=self.la_codes,
+            calibration=self.calibration,
+        )  # fmt: skip
+        return values
+
+
 def publish(
     res: ForecastResult,
     histories: Mapping[str, CouncilHistory],
@@ -185,18 +212,36 @@ def publish(
     include_england: bool,
     keep_draws: bool,
     calibration: Calibration | None = None,
+    published: bool = False,
 ) -> ForecastResult:
     """Turn a cohort-model run (with its draws kept) into the published forecast: the same
-    :class:`ForecastResult` shape, summaries and draws from :func:`published_draws`."""
+    :class:`ForecastResult` shape, summaries and draws from :func:`published_draws`.
+
+    ``published``: ``res`` was run with a :class:`Publisher` of ``calibration``: its draws and
+    council summaries are already the published ones (made in the worker processes); they are
+    put in the order :func:`published_draws` gives and England added, as without it."""
     names = {c: h.la_name for c, h in histories.items()}
-    values, cal = published_draws(
-        histories, res.draw_values, past, horizon=res.horizon, seed=res.seed, la_codes=la_codes,
-        calibration=calibration,
-    )  # fmt: skip
-    if int(cal.n_train.sum()) == 0:
-        values = {c: v for c, v in res.draw_values.items() if c != ENGLAND[0]}  # nothing to learn from yet
     years = np.arange(res.origin, res.origin + res.horizon + 1)
-    frames = [summarise(v, c, names.get(c, c), years) for c, v in values.items()]
+    if published:
+        if calibration is None:
+            raise ValueError("published draws need the calibration they were made with")
+        cal = calibration
+        values = dict(res.draw_values)
+        if int(cal.n_train.sum()) > 0:  # in the order of ensemble.apply (the cohort run's otherwise)
+            values = {c: values[c] for c in (la_codes or sorted(histories)) if c in values and c in histories}
+        made = res.council_summaries
+        frames = [
+            made[c] if c in made and res.fits[c].la_name == names.get(c, c) else summarise(v, c, names.get(c, c), years)
+            for c, v in values.items()
+        ]
+    else:
+        values, cal = published_draws(
+            histories, res.draw_values, past, horizon=res.horizon, seed=res.seed, la_codes=la_codes,
+            calibration=calibration,
+        )  # fmt: skip
+        if int(cal.n_train.sum()) == 0:
+            values = {c: v for c, v in res.draw_values.items() if c != ENGLAND[0]}  # nothing to learn from yet
+        frames = [summarise(v, c, names.get(c, c), years) for c, v in values.items()]
     kept = dict(values) if keep_draws else {}
     if include_england and len(values) > 1:
         england = np.sum(list(values.values()), axis=0)

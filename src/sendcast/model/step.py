@@ -164,69 +164,134 @@ def _step(
     return new, Flows(leavers=leavers, movers_in=movers_in, movers_out=movers_out, joiners=joiners)
 
 
-def advance(stock: np.ndarray, inp: StepInputs, rng: np.random.Generator | None) -> np.ndarray:
-    """:func:`step` without keeping the flows (the simulation's fast path): the same random
-    calls in the same order on the same values, so the same new stock draw for draw
-    (``tests/model/test_step_fast.py``), with fewer temporary arrays: only the cells that hold
-    plans are indexed, the transfer and joiner mixes are normalised once, not per draw."""
-    if rng is None:
-        return _step(stock, inp, rng, track=False)[0]
-    d = stock.shape[0]
-    # 1. leavers (nobody 'ceases' at 25: they age out below)
-    hazard = np.array(np.broadcast_to(inp.hazard, (d, N_AGES)), dtype=float, copy=True)
-    hazard[:, N_AGES - 1] = 0.0
-    np.clip(hazard, 0.0, 1.0, out=hazard)
-    live = stock > 0
-    live &= (hazard > 0)[:, :, None]
-    survivors = stock.copy()
-    if live.any():
-        p = np.broadcast_to(hazard[:, :, None], stock.shape)[live]
-        survivors[live] -= rng.binomial(stock[live].astype(np.int64, copy=False), p).astype(stock.dtype, copy=False)
-    # 2. ageing: survivors at 25 leave by reaching the end of the range
-    aged = np.empty(stock.shape, dtype=stock.dtype)  # C order: the joiners are added through a flat view
-    aged[:, 0, :] = 0
-    aged[:, 1:, :] = survivors[:, :-1, :]
-    # 3. phase-transfer movers (each draw's pool placed like the phase: one row of probabilities)
+@dataclass
+class Prepared:
+    """What :func:`advance` derives from the inputs that stay the same from year to year in a
+    run (the phase-transfer shares and mix, the net mover rates and ages, the joiner mix), made
+    once per run instead of once per year (:func:`prepare`). It keeps the objects it was made
+    from and is used only for inputs holding those same objects (:meth:`fits`); they must not
+    be changed in place (a scenario's levers replace them, see ``scenarios.levers``)."""
+
+    draws: int
+    sources: tuple[object, ...]  # persistence, transfer_mix, mover_rate, mover_ages, joiner_mix
+    transfers: list[tuple[int, float | None, np.ndarray]]  # age, share kept (None: none), mix row
+    movers: list[tuple[int, slice | np.ndarray, np.ndarray, np.ndarray, np.ndarray]]  # group, ages, into, out of, p
+    joiner_cells: tuple[np.ndarray, np.ndarray]  # (age, group) of the cells with a joiner share above 0
+    joiner_share: np.ndarray  # their shares (the joiner mix of the age's band, normalised)
+
+    def fits(self, inp: StepInputs, draws: int) -> bool:
+        return draws == self.draws and all(a is b for a, b in zip(_sources(inp), self.sources, strict=True))
+
+
+def _sources(inp: StepInputs) -> tuple[object, ...]:
+    return (inp.persistence, inp.transfer_mix, inp.mover_rate, inp.mover_ages, inp.joiner_mix)
+
+
+def _ages_index(mask: np.ndarray) -> slice | np.ndarray:
+    """A column of ``mover_ages`` as an index selecting the same ages in the same order: a
+    slice when the ages are consecutive (a view, no gather), else the mask itself."""
+    if mask.dtype != bool:
+        return mask
+    idx = np.flatnonzero(mask)
+    if len(idx) and idx[-1] - idx[0] + 1 == len(idx):
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return mask
+
+
+def prepare(inp: StepInputs, draws: int) -> Prepared:
+    """The year-invariant part of :func:`advance` for ``inp`` and ``draws`` draws (the same
+    arithmetic as the per-year code it replaces, so the same values bit for bit)."""
+    transfers: list[tuple[int, float | None, np.ndarray]] = []
     for age, keep in inp.persistence.items():
-        n = aged[:, age, :]
-        kept = n.copy()
-        if keep > 0:
-            sel = n > 0
-            if sel.any():
-                kept[sel] = rng.binomial(n[sel].astype(np.int64, copy=False), min(max(keep, 0.0), 1.0))
-        else:
-            kept[:] = 0
-        pool = (n - kept).sum(-1)
         pv = np.clip(np.asarray(inp.transfer_mix[BAND_OF_AGE[age]], dtype=float), 0.0, None)
         tot = pv.sum(-1)
         pv = pv / (tot if tot > 0 else 1.0)
-        placed = rng.multinomial(pool.astype(np.int64), pv).astype(stock.dtype, copy=False)
-        aged[:, age, :] = kept + placed
-    # 4. net movers between mainstream and each other group
-    rates = np.broadcast_to(np.asarray(inp.mover_rate, dtype=float), (d, N_GROUPS))
+        transfers.append((age, min(max(keep, 0.0), 1.0) if keep > 0 else None, pv))
+    movers: list[tuple[int, slice | np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    rates = np.broadcast_to(np.asarray(inp.mover_rate, dtype=float), (draws, N_GROUPS))
     for g in range(N_GROUPS):
         r = rates[:, g]
         if g == MAINSTREAM or not r.any():
             continue
-        ages = inp.mover_ages[:, g]
-        into = (r > 0)[:, None]
-        n = np.where(into, aged[:, ages, MAINSTREAM], aged[:, ages, g])
         pr = np.clip(np.abs(r), 0.0, 1.0)
-        sel = (n > 0) & (pr > 0)[:, None]
-        moved = np.zeros_like(n)
-        if sel.any():
-            moved[sel] = rng.binomial(n[sel].astype(np.int64, copy=False), np.broadcast_to(pr[:, None], n.shape)[sel])
-        signed = np.where(into, moved, -moved)
-        aged[:, ages, MAINSTREAM] -= signed
-        aged[:, ages, g] += signed
-    # 5. joiners, Poisson per placement (see _step); only cells with a joiner in some draw
+        # a cell with no chance (0 or missing) draws nothing: numpy's binomial returns 0 for
+        # p = 0 without consuming random numbers, as it does for n = 0
+        p = np.where(pr > 0, pr, 0.0)[:, None]
+        into = (r > 0)[:, None]
+        movers.append((g, _ages_index(inp.mover_ages[:, g]), into, ~into, p))
     mix = inp.joiner_mix / inp.joiner_mix.sum(-1, keepdims=True)
-    cell_mix = mix[BAND_OF_AGE]  # (26, 7)
+    cell_mix = mix[BAND_OF_AGE]
+    ages, groups = np.nonzero(cell_mix > 0)
+    return Prepared(draws, _sources(inp), transfers, movers, (ages, groups), cell_mix[ages, groups])
+
+
+def advance(
+    stock: np.ndarray,
+    inp: StepInputs,
+    rng: np.random.Generator | None,
+    *,
+    prepared: Prepared | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`step` without keeping the flows (the simulation's fast path): the same random
+    calls in the same order on the same values, so the same new stock draw for draw
+    (``tests/test_speed_identical.py``), with fewer temporary arrays.
+
+    numpy's binomial returns 0 without consuming random numbers where n = 0 or p = 0 (and its
+    Poisson where the mean is 0), so drawing whole arrays, empty cells included, draws what
+    :func:`step` draws on the cells that hold plans, in the same (C) order, without gathering
+    them. ``prepared``: :func:`prepare` for these inputs' year-invariant parts (made here when
+    None or made for other inputs). ``out``: a (D, 26, 7) integer array to write the new
+    stock into (e.g. a year of the simulation's output), else a new array.
+    """
+    if rng is None or stock.dtype != np.int64 or (stock < 0).any():
+        # in expectation, or counts that are not plans (not whole, or negative): the step itself
+        new = _step(stock, inp, rng, track=False)[0]
+        if out is None:
+            return new
+        out[...] = new
+        return out
+    d = stock.shape[0]
+    prep = prepared if prepared is not None and prepared.fits(inp, d) else prepare(inp, d)
+    # 1. leavers (nobody 'ceases' at 25: they age out below); a missing chance draws nothing
+    hazard = np.array(np.broadcast_to(inp.hazard, (d, N_AGES)), dtype=float, copy=True)
+    hazard[:, N_AGES - 1] = 0.0
+    np.clip(hazard, 0.0, 1.0, out=hazard)
+    hazard[~(hazard > 0)] = 0.0
+    leavers = rng.binomial(stock, hazard[:, :, None])
+    # 2. ageing: survivors at 25 leave by reaching the end of the range
+    aged = out if out is not None else np.empty(stock.shape, dtype=stock.dtype)
+    aged[:, 0, :] = 0
+    np.subtract(stock[:, :-1, :], leavers[:, :-1, :], out=aged[:, 1:, :])
+    # 3. phase-transfer movers (each draw's pool placed like the phase: one row of probabilities)
+    for age, keep, pv in prep.transfers:
+        n = aged[:, age, :]
+        kept = rng.binomial(n, keep) if keep is not None else np.zeros_like(n)
+        pool = (n - kept).sum(-1)
+        placed = rng.multinomial(pool, pv)
+        np.add(kept, placed, out=n)
+    # 4. net movers between mainstream and each other group (per draw, into the group where its
+    # rate is positive, out of it where negative)
+    for g, ages, into, out_of, p in prep.movers:
+        ms, grp = aged[:, ages, MAINSTREAM], aged[:, ages, g]
+        signed = rng.binomial(np.where(into, ms, grp), p)
+        np.negative(signed, out=signed, where=out_of)  # + : mainstream -> g ; - : g -> mainstream
+        if isinstance(ages, slice):  # views: changed in place
+            ms -= signed
+            grp += signed
+        else:
+            aged[:, ages, MAINSTREAM] -= signed
+            aged[:, ages, g] += signed
+    # 5. joiners, Poisson per placement (see _step); only cells with a joiner in some draw. A
+    # cell whose share is not above 0 has none (its means are 0, negative or missing), so the
+    # means are computed for the others only: the same products as step()'s, and the same test
+    # (a sum of means that are not negative is above 0 where one of them is).
     j = np.clip(np.broadcast_to(inp.joiners, (d, N_AGES)), 0.0, None)
-    mean = j[:, :, None] * cell_mix[None, :, :]
-    live_cells = np.flatnonzero(mean.sum(0) > 0)
-    if len(live_cells):
-        flat = aged.reshape(d, N_AGES * N_GROUPS)
-        lam = mean.reshape(d, N_AGES * N_GROUPS)[:, live_cells]
-        flat[:, live_cells] += rng.poisson(lam).astype(stock.dtype, copy=False)
+    j_age, j_group = prep.joiner_cells
+    lam = j[:, j_age] * prep.joiner_share[None, :]
+    live = lam.sum(0) > 0
+    if not live.all():
+        j_age, j_group, lam = j_age[live], j_group[live], lam[:, live]
+    if len(j_age):
+        aged[:, j_age, j_group] += rng.poisson(lam)
     return aged

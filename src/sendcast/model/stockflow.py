@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from sendcast.model.history import CouncilHistory, project_population
-from sendcast.model.step import TRANSFER_AGES, StepInputs, advance, step
+from sendcast.model.step import TRANSFER_AGES, Prepared, StepInputs, advance, prepare, step
 from sendcast.model.structure import (
     AGE_BANDS,
     BAND_OF_AGE,
@@ -905,21 +905,22 @@ def simulate_council(
     """
     paths = paths or sample_paths(fit, horizon, draws, rng, national_shocks)
     s0 = _round_preserving(fit.stock0)
-    stock = np.repeat(s0[None], draws, axis=0).astype(np.int64)
     out = np.empty((draws, horizon + 1, N_AGES, N_GROUPS), dtype=np.int64)
-    out[:, 0] = stock
+    out[:, 0] = s0[None]
+    stock = out[:, 0]
     hz = fit.hazard_shape
     persistence = phase_transfer_persistence()
     mask = mover_ages()
     g = fit.incidence_shape
     mover = paths.mover_rate  # (D, 7): each draw has its own placement movement rates
+    hz_d = hz[None, :] if paths.exit_age is None else hz[None, :] * paths.exit_age  # the same every year
+    prepared: Prepared | None = None  # what advance() needs that does not change by year
     for k in range(horizon):
         year = fit.origin + k  # calendar year of the flows
         pop = fit.pop_at(year)
         joiners = np.exp(paths.log_rho[:, k])[:, None] * (pop * g)[None, :]
         if paths.joiner_age is not None:
             joiners = joiners * paths.joiner_age
-        hz_d = hz[None, :] if paths.exit_age is None else hz[None, :] * paths.exit_age
         hazard = np.clip(np.exp(paths.log_lambda[:, k])[:, None] * hz_d, 0, 1)
         inp = StepInputs(
             hazard=hazard,
@@ -932,10 +933,13 @@ def simulate_council(
         )
         if levers is not None:
             inp = levers.apply(inp, year=year, fit=fit, stock=stock)
-        stock = advance(stock, inp, rng)
+        if prepared is None or not prepared.fits(inp, draws):
+            prepared = prepare(inp, draws)
+        # the new stock is written into its year of the output (no copy)
+        stock = advance(stock, inp, rng, prepared=prepared, out=out[:, k + 1])
         if levers is not None:
             stock = levers.after_step(stock, year=year, fit=fit, rng=rng)
-        out[:, k + 1] = stock
+            out[:, k + 1] = stock
     return out
 
 
