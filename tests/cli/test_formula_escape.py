@@ -19,7 +19,7 @@ def test_scenario_csv_escapes_formulas(tmp_path: Path) -> None:
     out = tmp_path / "cmp.csv"
     _emit(TABLE, "csv", out)
     cells = pd.read_csv(out)["scenario"].tolist()
-    assert cells == ["'=HYPERLINK(\"http://x\",\"click\")", "'@SUM(A1)", "baseline"]
+    assert cells == ['\'=HYPERLINK("http://x","click")', "'@SUM(A1)", "baseline"]
     assert pd.read_csv(out)["mean"].tolist() == [-3.5] * 3  # numbers stay numbers
 
 

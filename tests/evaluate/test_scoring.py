@@ -109,8 +109,20 @@ def test_headline_improvement_over_best_and_best_naive_baseline() -> None:
         "last_value": (0.10, 0.10),
     }
     rows = [
-        {"model": m, "measure": "ehcp_total", "horizon": 1, "ape": a, "error": -a * 100, "actual": 100.0,
-         "scaled_error": a, "in50": True, "in80": True, "in90": True, "width80": 0.1, "crps": 1.0}
+        {
+            "model": m,
+            "measure": "ehcp_total",
+            "horizon": 1,
+            "ape": a,
+            "error": -a * 100,
+            "actual": 100.0,
+            "scaled_error": a,
+            "in50": True,
+            "in80": True,
+            "in90": True,
+            "width80": 0.1,
+            "crps": 1.0,
+        }
         for m, pair in apes.items()
         for a in pair
     ]

@@ -66,9 +66,7 @@ def test_numeric_output_keeps_reason() -> None:
 def test_no_suppressed_cell_recoverable(members: list[int]) -> None:
     names = tuple(f"m{i}" for i in range(len(members)))
     rel = Additive("measure", names, "total", ("la_code",))
-    t = pd.DataFrame(
-        {"la_code": "E1", "measure": ["total", *names], "value": [sum(members), *members]}
-    )
+    t = pd.DataFrame({"la_code": "E1", "measure": ["total", *names], "value": [sum(members), *members]})
     mask = suppression_mask(t, "value", [rel])
     assert recoverable(t, "value", mask, [rel]) == []
     vals = t["value"]

@@ -90,7 +90,7 @@ def test_many_files_none_replaced_unless_all_can_be_written(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("text", "escaped"),
     [
-        ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
         ("+1", "'+1"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1)", "'@SUM(A1)"),

@@ -190,8 +190,14 @@ def test_secondary_suppression_by_hand() -> None:
     df = pd.DataFrame(
         [
             {
-                "la_code": COUNCIL, "la_name": "T", "period": "2024", "period_type": "january", "measure": m,
-                "value": float(v), "unit": "percent of plans" if m.endswith("_pct") else "plans", "source": "s",
+                "la_code": COUNCIL,
+                "la_name": "T",
+                "period": "2024",
+                "period_type": "january",
+                "measure": m,
+                "value": float(v),
+                "unit": "percent of plans" if m.endswith("_pct") else "plans",
+                "source": "s",
                 "comparator": comp,
             }
             for comp in ("council", "neighbour_median")

@@ -61,8 +61,12 @@ def test_every_string_in_html_is_escaped() -> None:
         EVIL,
         [
             (EVIL, fan_chart(df, None, title=EVIL, y_title=EVIL)),
-            (EVIL, line_chart(pd.DataFrame({"x": [1], "y": [2], "k": [EVIL]}), x="x", y="y", colour="k", title=EVIL,
-                              y_title=EVIL)),
+            (
+                EVIL,
+                line_chart(
+                    pd.DataFrame({"x": [1], "y": [2], "k": [EVIL]}), x="x", y="y", colour="k", title=EVIL, y_title=EVIL
+                ),
+            ),
             ("table", table_html(pd.DataFrame({EVIL: [EVIL]}))),
         ],
     )

@@ -61,10 +61,25 @@ def norfolk_outputs(norfolk_sen2: tuple[Path, Path], embedded_store: object) -> 
     out = store.parent / "out"
     out.mkdir()
     runner = CliRunner()
-    calls = [["budget", "Norfolk", "--sen2", str(store), *SMALL, "--out", str(out / f"budget.{ext}")]
-             for ext in ("csv", "json", "html", "xlsx", "txt")]
-    calls += [["scenario", "run", str(SEN2_SCENARIO), "--la", "Norfolk", "--sen2", str(store), *SMALL,
-               "--out", str(out / f"scenario.{ext}")] for ext in ("csv", "json", "html", "txt")]
+    calls = [
+        ["budget", "Norfolk", "--sen2", str(store), *SMALL, "--out", str(out / f"budget.{ext}")]
+        for ext in ("csv", "json", "html", "xlsx", "txt")
+    ]
+    calls += [
+        [
+            "scenario",
+            "run",
+            str(SEN2_SCENARIO),
+            "--la",
+            "Norfolk",
+            "--sen2",
+            str(store),
+            *SMALL,
+            "--out",
+            str(out / f"scenario.{ext}"),
+        ]
+        for ext in ("csv", "json", "html", "txt")
+    ]
     for c in calls:
         res = runner.invoke(app, c)
         assert res.exit_code == 0, (c, res.output)

@@ -65,12 +65,14 @@ def test_hand_checked_small_return(tmp_path):
     got = sorted(zip(found["check"], found["module"], found["row"], found["field"], strict=True))
     # by hand: a person with neither UPN nor ULN and no reason; an unknown need code; a request
     # decided in 2000, before it was received; a sen setting given beside a URN
-    assert got == sorted([
-        ("PER_NO_UPN_ULN_REASON", "person", p1, "upnunknown"),
-        ("CODE_INVALID", "senneed", n1, "sentype"),
-        ("REQ_OUTCOME_BEFORE_RECEIVED", "requests", r1, "requestoutcomedate"),
-        ("PLACEMENT_SETTING_MISMATCH", "placementdetail", pl1, "sensetting"),
-    ])
+    assert got == sorted(
+        [
+            ("PER_NO_UPN_ULN_REASON", "person", p1, "upnunknown"),
+            ("CODE_INVALID", "senneed", n1, "sentype"),
+            ("REQ_OUTCOME_BEFORE_RECEIVED", "requests", r1, "requestoutcomedate"),
+            ("PLACEMENT_SETTING_MISMATCH", "placementdetail", pl1, "sensetting"),
+        ]
+    )
 
 
 def test_summary_first_and_reports(defective, tmp_path):

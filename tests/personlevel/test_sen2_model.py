@@ -98,8 +98,9 @@ def test_forecast_by_need_covers_simulated_futures_at_its_nominal_rate():
         x = fut.merge(s, on=["year", "primary_need"])
         x = x[x["mean"] >= 20]  # needs with a handful of plans have coarse, discrete intervals
         inside_need += list((x["plans"] >= x["p10"]) & (x["plans"] <= x["p90"]))
-        tot = fut.groupby(["path", "year"])["plans"].sum().reset_index().merge(
-            s[s["primary_need"] == "total"], on="year")
+        tot = (
+            fut.groupby(["path", "year"])["plans"].sum().reset_index().merge(s[s["primary_need"] == "total"], on="year")
+        )
         inside_total += list((tot["plans"] >= tot["p10"]) & (tot["plans"] <= tot["p90"]))
     # 80% intervals; measured about 0.80 by need and 0.90 for the total over four councils
     assert 0.7 <= np.mean(inside_need) <= 0.92

@@ -39,8 +39,19 @@ def flow(tmp_path_factory: pytest.TempPathFactory):
         ["sen2", "derive", str(store), "--out", str(out / "derived")],
         ["forecast", "--sen2", str(store), "--draws", "50", "--horizon", "2", "--out", str(out / "need.csv")],
         ["forecast", "--sen2", str(store), "--draws", "50", "--horizon", "2", "--out", str(out / "need.html")],
-        ["forecast", "--sen2", str(store), "--draws", "50", "--horizon", "2", "--format", "parquet",
-         "--out", str(out / "need.parquet")],
+        [
+            "forecast",
+            "--sen2",
+            str(store),
+            "--draws",
+            "50",
+            "--horizon",
+            "2",
+            "--format",
+            "parquet",
+            "--out",
+            str(out / "need.parquet"),
+        ],
     ]
     for c in calls:
         res = runner.invoke(app, c)
@@ -60,8 +71,11 @@ def _texts(folder: Path) -> dict[Path, str]:
         elif p.suffix == ".xlsx":
             with zipfile.ZipFile(p) as z:
                 # the cells, not the theme (whose font list holds words such as "Kalinga")
-                out[p] = " ".join(z.read(n).decode("utf-8", "replace") for n in z.namelist()
-                                  if n.startswith(("xl/worksheets/", "xl/sharedStrings")))
+                out[p] = " ".join(
+                    z.read(n).decode("utf-8", "replace")
+                    for n in z.namelist()
+                    if n.startswith(("xl/worksheets/", "xl/sharedStrings"))
+                )
         else:
             out[p] = p.read_bytes().decode("utf-8", "replace")
     return out
@@ -124,8 +138,12 @@ def test_store_holds_no_full_birth_date(flow):
     src, _, store, root = flow
     manifest, tables = open_sen2_store(store)
     key = bytes.fromhex((root / "config" / "sendcast" / "sen2-keys" / "990.key").read_text().strip())
-    persons = pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False).assign(year=int(p.name[19:23]))
-                         for p in src.glob("*_person.csv")])
+    persons = pd.concat(
+        [
+            pd.read_csv(p, dtype=str, keep_default_na=False).assign(year=int(p.name[19:23]))
+            for p in src.glob("*_person.csv")
+        ]
+    )
     persons["personbirthdate"] = pd.to_datetime(persons["personbirthdate"], format="%Y-%b-%d %H:%M:%S")
     persons["persontableid"] = pd.to_numeric(persons["persontableid"])
     persons["person_id"] = person_ids(persons.reset_index(drop=True), key, 0).to_numpy()
@@ -197,8 +215,12 @@ def test_pipeline_and_reconciliation(flow, embedded_store):
     manifest, tables = open_sen2_store(store)
     p = derive.pipeline(tables, manifest)
     latest = p[p["census_year"] == 2025].set_index("measure")["value"]
-    assert latest["requests"] == (latest["requests_decided_to_assess"] + latest["requests_decided_not_to_assess"]
-                                  + latest["requests_withdrawn"] + latest["requests_open_at_census"])
+    assert latest["requests"] == (
+        latest["requests_decided_to_assess"]
+        + latest["requests_decided_not_to_assess"]
+        + latest["requests_withdrawn"]
+        + latest["requests_open_at_census"]
+    )
     assert 0 <= latest["plans_within_20_weeks_pct"] <= 100
     # the fictional council (990) has no published aggregates: reconciliation is empty
     assert derive.reconcile(tables, manifest, embedded_store).empty

@@ -119,8 +119,12 @@ def test_scenario_bad_input(client) -> None:  # type: ignore[no-untyped-def]
         ),
         (yaml.safe_dump({**SMALL_SCENARIO, "base": "/etc/passwd"}).encode(), "request: base: not accepted"),
         (
-            yaml.safe_dump({**SMALL_SCENARIO, "levers": [
-                {"kind": "need_new_plans", "need": "SEMH", "change_percent": -10, "start": 2025}]}).encode(),
+            yaml.safe_dump(
+                {
+                    **SMALL_SCENARIO,
+                    "levers": [{"kind": "need_new_plans", "need": "SEMH", "change_percent": -10, "start": 2025}],
+                }
+            ).encode(),
             "request: lever",
         ),
     ):

@@ -92,6 +92,4 @@ def register(app: typer.Typer) -> None:
             wide.insert(0, "measure", [LABELS.get(str(m), str(m)) for m in wide.index])
             wide.columns = [str(c) for c in wide.columns]
             print_wide(wide.reset_index(drop=True), f"{name} ({code}): EHC plans at January", label_columns=1)
-        stdout_console().print(
-            "median (80% interval). England is the sum of councils draw by draw. " + DISCLOSURE_NOTE
-        )
+        stdout_console().print("median (80% interval). England is the sum of councils draw by draw. " + DISCLOSURE_NOTE)

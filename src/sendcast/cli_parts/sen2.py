@@ -108,8 +108,9 @@ def register(app: typer.Typer) -> None:
         out = Console()
         for _, g in summ.groupby("census_year"):
             head = g.iloc[0]
-            t = Table(title=f"SEN2 return, census {head['census_date']} (LA {head['lea']}, "
-                            f"guide {head['guide_version']})")
+            t = Table(
+                title=f"SEN2 return, census {head['census_date']} (LA {head['lea']}, guide {head['guide_version']})"
+            )
             t.add_column("item")
             t.add_column("severity")
             t.add_column("count", justify="right")
@@ -216,8 +217,10 @@ def forecast_from_store(store: Path, *, horizon: int, draws: int, seed: int, fmt
 
         for need, g in pub.groupby("primary_need", sort=False):
             g = g.set_index("year")
-            t.add_row(NEED_NAMES.get(str(need), str(need)),
-                      *(f"{num(g.loc[y, 'p50'])} ({num(g.loc[y, 'p10'])}-{num(g.loc[y, 'p90'])})" for y in years))
+            t.add_row(
+                NEED_NAMES.get(str(need), str(need)),
+                *(f"{num(g.loc[y, 'p50'])} ({num(g.loc[y, 'p10'])}-{num(g.loc[y, 'p90'])})" for y in years),
+            )
         Console().print(t)
         Console().print("median (80% interval); counts under 10 shown as <10.")
         return

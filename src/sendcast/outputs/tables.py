@@ -60,8 +60,8 @@ def render_tables(df: pd.DataFrame, title: str, *, label_columns: int = 1, width
     label_w = [_width(text.iloc[:, i].tolist(), c) for i, c in enumerate(label_cols)]
     value_w = [_width(text.iloc[:, label_columns + i].tolist(), c) for i, c in enumerate(value_cols)]
     full = sum(w + COLUMN_OVERHEAD for w in [*label_w, *value_w]) + 1
-    chunks = [list(range(len(value_cols)))] if width is None or full <= width else column_chunks(
-        label_w, value_w, width
+    chunks = (
+        [list(range(len(value_cols)))] if width is None or full <= width else column_chunks(label_w, value_w, width)
     )
     tables = []
     for k, chunk in enumerate(chunks):
@@ -78,9 +78,7 @@ def render_tables(df: pd.DataFrame, title: str, *, label_columns: int = 1, width
     return tables
 
 
-def print_wide(
-    df: pd.DataFrame, title: str, *, label_columns: int = 1, console: Console | None = None
-) -> None:
+def print_wide(df: pd.DataFrame, title: str, *, label_columns: int = 1, console: Console | None = None) -> None:
     """Print ``df`` as one or more tables (see :func:`render_tables`) on ``console`` (stdout)."""
     con = console or stdout_console()
     if con.is_terminal:
@@ -91,9 +89,7 @@ def print_wide(
     # not a terminal: print at full width, so nothing is wrapped or cut in the file
     (t,) = render_tables(df, title, label_columns=label_columns)
     measure = Console(width=10_000, markup=False).measure(t)
-    wide = Console(
-        file=con.file, width=max(measure.maximum, 40), markup=False, highlight=False, color_system=None
-    )
+    wide = Console(file=con.file, width=max(measure.maximum, 40), markup=False, highlight=False, color_system=None)
     wide.print(t)
 
 

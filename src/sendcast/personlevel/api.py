@@ -275,8 +275,12 @@ def _html(res: NeedForecast, table: pd.DataFrame) -> str:
     sentence = (f"LA {res.la}: EHC plans in January {int(last['year'])} are likely to be between {last['p10']} "
                 f"and {last['p90']} (80% interval; median {last['p50']}), from the council's own returns to "
                 f"January {res.origin}.")  # fmt: skip
-    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Forecast by primary need</title>"
-            "</head><body><h1>EHC plans by primary need</h1><p>" + html.escape(sentence) + "</p>"
-            + t.to_html(index=False, escape=True)
-            + "<p>Counts under 10 are shown as &lt;10 (disclosure control). Source: the council's SEN2 "
-              "person-level returns; model: sendcast person-level stock-flow model by need.</p></body></html>")
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Forecast by primary need</title>"
+        "</head><body><h1>EHC plans by primary need</h1><p>"
+        + html.escape(sentence)
+        + "</p>"
+        + t.to_html(index=False, escape=True)
+        + "<p>Counts under 10 are shown as &lt;10 (disclosure control). Source: the council's SEN2 "
+        "person-level returns; model: sendcast person-level stock-flow model by need.</p></body></html>"
+    )

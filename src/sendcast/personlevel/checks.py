@@ -149,42 +149,79 @@ def _checks_person(f: _Findings, r: Sen2Return, t: dict[str, pd.DataFrame], age:
     if dup.any():
         others = p[dup].groupby(upn[dup])["persontableid"].transform(lambda s: ", ".join(map(str, sorted(s))))
         f.add("PER_DUP_UPN", "person", tid[dup], "upn", "same UPN as person rows " + others.astype(str))
-    f.add("PER_NO_UPN_ULN_REASON", "person", tid[~has_upn & ~has_uln & _blank(p["upnunknown"])], "upnunknown",
-          "no UPN, no ULN and no reason")
-    f.add("PER_REASON_WITH_UPN", "person", tid[(has_upn | has_uln) & ~_blank(p["upnunknown"])], "upnunknown",
-          "reason given although a UPN or ULN is recorded")
+    f.add(
+        "PER_NO_UPN_ULN_REASON",
+        "person",
+        tid[~has_upn & ~has_uln & _blank(p["upnunknown"])],
+        "upnunknown",
+        "no UPN, no ULN and no reason",
+    )
+    f.add(
+        "PER_REASON_WITH_UPN",
+        "person",
+        tid[(has_upn | has_uln) & ~_blank(p["upnunknown"])],
+        "upnunknown",
+        "reason given although a UPN or ULN is recorded",
+    )
     bad_upn = has_upn & ~upn.map(upn_valid)
     f.add("PER_UPN_INVALID", "person", tid[bad_upn], "upn", "UPN malformed or check letter wrong")
     # a plan may have ceased at 25 in the reporting year, so only active plans are held to 0-25
-    active = p["persontableid"].isin(t["requests"].loc[t["requests"]["requeststableid"].isin(
-        t["activeplans"]["requeststableid"]), "persontableid"])
+    active = p["persontableid"].isin(
+        t["requests"].loc[t["requests"]["requeststableid"].isin(t["activeplans"]["requeststableid"]), "persontableid"]
+    )
     out = active & age.notna() & ((age < 0) | (age > 25))
-    f.add("PER_AGE_RANGE", "person", tid[out], "personbirthdate", "age " + age[out].astype(int).astype(str)
-          + " at the census date")
+    f.add(
+        "PER_AGE_RANGE",
+        "person",
+        tid[out],
+        "personbirthdate",
+        "age " + age[out].astype(int).astype(str) + " at the census date",
+    )
     rq = t["requests"].merge(p[["persontableid", "personbirthdate"]], on="persontableid", how="left")
     after = rq["personbirthdate"].notna() & rq["receiveddate"].notna() & (rq["personbirthdate"] > rq["receiveddate"])
-    f.add("PER_BIRTH_AFTER_REQUEST", "requests", rq.loc[after, "requeststableid"], "receiveddate",
-          "request received before the person's birth date")
+    f.add(
+        "PER_BIRTH_AFTER_REQUEST",
+        "requests",
+        rq.loc[after, "requeststableid"],
+        "receiveddate",
+        "request received before the person's birth date",
+    )
 
 
 def _checks_flow(f: _Findings, r: Sen2Return, t: dict[str, pd.DataFrame]) -> None:
     rq, asm, npl = t["requests"], t["assessment"], t["namedplan"]
     bad = rq["requestoutcomedate"].notna() & rq["receiveddate"].notna() & (
         rq["requestoutcomedate"] < rq["receiveddate"])  # fmt: skip
-    f.add("REQ_OUTCOME_BEFORE_RECEIVED", "requests", rq.loc[bad, "requeststableid"], "requestoutcomedate",
-          "outcome " + (rq.loc[bad, "receiveddate"] - rq.loc[bad, "requestoutcomedate"]).dt.days.astype(str)
-          + " days before received")
+    f.add(
+        "REQ_OUTCOME_BEFORE_RECEIVED",
+        "requests",
+        rq.loc[bad, "requeststableid"],
+        "requestoutcomedate",
+        "outcome "
+        + (rq.loc[bad, "receiveddate"] - rq.loc[bad, "requestoutcomedate"]).dt.days.astype(str)
+        + " days before received",
+    )
     # open: no outcome yet, and no assessment or plan hanging from it
     open_rq = _blank(rq["requestoutcome"]) & rq["requestoutcomedate"].isna() & ~rq["requeststableid"].isin(
         asm["requeststableid"]) & ~rq["requeststableid"].isin(t["activeplans"]["requeststableid"])  # fmt: skip
     several = open_rq & rq["persontableid"].map(rq[open_rq].groupby("persontableid").size()).fillna(0).gt(1)
-    f.add("REQ_SEVERAL_OPEN", "requests", rq.loc[several, "requeststableid"], "requestoutcome",
-          "person " + rq.loc[several, "persontableid"].astype(str) + " has several open requests")
+    f.add(
+        "REQ_SEVERAL_OPEN",
+        "requests",
+        rq.loc[several, "requeststableid"],
+        "requestoutcome",
+        "person " + rq.loc[several, "persontableid"].astype(str) + " has several open requests",
+    )
     a = asm.merge(rq[["requeststableid", "receiveddate"]], on="requeststableid", how="left")
     bad = a["assessmentoutcomedate"].notna() & a["receiveddate"].notna() & (
         a["assessmentoutcomedate"] < a["receiveddate"])  # fmt: skip
-    f.add("ASM_OUTCOME_BEFORE_REQUEST", "assessment", a.loc[bad, "assessmenttableid"], "assessmentoutcomedate",
-          "assessment outcome before the request was received")
+    f.add(
+        "ASM_OUTCOME_BEFORE_REQUEST",
+        "assessment",
+        a.loc[bad, "assessmenttableid"],
+        "assessmentoutcomedate",
+        "assessment outcome before the request was received",
+    )
     n = npl.merge(a[["assessmenttableid", "assessmentoutcome", "assessmentoutcomedate", "receiveddate", "week20"]],
                   on="assessmenttableid", how="left")  # fmt: skip
     no_asm = n["assessmentoutcome"].astype(str).str.upper().ne("Y") | n["assessmentoutcomedate"].isna()
@@ -193,24 +230,52 @@ def _checks_flow(f: _Findings, r: Sen2Return, t: dict[str, pd.DataFrame]) -> Non
           "issue a plan")  # fmt: skip
     early = n["startdate"].notna() & n["assessmentoutcomedate"].notna() & (
         n["startdate"] < n["assessmentoutcomedate"])  # fmt: skip
-    f.add("PLAN_START_BEFORE_ASSESSMENT", "namedplan", n.loc[early, "namedplantableid"], "startdate",
-          "plan starts before its assessment outcome date")
+    f.add(
+        "PLAN_START_BEFORE_ASSESSMENT",
+        "namedplan",
+        n.loc[early, "namedplantableid"],
+        "startdate",
+        "plan starts before its assessment outcome date",
+    )
     ceased = n["ceasedate"].notna()
     reason = ~_blank(n["ceasereason"])
-    f.add("PLAN_CEASED_NO_REASON", "namedplan", n.loc[ceased & ~reason, "namedplantableid"], "ceasereason",
-          "cease date without a reason")
-    f.add("PLAN_REASON_NO_CEASE", "namedplan", n.loc[~ceased & reason, "namedplantableid"], "ceasedate",
-          "cease reason without a cease date")
+    f.add(
+        "PLAN_CEASED_NO_REASON",
+        "namedplan",
+        n.loc[ceased & ~reason, "namedplantableid"],
+        "ceasereason",
+        "cease date without a reason",
+    )
+    f.add(
+        "PLAN_REASON_NO_CEASE",
+        "namedplan",
+        n.loc[~ceased & reason, "namedplantableid"],
+        "ceasedate",
+        "cease reason without a cease date",
+    )
     back = ceased & n["startdate"].notna() & (n["ceasedate"] < n["startdate"])
-    f.add("PLAN_CEASE_BEFORE_START", "namedplan", n.loc[back, "namedplantableid"], "ceasedate",
-          "cease date before the start date")
+    f.add(
+        "PLAN_CEASE_BEFORE_START",
+        "namedplan",
+        n.loc[back, "namedplantableid"],
+        "ceasedate",
+        "cease date before the start date",
+    )
     w20 = n["week20"].astype(str).str.strip()
     days = (n["startdate"] - n["receiveddate"]).dt.days
     yes, no = flag(n["week20"])
     wrong = days.notna() & ((yes & (days > TWENTY_WEEKS_DAYS)) | (no & (days <= TWENTY_WEEKS_DAYS)))
-    f.add("WEEK20_INCONSISTENT", "assessment", n.loc[wrong, "assessmenttableid"], "week20",
-          "week20 = " + w20[wrong] + " but the plan started " + days[wrong].astype("Int64").astype(str)
-          + " days after the request")
+    f.add(
+        "WEEK20_INCONSISTENT",
+        "assessment",
+        n.loc[wrong, "assessmenttableid"],
+        "week20",
+        "week20 = "
+        + w20[wrong]
+        + " but the plan started "
+        + days[wrong].astype("Int64").astype(str)
+        + " days after the request",
+    )
 
 
 def establishment_types(df: pd.DataFrame, gias: Gias | None) -> pd.Series:
@@ -241,8 +306,13 @@ def _checks_placements(f: _Findings, r: Sen2Return, t: dict[str, pd.DataFrame], 
     neet_young = has_set & pl["sensetting"].str.upper().eq("NEET") & pl_age.notna() & (pl_age < 16)
     f.add("PLACEMENT_AGE_SETTING", "placementdetail", tid[neet_young], "sensetting", "NEET for someone under 16")
     both = has_est & has_set
-    f.add("PLACEMENT_SETTING_MISMATCH", "placementdetail", tid[both], "sensetting",
-          "a sen setting is given for a placement at an establishment")
+    f.add(
+        "PLACEMENT_SETTING_MISMATCH",
+        "placementdetail",
+        tid[both],
+        "sensetting",
+        "a sen setting is given for a placement at an establishment",
+    )
     if gias is not None:
         typ = establishment_types(pl, gias)
         unknown = has_est & typ.isna()
@@ -251,14 +321,24 @@ def _checks_placements(f: _Findings, r: Sen2Return, t: dict[str, pd.DataFrame], 
             m = unknown & (field == fld)
             f.add("PLACEMENT_URN_UNKNOWN", "placementdetail", tid[m], fld, f"{fld.upper()} not in GIAS")
         no_ehcp = typ.isin(GIAS_NO_EHCP)
-        f.add("PLACEMENT_TYPE_NO_EHCP", "placementdetail", tid[no_ehcp], "urn",
-              "establishment type " + typ[no_ehcp].astype(str) + " does not take children with EHC plans")
+        f.add(
+            "PLACEMENT_TYPE_NO_EHCP",
+            "placementdetail",
+            tid[no_ehcp],
+            "urn",
+            "establishment type " + typ[no_ehcp].astype(str) + " does not take children with EHC plans",
+        )
         group = typ.map(GIAS_GROUPS)
         flagged = pd.Series(False, index=pl.index)
         for ind in ("senunitindicator", "resourcedprovisionindicator"):
             on = flag(pl[ind])[0] & group.notna() & group.ne(MAINSTREAM_GROUP) & ~flagged
-            f.add("PLACEMENT_SETTING_MISMATCH", "placementdetail", tid[on], ind,
-                  "unit/resourced provision indicator at a " + typ[on].astype(str))
+            f.add(
+                "PLACEMENT_SETTING_MISMATCH",
+                "placementdetail",
+                tid[on],
+                ind,
+                "unit/resourced provision indicator at a " + typ[on].astype(str),
+            )
             flagged |= on
     rank = nd["sentyperank"]
     prim = nd[rank == 1]
@@ -266,8 +346,13 @@ def _checks_placements(f: _Findings, r: Sen2Return, t: dict[str, pd.DataFrame], 
           act.loc[~act["activeplanstableid"].isin(prim["activeplanstableid"]), "activeplanstableid"], "sentyperank",
           "no need ranked 1")  # fmt: skip
     two = prim["activeplanstableid"].duplicated(keep=False)
-    f.add("NEED_TWO_PRIMARY", "senneed", prim.loc[two, "senneedtableid"], "sentyperank",
-          "another need on the same plan is also ranked 1")
+    f.add(
+        "NEED_TWO_PRIMARY",
+        "senneed",
+        prim.loc[two, "senneedtableid"],
+        "sentyperank",
+        "another need on the same plan is also ranked 1",
+    )
 
 
 def person_ages(r: Sen2Return) -> pd.Series:

@@ -132,6 +132,7 @@ def flag(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     v = values.astype(str).str.strip().str.upper()
     return v.isin(TRUE_CODES), v.isin(FALSE_CODES)
 
+
 # GIAS establishment types (TypeOfEstablishment (name)) -> placement group.
 GIAS_GROUPS: dict[str, str] = {
     "Community school": "mainstream", "Voluntary aided school": "mainstream",

@@ -153,8 +153,10 @@ def inj_requests(c: _Ctx) -> list[Defect]:
         row["NativeId"] = f"REQ{row['requeststableid']}"
         row["receiveddate"] = _ts(row["receiveddate"]) + pd.Timedelta(days=7)
         new_rows.append(row)
-        out += [_d("REQ_SEVERAL_OPEN", "requests", int(cast(int, x)), "requestoutcome")
-                for x in (rq.at[j, "requeststableid"], row["requeststableid"])]
+        out += [
+            _d("REQ_SEVERAL_OPEN", "requests", int(cast(int, x)), "requestoutcome")
+            for x in (rq.at[j, "requeststableid"], row["requeststableid"])
+        ]
     c.m["requests"] = pd.concat([rq, pd.DataFrame(new_rows)], ignore_index=True)
     return out
 
@@ -258,7 +260,13 @@ def inj_placements(c: _Ctx) -> list[Defect]:
 
 
 INJECTORS: tuple[Callable[[_Ctx], list[Defect]], ...] = (
-    inj_person, inj_codes, inj_requests, inj_assessments, inj_plans, inj_placements)
+    inj_person,
+    inj_codes,
+    inj_requests,
+    inj_assessments,
+    inj_plans,
+    inj_placements,
+)
 
 
 def inject(mods: Mods, year: int, est: pd.DataFrame, *, per_kind: int = 2, seed: int = 0) -> list[Defect]:

@@ -226,8 +226,16 @@ def reconcile(tables: dict[str, pd.DataFrame], manifest: dict[str, object], stor
         for measure, n in own.items():
             p = pub[(pub["year"] == y) & (pub["measure"] == measure)]["value"]
             published = float(p.iloc[0]) if len(p) and pd.notna(p.iloc[0]) else np.nan
-            rows.append({"census_year": y, "la_code": la_code, "la_name": str(match["la_name"].iloc[0]),
-                         "measure": measure, "return": float(n), "published": published,
-                         "difference": float(n) - published,
-                         "difference_pct": 100 * (float(n) - published) / published if published else np.nan})
+            rows.append(
+                {
+                    "census_year": y,
+                    "la_code": la_code,
+                    "la_name": str(match["la_name"].iloc[0]),
+                    "measure": measure,
+                    "return": float(n),
+                    "published": published,
+                    "difference": float(n) - published,
+                    "difference_pct": 100 * (float(n) - published) / published if published else np.nan,
+                }
+            )
     return pd.DataFrame(rows)

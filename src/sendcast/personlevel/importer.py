@@ -124,8 +124,9 @@ def person_ids(p: pd.DataFrame, key: bytes, year: int) -> pd.Series:
     nbd = "nbd:" + p["surname"].str.lower().str.strip() + "|" + p["forename"].str.lower().str.strip() + "|" + birth
     use_upn = (upn != "") & ~upn.duplicated(keep=False)
     use_uln = ~use_upn & (uln != "") & ~uln.duplicated(keep=False)
-    src: pd.Series = pd.Series(np.where(use_upn, "upn:" + upn, np.where(use_uln, "uln:" + uln, nbd)),
-                               index=p.index, dtype=object)
+    src: pd.Series = pd.Series(
+        np.where(use_upn, "upn:" + upn, np.where(use_uln, "uln:" + uln, nbd)), index=p.index, dtype=object
+    )
     # same name and birth date twice in a return (twins are told apart by name): the row id decides
     dup = src.duplicated(keep=False) & ~use_upn & ~use_uln
     src[dup] = src[dup].astype(str) + f"|row:{year}:" + p.loc[dup, "persontableid"].astype(str)
@@ -213,8 +214,10 @@ def tidy_return(r: Sen2Return, key: bytes, gias: Gias | None) -> dict[str, pd.Da
     needs = nd.drop(columns=["_row", "NativeId", "sourceid", "senneedorderseqcolumn"]).assign(
         census_year=y, person_id=nd["activeplanstableid"].map(person_of_act).to_numpy())  # fmt: skip
     # caseload at the census: each active plan, its placement open on the census date, its primary need
-    open_pl = placements[(placements["entrydate"].isna() | (placements["entrydate"] <= census))
-                         & (placements["leavingdate"].isna() | (placements["leavingdate"] > census))]
+    open_pl = placements[
+        (placements["entrydate"].isna() | (placements["entrydate"] <= census))
+        & (placements["leavingdate"].isna() | (placements["leavingdate"] > census))
+    ]
     open_pl = open_pl.sort_values(["placementrank", "entrydate"], ascending=[True, False], kind="stable")
     group_of = open_pl.drop_duplicates("activeplanstableid").set_index("activeplanstableid")["placement_group"]
     prim = needs[needs["sentyperank"] == 1].drop_duplicates("activeplanstableid").set_index("activeplanstableid")
@@ -248,15 +251,23 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
 
 _PID = pa.Column(str, pa.Check.str_matches(r"^[0-9a-f]{32}$"), nullable=False)
 SCHEMAS: dict[str, pa.DataFrameSchema] = {
-    "people": pa.DataFrameSchema({"person_id": _PID, "birth_month": pa.Column(str, pa.Check.str_matches(
-        r"^\d{4}-\d{2}$"), nullable=True), "postcode_district": pa.Column(str, pa.Check.str_length(0, 4))},
-        unique=["person_id"]),  # fmt: skip
-    "caseload": pa.DataFrameSchema({
-        "census_year": pa.Column(int, pa.Check.in_range(2000, 2100)), "person_id": _PID,
-        "placement_group": pa.Column(str, pa.Check.isin([*GROUPS, UNKNOWN])),
-        "primary_need": pa.Column(str, pa.Check.isin([*NEEDS, UNKNOWN])),
-        "age": pa.Column(float, nullable=True, coerce=True),
-    }),  # fmt: skip
+    "people": pa.DataFrameSchema(
+        {
+            "person_id": _PID,
+            "birth_month": pa.Column(str, pa.Check.str_matches(r"^\d{4}-\d{2}$"), nullable=True),
+            "postcode_district": pa.Column(str, pa.Check.str_length(0, 4)),
+        },
+        unique=["person_id"],
+    ),  # fmt: skip
+    "caseload": pa.DataFrameSchema(
+        {
+            "census_year": pa.Column(int, pa.Check.in_range(2000, 2100)),
+            "person_id": _PID,
+            "placement_group": pa.Column(str, pa.Check.isin([*GROUPS, UNKNOWN])),
+            "primary_need": pa.Column(str, pa.Check.isin([*NEEDS, UNKNOWN])),
+            "age": pa.Column(float, nullable=True, coerce=True),
+        }
+    ),  # fmt: skip
     "requests": pa.DataFrameSchema({"person_id": _PID}),
 }
 

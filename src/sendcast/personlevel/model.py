@@ -138,8 +138,6 @@ def national_ceasing(store: Any | None = None) -> tuple[np.ndarray | None, float
     return rate, float(np.clip(mu * (1 - mu) / between - 1, 1.0, 5000.0))
 
 
-
-
 def _state_index(df: pd.DataFrame, age_col: str, group_col: str, need_col: str) -> tuple[np.ndarray, ...]:
     age = np.clip(df[age_col].to_numpy(dtype=float), 0, MAX_AGE).astype(int)
     g = df[group_col].map(GI).fillna(GI["other"]).to_numpy(dtype=int)  # unknown placement -> other
@@ -169,8 +167,6 @@ def _poisson_trend(years: np.ndarray, counts: np.ndarray, origin: int, slope_sd:
         dispersion = max(1.0, float(np.sum((counts - mu) ** 2 / mu) / (len(counts) - 2)))
     cov = np.linalg.inv(X.T @ (X * mu[:, None]) / dispersion + prior_prec)
     return beta, cov, dispersion
-
-
 
 
 # --------------------------------------------------------------------------- log-linear fits

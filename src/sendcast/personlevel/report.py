@@ -81,6 +81,7 @@ def write_check_report(summary: pd.DataFrame, findings: pd.DataFrame, fmt: str, 
         s = out.with_name(out.stem + "_summary.csv")
         return [write_atomic(s, summary.to_csv(index=False)), write_atomic(out, findings.to_csv(index=False))]
     if fmt == "xlsx":
+
         def write(tmp: Path) -> None:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
                 summary.to_excel(xw, sheet_name="summary", index=False)
@@ -91,8 +92,11 @@ def write_check_report(summary: pd.DataFrame, findings: pd.DataFrame, fmt: str, 
 
         return [write_atomic_with(out, write)]
     if fmt == "html":
-        body = [f"<h1>SEN2 return checks</h1><p>{html.escape(_summary_sentence(summary, findings))}</p>",
-                "<h2>Summary</h2>", summary.to_html(index=False, na_rep="not run (no GIAS file)", escape=True)]
+        body = [
+            f"<h1>SEN2 return checks</h1><p>{html.escape(_summary_sentence(summary, findings))}</p>",
+            "<h2>Summary</h2>",
+            summary.to_html(index=False, na_rep="not run (no GIAS file)", escape=True),
+        ]
         for cid, c in CHECKS.items():
             f = findings[findings["check"] == cid]
             if len(f):
@@ -116,8 +120,13 @@ def derived_tables(tables: dict[str, pd.DataFrame], manifest: dict[str, Any], st
     from sendcast.personlevel import derive
 
     out: dict[str, pd.DataFrame] = {}
-    for dims in (("age_band", "placement_group", "primary_need"), ("placement_group", "primary_need"),
-                 ("age_band", "primary_need"), ("age_band", "placement_group"), ("ncy", "primary_need")):
+    for dims in (
+        ("age_band", "placement_group", "primary_need"),
+        ("placement_group", "primary_need"),
+        ("age_band", "primary_need"),
+        ("age_band", "placement_group"),
+        ("ncy", "primary_need"),
+    ):
         c = derive.caseload(tables, dims)
         short = {"age_band": "age", "placement_group": "group", "primary_need": "need", "ncy": "ncy"}
         out["caseload_" + "_".join(short[d] for d in dims)] = protect_counts(c, ["plans"], dims)
@@ -155,6 +164,7 @@ def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     """Write protected tables: ``.xlsx`` (one sheet each) or a folder of csv files."""
     out = Path(out)
     if out.suffix.lower() == ".xlsx":
+
         def write(tmp: Path) -> None:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
                 for name, df in tables.items():

@@ -199,7 +199,7 @@ def simulate(people: int = 2000, years: int = 4, *, seed: int = 1, last_year: in
     rates = rates or TruthRates()
     rng = np.random.default_rng(seed)
     census_years = list(range(last_year - years, last_year + 1))  # first one is unrendered
-    stock0 = max(10, int(round(people / (1.055 ** years))))
+    stock0 = max(10, int(round(people / (1.055**years))))
     est = _establishments(la, people, rng)
     cands = _candidates(est)
 
@@ -323,8 +323,10 @@ def truth_tables(sim: Simulation) -> tuple[dict[str, object], dict[str, pd.DataF
     plans = pd.DataFrame({"census_year": sim.years[-1], "person_id": p["pid"].astype(str),
                           "startdate": p["startdate"], "ceasedate": p["ceasedate"],
                           "ceasereason": p["ceasereason"]})  # fmt: skip
-    manifest: dict[str, object] = {"lea": sim.la, "returns": [
-        {"census_year": y, "census_date": census_date(y).isoformat()} for y in sim.years]}
+    manifest: dict[str, object] = {
+        "lea": sim.la,
+        "returns": [{"census_year": y, "census_date": census_date(y).isoformat()} for y in sim.years],
+    }
     return manifest, {"caseload": caseload.reset_index(drop=True), "plans": plans}
 
 
@@ -395,10 +397,28 @@ def render_return(sim: Simulation, year: int) -> dict[str, pd.DataFrame]:
 
     ids = iter(range(1, 10**9))
     out: dict[str, pd.DataFrame] = {}
-    out["sen2"] = pd.DataFrame([{
-        "sen2tableid": next(ids), "NativeId": "1", "sen2orderseqcolumn": 1, "sourceid": 1, "collection": "SEN2",
-        "year": year, "referencedate": c, "sourcelevel": "L", "lea": sim.la, "softwarecode": "SYNTH",
-        "release": version, "serialno": 1, "datetime": c - pd.Timedelta(days=30), "dmo": "", "dco": "", "dsco": ""}])
+    out["sen2"] = pd.DataFrame(
+        [
+            {
+                "sen2tableid": next(ids),
+                "NativeId": "1",
+                "sen2orderseqcolumn": 1,
+                "sourceid": 1,
+                "collection": "SEN2",
+                "year": year,
+                "referencedate": c,
+                "sourcelevel": "L",
+                "lea": sim.la,
+                "softwarecode": "SYNTH",
+                "release": version,
+                "serialno": 1,
+                "datetime": c - pd.Timedelta(days=30),
+                "dmo": "",
+                "dco": "",
+                "dsco": "",
+            }
+        ]
+    )
     sen2_id = int(out["sen2"]["sen2tableid"].iloc[0])
 
     def idcols(df: pd.DataFrame, module: str, parent: object) -> pd.DataFrame:
@@ -437,24 +457,30 @@ def render_return(sim: Simulation, year: int) -> dict[str, pd.DataFrame]:
     pinfo = p_in.set_index("pid")
     oinfo = o_in.set_index("pid") if len(o_in) else o_in
     asm = req[req["requestoutcome"] == "A"][["pid", "requeststableid", "kind"]].copy()
-    aod_raw = np.where(asm["kind"] == "plan", asm["pid"].map(pinfo["assessmentoutcomedate"]),
-                       asm["pid"].map(oinfo["assessmentoutcomedate"]) if len(o_in) else np.datetime64("NaT"))
+    aod_raw = np.where(
+        asm["kind"] == "plan",
+        asm["pid"].map(pinfo["assessmentoutcomedate"]),
+        asm["pid"].map(oinfo["assessmentoutcomedate"]) if len(o_in) else np.datetime64("NaT"),
+    )
     aod = pd.Series(pd.to_datetime(aod_raw), index=asm.index)
     plan_pids = asm["kind"] == "plan"
-    other_assessed = (asm["pid"].map(oinfo["assessed"]).astype("boolean").fillna(False).astype(bool)
-                      if len(o_in) else plan_pids & False)
+    other_assessed = (
+        asm["pid"].map(oinfo["assessed"]).astype("boolean").fillna(False).astype(bool)
+        if len(o_in)
+        else plan_pids & False
+    )
     asm = asm[plan_pids | other_assessed].copy()
     aod = aod[asm.index]
     decided = aod <= c
     asm["assessmentoutcome"] = np.where(~decided, "", np.where(asm["kind"] == "plan", "Y", "N"))
     asm["assessmentoutcomedate"] = aod.where(decided)
     start = asm["pid"].map(pinfo["startdate"])
-    asm["week20"] = np.where((asm["kind"] == "plan") & (start <= c),
-                             asm["pid"].map(pinfo["week20"]).fillna(0).astype(int).astype(str), "")
+    asm["week20"] = np.where(
+        (asm["kind"] == "plan") & (start <= c), asm["pid"].map(pinfo["week20"]).fillna(0).astype(int).astype(str), ""
+    )
     for f in ("assessmentmediation", "assessmenttribunal", "othermediation", "othertribunal"):
         asm[f] = 0
-    asm = idcols(asm.drop(columns=["requeststableid"]).assign(), "assessment",
-                 asm["requeststableid"].to_numpy())
+    asm = idcols(asm.drop(columns=["requeststableid"]).assign(), "assessment", asm["requeststableid"].to_numpy())
     # named plans: issued plans
     npl = asm[(asm["assessmentoutcome"] == "Y")][["pid", "assessmenttableid"]].copy()
     npl = npl[npl["pid"].map(pinfo["startdate"]) <= c]
@@ -510,8 +536,16 @@ def render_return(sim: Simulation, year: int) -> dict[str, pd.DataFrame]:
     nd2 = nd2[(nd2["sentype"] != "") & (nd2["sentype"] != nd["sentype"].to_numpy())]
     nd = pd.concat([nd, nd2]).sort_values(["activeplanstableid", "sentyperank"], kind="stable")
     nd = idcols(nd.drop(columns=["activeplanstableid"]), "senneed", nd["activeplanstableid"].to_numpy())
-    out.update(person=per, requests=req, assessment=asm, namedplan=npl, plandetail=pdl, activeplans=act,
-               placementdetail=pld, senneed=nd)
+    out.update(
+        person=per,
+        requests=req,
+        assessment=asm,
+        namedplan=npl,
+        plandetail=pdl,
+        activeplans=act,
+        placementdetail=pld,
+        senneed=nd,
+    )
     return {k: v.reset_index(drop=True) for k, v in out.items()}
 
 
@@ -587,8 +621,10 @@ def write_synthetic(out: Path, *, people: int = 2000, years: int = 4, seed: int 
     gias["UKPRN"] = gias["UKPRN"].astype("Int64")
     write_atomic(out / GIAS_FILE, gias.to_csv(index=False))
     tdir = out / TRUTH_DIR
-    write_atomic(tdir / "defects.csv", pd.DataFrame([asdict(d) for d in truth],
-                                                    columns=["check", "module", "row", "field"]).to_csv(index=False))
+    write_atomic(
+        tdir / "defects.csv",
+        pd.DataFrame([asdict(d) for d in truth], columns=["check", "module", "row", "field"]).to_csv(index=False),
+    )
     write_atomic(tdir / "rates.json", json.dumps({"la": la, "seed": seed, "people": people, "years": sim.years,
                                                   "rates": asdict(sim.rates)}, indent=1))  # fmt: skip
     return sim

@@ -154,8 +154,7 @@ class TruthRates:
         "SPLD": 1.4, "MLD": 1.0, "SLD": 0.6, "PMLD": 0.4, "SEMH": 1.0, "SLCN": 1.5, "HI": 0.9, "VI": 0.9,
         "MSI": 0.7, "PD": 0.9, "ASD": 0.8, "DS": 0.5, "OTH": 1.2})  # fmt: skip
     need_change: float = 0.03
-    need_dest: dict[str, float] = field(default_factory=lambda: {"ASD": 40, "SEMH": 35, "SLCN": 10, "MLD": 8,
-                                                                 "OTH": 7})
+    need_dest: dict[str, float] = field(default_factory=lambda: {"ASD": 40, "SEMH": 35, "SLCN": 10, "MLD": 8, "OTH": 7})
 
     def cease(self) -> np.ndarray:
         """Probability of ceasing in the year, (age at the next August, group, need)."""

@@ -292,4 +292,3 @@ def create_app(
     if warm:
         svc.start_map_forecast()
     return app
-
