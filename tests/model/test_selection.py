@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sendcast.model import selection
+from sendcast.model.history import CouncilHistory
 from sendcast.model.stockflow import fit_all, settings
 from sendcast.model.synthetic import synthetic_histories
 
@@ -93,26 +94,29 @@ def test_joiner_offset_with_the_smallest_median_error_is_chosen() -> None:
     offsets = [0.0, 0.25, 0.5]
     # per council (years, offsets): 0.25 has the smallest mean (0.02 against 0.0275 and 0.05)
     errors = [np.array([[0.03, 0.02, 0.05]] * 60), np.array([[0.03, 0.01, 0.04], [0.02, 0.03, 0.06]] * 30)]
-    assert selection.choose_offset(offsets, errors, 0.5) == 0.25
-    assert selection.choose_offset(offsets, [e[:10] for e in errors], 0.5) == 0.5  # 20 years: too few
+    assert selection.choose_candidate(offsets, errors, 0.5) == 0.25
+    assert selection.choose_candidate(offsets, [e[:10] for e in errors], 0.5) == 0.5  # 20 years: too few
 
 
-def test_joiner_offset_errors_are_zero_for_the_offset_the_plans_followed() -> None:
-    # a council whose plans by age a year on are exactly aged-on stayers plus new plans placed
-    # by the model's shape with a quarter counted a year younger: that offset has no error
-    from sendcast.model.stockflow import _incidence_shape, age_distribution, joiner_offset_errors
+def _aged_council(origin: int, seed: int, offset: float, bend: np.ndarray | None) -> tuple[CouncilHistory, np.ndarray]:
+    """A synthetic council whose plans by single age each January are exactly last January's
+    less leavers (5% times the national age shape of ceasing, bent by ``bend`` per band with
+    the same total exits) aged on a year, plus the year's new plans spread by the model's
+    incidence shape with ``offset`` counted a year younger. Returns it and the national
+    population its shape was made with."""
+    from sendcast.model.stockflow import FEEDS_BAND, _incidence_shape, _keep_exits, age_distribution
     from sendcast.model.structure import BAND_OF_AGE, ceasing_hazard_shape
 
-    h = next(iter(synthetic_histories(1, origin=2016, seed=4).values()))
+    h = next(iter(synthetic_histories(1, origin=origin, seed=seed).values()))
     national = h.pop[-1]
-    g = _incidence_shape(h, national, 0.25)
+    g = _incidence_shape(h, national, offset)
     hz = ceasing_hazard_shape()
     a = age_distribution(h, 0)
     assert a is not None
-    h.single_age[:] = np.nan
     lam = 0.05
     for i in range(len(h.years) - 1):
-        leave = a * np.clip(lam * hz, 0, 1)
+        shape = hz if bend is None else _keep_exits(hz * bend[FEEDS_BAND], hz, a, lam)[0]
+        leave = a * np.clip(lam * shape, 0, 1)
         aged = np.zeros_like(a)
         aged[1:] = (a - leave)[:-1]
         w = h.pop[int(np.clip(h.years[i] - h.pop_years[0], 0, len(h.pop) - 1))] * g
@@ -122,6 +126,15 @@ def test_joiner_offset_errors_are_zero_for_the_offset_the_plans_followed() -> No
         h.age_bands[i + 1] = np.bincount(BAND_OF_AGE, weights=nxt, minlength=5)
         h.single_age[i + 1] = nxt
         a = nxt
+    return h, national
+
+
+def test_joiner_offset_errors_are_zero_for_the_offset_the_plans_followed() -> None:
+    # new plans placed by the model's shape with a quarter counted a year younger: that offset
+    # has no error, the others some
+    from sendcast.model.stockflow import joiner_offset_errors
+
+    h, national = _aged_council(2016, 4, 0.25, None)
     err = joiner_offset_errors(h, national, [0.0, 0.25, 0.5])
     assert len(err) == len(h.years) - 1
     assert np.allclose(err[:, 1], 0.0, atol=1e-9)
@@ -168,5 +181,49 @@ def test_a_note_in_a_settings_file_does_not_change_what_past_forecasts_depend_on
         f.write_text(f.read_text().replace("drift_window: [2, 3, 4, 5]", "drift_window: [2, 3, 4]"))
         structure.load_parameter.cache_clear()
         assert prequential.fingerprint(series, population) != before
+    finally:
+        structure.load_parameter.cache_clear()
+
+
+def test_exit_age_weight_errors_are_zero_for_a_council_that_follows_its_own_pattern() -> None:
+    # leavers each year follow the national age shape bent by fixed band multipliers (more
+    # leaving at 15 -> 16, fewer at 19 -> 20): measured on the earlier years, the pattern
+    # predicts the next year exactly with the full weight on it, and worse with less
+    from sendcast.model.stockflow import exit_age_weight_errors
+
+    h, national = _aged_council(2018, 5, 0.125, np.array([1.0, 1.0, 1.6, 0.7, 1.0]))
+    err = exit_age_weight_errors(h, national, [0.0, 0.5, 1.0], 0.125)
+    assert len(err) == len(h.years) - 2  # every year with an earlier one to measure on
+    assert np.allclose(err[:, 2], 0.0, atol=1e-6)
+    assert (err[:, 0] > err[:, 1]).all() and (err[:, 1] > err[:, 2]).all()
+
+
+@pytest.mark.parametrize(
+    ("line", "replacement", "says"),
+    [
+        ("drift_window: [2, 3, 4, 5]", "drift_window: [true, 3]", "list of numbers"),
+        ("drift_window: [2, 3, 4, 5]", "drift_window: [0, 3]", "whole years"),
+        ("mover_window: [1, 2, 3, 4]", "mover_window: [2.5]", "whole years"),
+        ("level_smoothing: [0.25, 0.5, 0.75, 1.0]", "level_smoothing: [1.5]", "0-1"),
+        ("min_comparisons: 100", "min_comparisons: .nan", "whole number"),
+    ],
+)
+def test_a_bad_candidate_list_is_refused_naming_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str, replacement: str, says: str
+) -> None:
+    import shutil
+
+    from sendcast.model import structure
+
+    copy = tmp_path / "model"
+    shutil.copytree(structure.PARAM_DIR, copy)
+    f = copy / "forecast_settings.yaml"
+    assert line in f.read_text()
+    f.write_text(f.read_text().replace(line, replacement))
+    monkeypatch.setattr(structure, "PARAM_DIR", copy)
+    structure.load_parameter.cache_clear()
+    try:
+        with pytest.raises(structure.ModelParameterError, match=f"select.*{says}"):
+            selection.candidates()
     finally:
         structure.load_parameter.cache_clear()

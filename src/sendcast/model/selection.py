@@ -14,7 +14,8 @@ over councils and past Januaries (the published forecast's stacking minimises a 
 error of logs too; a median would ignore the councils whose rates jump, where the choice
 matters most): of log incidence (new plans per child), of the log exit rate, and of the yearly
 net movement rates between mainstream and the other settings (summed over settings); and, for
-the share of joiners counted a year younger, of the plans by age band a year on. Where fewer
+the share of joiners counted a year younger and the weight of a council's own age pattern of
+ceasing (measured on the years before each year scored), of the plans by age band a year on. Where fewer
 than ``min_comparisons`` errors exist at a horizon (the first origins, with few years behind
 them) the file's value is kept: the report names each origin's choice.
 
@@ -35,6 +36,7 @@ import numpy as np
 from sendcast.model.structure import ModelParameterError, load_parameter
 
 HORIZONS = (1, 2, 3)
+WINDOW_MAX = 5  # the movement rates are measured over the last 8 transitions (stockflow.MOVER_HISTORY)
 K = TypeVar("K", bound=tuple[float, ...])
 
 
@@ -45,16 +47,29 @@ def candidates() -> dict[str, Any]:
         raise ModelParameterError("forecast_settings.yaml: missing 'select' (candidates chosen at each origin)")
     need = (
         "drift_window", "level_smoothing", "exit_window", "exit_own_weight", "mover_window", "joiner_age_offset",
-        "min_comparisons",
+        "exit_age_own_weight", "min_comparisons",
     )  # fmt: skip
     for key in need:
         if key not in spec:
             raise ModelParameterError(f"forecast_settings.yaml: select.{key} missing")
+    windows = ("drift_window", "exit_window", "mover_window")
     for key in need[:-1]:
         vals = spec[key]
-        if not isinstance(vals, list) or not vals or not all(isinstance(v, int | float) for v in vals):
+        if not isinstance(vals, list) or not vals or not all(_number(v) for v in vals):
             raise ModelParameterError(f"forecast_settings.yaml: select.{key} must be a list of numbers")
+        if key in windows and not all(float(v).is_integer() and 1 <= v <= WINDOW_MAX for v in vals):
+            raise ModelParameterError(f"forecast_settings.yaml: select.{key}: windows are whole years 1-{WINDOW_MAX}")
+        if key not in windows and not all(0 <= v <= 1 for v in vals):
+            raise ModelParameterError(f"forecast_settings.yaml: select.{key}: shares and weights lie in 0-1")
+    n = spec["min_comparisons"]
+    if not (_number(n) and float(n).is_integer() and n >= 1):
+        raise ModelParameterError("forecast_settings.yaml: select.min_comparisons must be a whole number >= 1")
     return spec
+
+
+def _number(v: object) -> bool:
+    """A finite int or float (a YAML true/false is not a number here)."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and bool(np.isfinite(v))
 
 
 def _score(errors: Callable[[int], np.ndarray], min_n: int) -> float:
@@ -152,10 +167,10 @@ def _mover_errors(mv: np.ndarray, m: int, kmax: int, cap: float) -> Callable[[in
     return errors
 
 
-def choose_offset(offsets: Sequence[float], errors: Sequence[np.ndarray], default: float) -> float:
-    """The share of joiners counted a year younger with the smallest mean error of the plans
-    by age band a year on, over every council and year (``errors``: per council, (years,
-    offsets)); ``default`` with fewer than ``min_comparisons`` years measured."""
+def choose_candidate(values: Sequence[float], errors: Sequence[np.ndarray], default: float) -> float:
+    """The candidate (e.g. a share of joiners counted a year younger) with the smallest mean
+    error of the plans by age band a year on, over every council and year (``errors``: per
+    council, (years, candidates)); ``default`` with fewer than ``min_comparisons`` years."""
     rows = [e for e in errors if e.size]
     if not rows:
         return float(default)
@@ -163,7 +178,7 @@ def choose_offset(offsets: Sequence[float], errors: Sequence[np.ndarray], defaul
     e = e[np.isfinite(e).all(axis=1)]
     if len(e) < int(candidates()["min_comparisons"]):
         return float(default)
-    return float(offsets[int(np.argmin(e.mean(axis=0)))])
+    return float(values[int(np.argmin(e.mean(axis=0)))])
 
 
 def common_shock_share(lr: np.ndarray, years: int = 8) -> float:

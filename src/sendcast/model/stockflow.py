@@ -251,7 +251,12 @@ FEEDS_BAND = BAND_OF_AGE[np.minimum(np.arange(N_AGES) + 1, N_AGES - 1)]
 
 
 def _exit_age_multipliers(
-    h: CouncilHistory, lam: np.ndarray, hz: np.ndarray, joiners_by_age: dict[int, np.ndarray], window: int
+    h: CouncilHistory,
+    lam: np.ndarray,
+    hz: np.ndarray,
+    joiners_by_age: dict[int, np.ndarray],
+    window: int,
+    end: int | None = None,
 ) -> np.ndarray:
     """Log multipliers of the ceasing hazard by the band leavers would have aged into (5,).
 
@@ -259,10 +264,12 @@ def _exit_age_multipliers(
     one-year expectation (national age shape of ceasing scaled to the council's exits) is
     compared with the published plans by age band a year on; the shortfall in a band is read
     as that many more leavers from the ages feeding it: ``m_b = (L_b - r_b) / L_b``, clipped to
-    [1/4, 4]. Returns the mean of ``log m_b`` (0 where nothing could be measured)."""
+    [1/4, 4]. Returns the mean of ``log m_b`` (0 where nothing could be measured). ``end``:
+    the years before year index ``end`` only (default: to the origin)."""
     logs: list[np.ndarray] = []
     years = h.years
-    for i in range(max(0, len(years) - 1 - window), len(years) - 1):
+    stop = len(years) - 1 if end is None else int(end)
+    for i in range(max(0, stop - window), stop):
         if not (np.isfinite(lam[i]) and has_ages(h, i) and has_ages(h, i + 1) and i in joiners_by_age):
             continue
         a0 = age_distribution(h, i)
@@ -345,8 +352,50 @@ def joiner_offset_errors(h: CouncilHistory, national_pop: np.ndarray, offsets: S
     return np.array(rows).reshape(-1, len(offsets))
 
 
+def exit_age_weight_errors(
+    h: CouncilHistory, national_pop: np.ndarray, weights: Sequence[float], joiner_age_offset: float
+) -> np.ndarray:
+    """For each year with plans by age published at both ends and an earlier such year, the
+    error of the plans by age band a year on (as a share of the plans) when the national age
+    shape of ceasing is bent toward the council's own pattern, as measured on the earlier years
+    only, by each of ``weights`` (:func:`_exit_age_multipliers`): (years, weights)."""
+    pop_years, pop = h.pop_years, h.pop
+
+    def pop_at(y: int) -> np.ndarray:
+        return np.asarray(pop[int(np.clip(y - pop_years[0], 0, len(pop_years) - 1))])
+
+    hz = ceasing_hazard_shape()
+    window = int(settings()["exit_age_window"])
+    _, lam, joiners = _rates(h, pop_at, _incidence_shape(h, national_pop, joiner_age_offset), hz)
+    rows = []
+    for i in range(1, len(h.years) - 1):
+        if not (np.isfinite(lam[i]) and i in joiners and has_ages(h, i) and has_ages(h, i + 1)):
+            continue
+        a0, a1 = age_distribution(h, i), age_distribution(h, i + 1)
+        if a0 is None or a1 is None or a1.sum() <= 0:
+            continue
+        m = _exit_age_multipliers(h, lam, hz, joiners, window, end=i)
+        if not np.any(m):
+            continue  # nothing measured before this year: every weight gives the same
+        target = np.bincount(BAND_OF_AGE, weights=a1, minlength=N_BANDS)
+        row = []
+        for w in weights:
+            bent = _keep_exits(hz * np.exp(float(w) * m)[FEEDS_BAND], hz, a0, float(lam[i]))[0]
+            leave = a0 * np.clip(lam[i] * bent, 0, 1)
+            aged = np.zeros(N_AGES)
+            aged[1:] = (a0 - leave)[:-1]
+            pred = np.bincount(BAND_OF_AGE, weights=aged + joiners[i], minlength=N_BANDS)
+            row.append(float(np.abs(pred - target).sum() / a1.sum()))
+        rows.append(row)
+    return np.array(rows).reshape(-1, len(weights))
+
+
 def measure(
-    h: CouncilHistory, national_pop: np.ndarray, horizon: int, joiner_age_offset: float | None = None
+    h: CouncilHistory,
+    national_pop: np.ndarray,
+    horizon: int,
+    joiner_age_offset: float | None = None,
+    exit_age_own_weight: float | None = None,
 ) -> dict[str, Any] | None:
     """A council's rates by year to the origin, before any setting chosen at the origin
     (:mod:`sendcast.model.selection`) is applied: incidence ``rho``, exit rate ``lambda``, the
@@ -373,7 +422,7 @@ def measure(
         return None
     # the council's own age pattern of ceasing: the national shape bent toward what its
     # recent plans by age imply (shrunk halfway), keeping the same total exits at the origin
-    wa = float(cfg.get("exit_age_own_weight", 0.0))
+    wa = float(cfg.get("exit_age_own_weight", 0.0)) if exit_age_own_weight is None else float(exit_age_own_weight)
     if wa > 0:
         m = np.exp(wa * _exit_age_multipliers(h, lam, hz, joiners_by_age, int(cfg["exit_age_window"])))
         last = lam[np.isfinite(lam)]
@@ -620,13 +669,14 @@ def fit_all(
     council's own mean growth and ``tau^2`` the spread of true growth between councils.
     """
     national_pop = np.sum([h.pop[-1] for h in histories.values()], axis=0)
-    offset = chosen_joiner_age_offset(histories, national_pop)
-    measured = {c: measure(h, national_pop, horizon, offset) for c, h in histories.items()}
+    offset, bend = chosen_age_settings(histories, national_pop)
+    measured = {c: measure(h, national_pop, horizon, offset, bend) for c, h in histories.items()}
     measured_ok = {c: m for c, m in measured.items() if m is not None}
     if not measured_ok:
         return {}
     cfg, chosen = chosen_settings(measured_ok)
     cfg["joiner_age_offset"] = chosen["joiner_age_offset"] = offset
+    cfg["exit_age_own_weight"] = chosen["exit_age_own_weight"] = bend
     first = {c: estimate(histories[c], national_pop, horizon, cfg, m) for c, m in measured_ok.items()}
     est = {c: e for c, e in first.items() if e is not None}
     sd_pool = float(np.nanmedian([e["sd_rho"] for e in est.values()]))
@@ -732,14 +782,20 @@ def fit_all(
     return out
 
 
-def chosen_joiner_age_offset(histories: dict[str, CouncilHistory], national_pop: np.ndarray) -> float:
-    """The share of joiners counted a year younger, chosen at this origin on its own data
-    (:func:`joiner_offset_errors` of every council, :func:`sendcast.model.selection.choose_offset`)."""
+def chosen_age_settings(histories: dict[str, CouncilHistory], national_pop: np.ndarray) -> tuple[float, float]:
+    """The share of joiners counted a year younger, then the weight of the council's own age
+    pattern of ceasing, chosen at this origin on its own data: the candidates whose plans by
+    age band a year on came closest to those published (:func:`joiner_offset_errors`,
+    :func:`exit_age_weight_errors` of every council, :func:`sendcast.model.selection.choose_candidate`)."""
     from sendcast.model import selection
 
-    offsets = [float(v) for v in selection.candidates()["joiner_age_offset"]]
+    spec, base = selection.candidates(), settings()
+    offsets = [float(v) for v in spec["joiner_age_offset"]]
     errors = [joiner_offset_errors(h, national_pop, offsets) for h in histories.values()]
-    return selection.choose_offset(offsets, errors, float(settings()["joiner_age_offset"]))
+    offset = selection.choose_candidate(offsets, errors, float(base["joiner_age_offset"]))
+    weights = [float(v) for v in spec["exit_age_own_weight"]]
+    errors = [exit_age_weight_errors(h, national_pop, weights, offset) for h in histories.values()]
+    return offset, selection.choose_candidate(weights, errors, float(base["exit_age_own_weight"]))
 
 
 def chosen_settings(measured: dict[str, dict[str, Any]]) -> tuple[dict[str, float], dict[str, float]]:
