@@ -205,11 +205,11 @@ def choose(
     movers: Sequence[np.ndarray],
     defaults: Mapping[str, float],
     damping: Callable[[int], tuple[float, float]],
-) -> dict[str, Any]:
+) -> dict[str, float]:
     """Settings for this origin from every council's series to it: ``rho`` and ``lam`` (T,)
     incidence and exit rates by year, ``movers`` (T, 7) net movement rates by year (NaN where
     not measured); ``damping(k)`` the estimated growth persistence for a drift window ``k``.
-    Returns the chosen values and, under ``"scores"``, each candidate's objective."""
+    Returns the chosen values."""
     spec = candidates()
     min_n = int(spec["min_comparisons"])
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
@@ -219,10 +219,9 @@ def choose(
         ll[~np.isfinite(ll)] = np.nan
         lr[~np.isfinite(lr)] = np.nan
         mv = np.array(movers, dtype=float)
-        out: dict[str, Any] = {}
-        scores: dict[str, dict[str, float]] = {}
+        out: dict[str, float] = {}
 
-        def pick(names: tuple[str, ...], errors: Callable[..., Callable[[int], np.ndarray]], label: str) -> None:
+        def pick(names: tuple[str, ...], errors: Callable[..., Callable[[int], np.ndarray]]) -> None:
             """Score every combination of the named settings' candidates; keep the best."""
             grid = {
                 tuple(float(v) for v in combo): _score(errors(*combo), min_n)
@@ -230,19 +229,16 @@ def choose(
             }
             best = _best(grid) or tuple(float(defaults[n]) for n in names)
             out.update(zip(names, best, strict=True))
-            scores[label] = {",".join(f"{n}={v:g}" for n, v in zip(names, k, strict=True)): v for k, v in grid.items()}
 
         ki, ke, km = (int(max(spec[n])) for n in ("drift_window", "exit_window", "mover_window"))
         cap = float(defaults["max_mover_rate"])
         pick(
             ("drift_window", "level_smoothing"),
             lambda k, s: _incidence_errors(lr, int(k), float(s), ki, damping(int(k))),
-            "incidence",
         )
-        pick(("exit_window", "exit_own_weight"), lambda k, w: _exit_errors(ll, int(k), float(w), ke), "exit")
-        pick(("mover_window",), lambda m: _mover_errors(mv, int(m), km, cap), "movers")
+        pick(("exit_window", "exit_own_weight"), lambda k, w: _exit_errors(ll, int(k), float(w), ke))
+        pick(("mover_window",), lambda m: _mover_errors(mv, int(m), km, cap))
 
         share = common_shock_share(lr)
         out["common_shock_share"] = share if np.isfinite(share) else defaults["common_shock_share"]
-    out["scores"] = scores
     return out

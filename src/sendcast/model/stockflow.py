@@ -23,7 +23,7 @@ counts themselves are binomial / multinomial / Poisson. Draws are seeded and rep
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -190,8 +190,7 @@ class CouncilFit:
     common_shock_share: float = 0.5  # share of incidence shock variance common to all councils (estimated)
 
     def pop_at(self, year: int) -> np.ndarray:
-        idx = int(np.clip(year - self.pop_years[0], 0, len(self.pop_years) - 1))
-        return np.asarray(self.pop[idx])
+        return _population_at(self.pop_years, self.pop)(year)
 
 
 def _band_mix(stock: np.ndarray) -> np.ndarray:
@@ -317,38 +316,54 @@ def _rates(
     return rho, lam, joiners_by_age
 
 
+def _population_at(pop_years: np.ndarray, pop: np.ndarray) -> Callable[[int], np.ndarray]:
+    """Population by age (26,) in a year: the nearest year with an estimate or projection."""
+
+    def pop_at(y: int) -> np.ndarray:
+        return np.asarray(pop[int(np.clip(y - pop_years[0], 0, len(pop_years) - 1))])
+
+    return pop_at
+
+
+def _years_with_ages(
+    h: CouncilHistory, lam: np.ndarray, first: int = 0
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """(i, plans by age at January i, at January i + 1) for each year index from ``first`` with
+    the exit rate measured and plans by age published at both ends."""
+    for i in range(first, len(h.years) - 1):
+        if not (np.isfinite(lam[i]) and has_ages(h, i) and has_ages(h, i + 1)):
+            continue
+        a0, a1 = age_distribution(h, i), age_distribution(h, i + 1)
+        if a0 is not None and a1 is not None and a1.sum() > 0:
+            yield i, a0, a1
+
+
+def _band_error(a0: np.ndarray, a1: np.ndarray, lam: float, hazard: np.ndarray, joiners: np.ndarray) -> float:
+    """Error of the plans by age band a year on (a share of the plans): ``a0`` less leavers at
+    ``lam x hazard`` aged on a year, plus ``joiners``, against the published ``a1``."""
+    leave = a0 * np.clip(lam * hazard, 0, 1)
+    aged = np.zeros(N_AGES)
+    aged[1:] = (a0 - leave)[:-1]
+    pred = np.bincount(BAND_OF_AGE, weights=aged + joiners, minlength=N_BANDS)
+    return float(np.abs(pred - np.bincount(BAND_OF_AGE, weights=a1, minlength=N_BANDS)).sum() / a1.sum())
+
+
 def joiner_offset_errors(h: CouncilHistory, national_pop: np.ndarray, offsets: Sequence[float]) -> np.ndarray:
     """For each year with plans by age published at both ends, the error of the plans by age
     band a year on (as a share of the plans) when each of ``offsets`` of joiners is counted a
     year younger: (years, offsets). The leavers are the national age shape of ceasing scaled
     to the year's exits, as the fit starts from."""
-    pop_years, pop = h.pop_years, h.pop
-
-    def pop_at(y: int) -> np.ndarray:
-        return np.asarray(pop[int(np.clip(y - pop_years[0], 0, len(pop_years) - 1))])
-
+    pop_at = _population_at(h.pop_years, h.pop)
     hz = ceasing_hazard_shape()
-    rows = []
     shapes = [_incidence_shape(h, national_pop, float(s)) for s in offsets]
     _, lam, _ = _rates(h, pop_at, shapes[0], hz)
-    for i, y in enumerate(h.years[:-1]):
+    rows = []
+    for i, a0, a1 in _years_with_ages(h, lam):
         n = h.new_plans[i]
-        if not (np.isfinite(lam[i]) and np.isfinite(n) and has_ages(h, i) and has_ages(h, i + 1)):
+        if not np.isfinite(n):
             continue
-        a0, a1 = age_distribution(h, i), age_distribution(h, i + 1)
-        if a0 is None or a1 is None or a1.sum() <= 0:
-            continue
-        leave = a0 * np.clip(lam[i] * hz, 0, 1)
-        leave[N_AGES - 1] = a0[N_AGES - 1]
-        aged = np.zeros(N_AGES)
-        aged[1:] = (a0 - leave)[:-1]
-        target = np.bincount(BAND_OF_AGE, weights=a1, minlength=N_BANDS)
-        row = []
-        for g in shapes:
-            w = pop_at(int(y)) * g
-            pred = np.bincount(BAND_OF_AGE, weights=aged + n * w / w.sum(), minlength=N_BANDS)
-            row.append(float(np.abs(pred - target).sum() / a1.sum()))
-        rows.append(row)
+        weights = [pop_at(int(h.years[i])) * g for g in shapes]
+        rows.append([_band_error(a0, a1, float(lam[i]), hz, n * w / w.sum()) for w in weights])
     return np.array(rows).reshape(-1, len(offsets))
 
 
@@ -359,34 +374,19 @@ def exit_age_weight_errors(
     error of the plans by age band a year on (as a share of the plans) when the national age
     shape of ceasing is bent toward the council's own pattern, as measured on the earlier years
     only, by each of ``weights`` (:func:`_exit_age_multipliers`): (years, weights)."""
-    pop_years, pop = h.pop_years, h.pop
-
-    def pop_at(y: int) -> np.ndarray:
-        return np.asarray(pop[int(np.clip(y - pop_years[0], 0, len(pop_years) - 1))])
-
+    pop_at = _population_at(h.pop_years, h.pop)
     hz = ceasing_hazard_shape()
     window = int(settings()["exit_age_window"])
     _, lam, joiners = _rates(h, pop_at, _incidence_shape(h, national_pop, joiner_age_offset), hz)
     rows = []
-    for i in range(1, len(h.years) - 1):
-        if not (np.isfinite(lam[i]) and i in joiners and has_ages(h, i) and has_ages(h, i + 1)):
-            continue
-        a0, a1 = age_distribution(h, i), age_distribution(h, i + 1)
-        if a0 is None or a1 is None or a1.sum() <= 0:
+    for i, a0, a1 in _years_with_ages(h, lam, first=1):
+        if i not in joiners:
             continue
         m = _exit_age_multipliers(h, lam, hz, joiners, window, end=i)
         if not np.any(m):
             continue  # nothing measured before this year: every weight gives the same
-        target = np.bincount(BAND_OF_AGE, weights=a1, minlength=N_BANDS)
-        row = []
-        for w in weights:
-            bent = _keep_exits(hz * np.exp(float(w) * m)[FEEDS_BAND], hz, a0, float(lam[i]))[0]
-            leave = a0 * np.clip(lam[i] * bent, 0, 1)
-            aged = np.zeros(N_AGES)
-            aged[1:] = (a0 - leave)[:-1]
-            pred = np.bincount(BAND_OF_AGE, weights=aged + joiners[i], minlength=N_BANDS)
-            row.append(float(np.abs(pred - target).sum() / a1.sum()))
-        rows.append(row)
+        bent = [_keep_exits(hz * np.exp(float(w) * m)[FEEDS_BAND], hz, a0, float(lam[i]))[0] for w in weights]
+        rows.append([_band_error(a0, a1, float(lam[i]), b, joiners[i]) for b in bent])
     return np.array(rows).reshape(-1, len(weights))
 
 
@@ -411,9 +411,7 @@ def measure(
     if stock0 is None:
         return None
     pop_years, pop = project_population(h.pop_years, h.pop, int(years[-1]) + horizon)
-
-    def pop_at(y: int) -> np.ndarray:
-        return np.asarray(pop[int(np.clip(y - pop_years[0], 0, len(pop_years) - 1))])
+    pop_at = _population_at(pop_years, pop)
 
     g = _incidence_shape(h, national_pop, joiner_age_offset)
     hz = ceasing_hazard_shape()
@@ -808,7 +806,6 @@ def chosen_settings(measured: dict[str, dict[str, Any]]) -> tuple[dict[str, floa
     lams = [m["lambda"][:-1] for m in measured.values()]
     movers = [m["movers"][:-1] for m in measured.values()]
     picked = selection.choose(rhos, lams, movers, base, lambda k: growth_persistence(rhos, k))
-    picked.pop("scores")
     chosen = {k: float(v) for k, v in picked.items()}
     return {**base, **chosen}, chosen
 
