@@ -19,6 +19,7 @@ from sendcast.model.ensemble import (
     learn,
     national_path,
     reconcile,
+    reconcile_keeping_spreads,
     weight_grid,
 )
 
@@ -45,6 +46,7 @@ def test_reconcile_by_hand() -> None:
     y[:, 0, TOTAL] = 100.0
     y[:, 0, GROUP_IDX] = 10.0
     y[:, 0, GROUP_IDX[0]] = [50.0, 60.0, 40.0, 50.0]
+    y[:, 0, SPECIAL_IDX] = 20.0  # = state-funded 10 + independent 10
     y[:, 0, BAND_IDX] = 20.0  # already adds up
     r = reconcile(y)
     assert np.allclose(r[:, 0, TOTAL], 100.0)
@@ -54,6 +56,26 @@ def test_reconcile_by_hand() -> None:
     assert np.allclose(r[..., SPECIAL_IDX], r[..., STATE] + r[..., INDEPENDENT])
 
 
+def test_all_special_schools_is_reconciled_as_one_part_then_split() -> None:
+    # 4 draws: total 100, mainstream 50, four groups 5 each, all special schools 30 (steady);
+    # state-funded steady at 20, independent (4, 14, 8, 12). The total's parts add up (50 + 20 +
+    # 30), so nothing moves at the first level; all special schools is held at 30 and its gap
+    # (6, -4, 2, -2) goes to independent, the one that varies -> 10 in every draw.
+    y = np.zeros((4, 1, len(MEASURES)))
+    y[:, 0, TOTAL] = 100.0
+    y[:, 0, GROUP_IDX] = 5.0
+    y[:, 0, GROUP_IDX[0]] = 50.0
+    y[:, 0, SPECIAL_IDX] = 30.0
+    y[:, 0, STATE] = 20.0
+    y[:, 0, INDEPENDENT] = [4.0, 14.0, 8.0, 12.0]
+    y[:, 0, BAND_IDX] = 20.0
+    r = reconcile(y)
+    assert np.allclose(r[:, 0, SPECIAL_IDX], 30.0)
+    assert np.allclose(r[:, 0, STATE], 20.0)
+    assert np.allclose(r[:, 0, INDEPENDENT], 10.0)
+    assert np.allclose(r[:, 0, GROUP_IDX[0]], 50.0)
+
+
 def test_reconciled_draws_add_up_and_stay_non_negative() -> None:
     rng = np.random.default_rng(1)
     y = rng.gamma(2.0, 50.0, size=(300, 3, len(MEASURES)))
@@ -61,6 +83,50 @@ def test_reconciled_draws_add_up_and_stay_non_negative() -> None:
     assert (r >= 0).all()
     assert np.allclose(r[..., GROUP_IDX].sum(-1), r[..., TOTAL])
     assert np.allclose(r[..., BAND_IDX].sum(-1), r[..., TOTAL])
+    assert np.allclose(r[..., SPECIAL_IDX], r[..., STATE] + r[..., INDEPENDENT])
+
+
+def _two_parts(d: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
+    """A total fixed at 100 split into mainstream and resourced provision, 50 each at the centre,
+    each with its own independent remainder (sd 0.1 in log(1 + plans)); every other part 0."""
+    rng = np.random.default_rng(2)
+    centre = np.zeros((1, 1, len(MEASURES)))
+    centre[..., TOTAL] = np.log1p(100.0)
+    centre[..., GROUP_IDX[:2]] = np.log1p(50.0)
+    centre[..., BAND_IDX[0]] = np.log1p(100.0)
+    local = np.zeros((d, 1, len(MEASURES)))
+    local[..., GROUP_IDX[:2]] = rng.normal(0.0, 0.1, size=(d, 1, 2))
+    return centre, local
+
+
+def test_reconciliation_keeps_the_parts_calibrated_spread() -> None:
+    # a fixed total of two equal parts A and B: reconciling alone gives A' = A + (100 - A - B)/2
+    # = 50 + (A - B)/2, whose spread is 1/sqrt(2) of A's (half the variance); rescaling the
+    # remainders (by sqrt 2) gives A' the spread A was calibrated to, and the parts still add up
+    centre, local = _two_parts()
+    a = np.expm1(centre + local)[:, 0, GROUP_IDX[0]]
+    width = float(np.subtract(*np.quantile(np.log1p(a), [0.9, 0.1])))
+    plain = reconcile(np.expm1(centre + local))[:, 0, GROUP_IDX[0]]
+    kept = reconcile_keeping_spreads(centre, local)
+    w_plain = float(np.subtract(*np.quantile(np.log1p(plain), [0.9, 0.1])))
+    w_kept = float(np.subtract(*np.quantile(np.log1p(kept[:, 0, GROUP_IDX[0]]), [0.9, 0.1])))
+    assert w_plain / width == pytest.approx(1 / np.sqrt(2), rel=0.03)
+    assert w_kept / width == pytest.approx(1.0, rel=0.03)
+    assert np.allclose(kept[..., GROUP_IDX].sum(-1), 100.0)
+    assert np.allclose(kept[..., TOTAL], 100.0)
+    assert np.allclose(kept[..., SPECIAL_IDX], kept[..., STATE] + kept[..., INDEPENDENT])
+    # no rescaling asked for: plain reconciliation
+    assert np.allclose(reconcile_keeping_spreads(centre, local, iterations=0), reconcile(np.expm1(centre + local)))
+
+
+def test_national_paths_of_measures_share_one_standard_path() -> None:
+    sd = np.array([[0.01, 0.05], [0.02, 0.10]])  # (H, M): the second measure 5 times the first
+    z = national_path(3, 20_000, sd)
+    assert z.shape == (20_000, 2, 2)
+    assert np.allclose(z.std(0), sd, rtol=0.03)
+    assert np.allclose(z[..., 1], 5 * z[..., 0])
+    # a measure's path is the one-measure path scaled
+    assert np.allclose(z[..., 0], national_path(3, 20_000, sd[:, 0]))
 
 
 def test_national_path_has_the_stated_spread() -> None:
@@ -186,3 +252,29 @@ def test_indicator_rules_use_nothing_after_the_origin() -> None:
     for k, h in enumerate(moved.values()):
         h.total[-1] *= 1.0 + 0.01 * (k % 7)
     assert not np.allclose(base, indicator_deviation(moved, codes, 3))
+
+
+def test_each_measure_has_its_own_national_spread() -> None:
+    # every council's outcome one year on is its forecast, except that plans in total came in
+    # 10% above it everywhere: the total's national error is log 1.1 at each past origin, the
+    # placement groups' is 0, so the total's national sd (those errors with the random-walk prior
+    # counting as one origin) is larger than any group's (zeros and the prior)
+    rng = np.random.default_rng(4)
+    years = np.arange(2015, 2025)
+    past = [_points(o, 30, rng) for o in (2018, 2019, 2020)]
+    actuals = _actuals(30, years, rng)
+    for p in past:
+        p.points[:] = p.points[:, :1]  # every component the same: the combined point is it, whatever the weights
+        for i, c in enumerate(p.la_codes):
+            row = p.points[i, 0, 0, :].copy()
+            row[TOTAL] *= 1.1
+            actuals[c][np.searchsorted(years, p.origin + 1)] = row
+    cal = learn(2021, past, actuals, years, 1)
+    assert cal.national_sd.shape == (3, len(MEASURES))  # the past points' three years ahead
+    # a group: three errors of 0 and the prior's variance rw, counted as one origin: sqrt(rw / 4)
+    group = cal.national_sd[0, GROUP_IDX[0]]
+    assert np.allclose(cal.national_sd[0, GROUP_IDX], group)
+    rw = 4 * group**2
+    # the total: three errors of log 1.1 and the same prior: sqrt((3 log(1.1)^2 + rw) / 4)
+    assert cal.national_sd[0, TOTAL] == pytest.approx(np.sqrt((3 * np.log(1.1) ** 2 + rw) / 4))
+    assert cal.national_sd[0, TOTAL] > 3 * group

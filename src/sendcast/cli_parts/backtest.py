@@ -49,6 +49,7 @@ def register(app: typer.Typer) -> None:
         """Score forecasts made at past origins against what was published later."""
         from sendcast.evaluate.backtest import backtest as run_backtest
         from sendcast.evaluate.backtest import metrics
+        from sendcast.evaluate.calibration import calibration_check
         from sendcast.evaluate.report import (
             accuracy_by_council,
             england_coverage,
@@ -111,9 +112,12 @@ def register(app: typer.Typer) -> None:
         write_frame(scores, out / "scores.parquet", "parquet")
         write_frame(scores, out / "scores.csv", "csv")
         write_frame(metrics(scores), out / "metrics.csv", "csv")
-        write_atomic(out / "report.html", html_report(scores, data.series, kept.get("settings")))
+        null = kept.get("null_coverage")
+        write_atomic(out / "report.html", html_report(scores, data.series, kept.get("settings"), null))
         if kept.get("settings"):
             write_frame(settings_table(kept["settings"]), out / "settings.csv", "csv")
+        if null is not None and not null.empty:
+            write_frame(calibration_check(null, scores), out / "calibration.csv", "csv")
         write_json(
             run_metadata(
                 "backtest",

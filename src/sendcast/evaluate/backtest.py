@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
+from sendcast.evaluate.calibration import coverage_if_calibrated
 from sendcast.evaluate.models import BASELINES, Forecaster, StockFlow
 from sendcast.model.ensemble import Calibration, OriginPoints, apply, history_measures, learn, origin_points
 from sendcast.model.forecast import ENGLAND, MEASURES
@@ -264,8 +265,10 @@ def backtest(
     method learns from. ``in_sample`` adds ``sendcast_insample``: the same forecasts calibrated
     on every origin's outcomes (what choosing settings with hindsight would score). England's
     forecast (the sum of councils) is scored as la_code E92000001. ``keep``: a dict that receives
-    the component points (``points``), the calibrations (``calibrations``) and the cohort
-    model's settings chosen at each origin (``settings``: origin -> name -> value).
+    the component points (``points``), the calibrations (``calibrations``), the cohort model's
+    settings chosen at each origin (``settings``: origin -> name -> value) and, at the origins
+    whose bands were learned from earlier ones, the coverage a correctly calibrated forecast
+    would show (``null_coverage``: :func:`sendcast.evaluate.calibration.coverage_if_calibrated`).
     """
     wanted = sorted(set(origins))
     want_pub = "sendcast" in models or in_sample
@@ -297,6 +300,7 @@ def backtest(
     stash: dict[int, tuple[dict[str, CouncilHistory], dict[str, np.ndarray]]] = {}
     cals: dict[tuple[str, int], Calibration] = {}
     settings: dict[int, dict[str, float]] = {}
+    nulls: list[pd.DataFrame] = []
     actuals, actual_years = outcomes if want_pub else ({}, np.array([]))
     hmax = max(horizons)
 
@@ -313,7 +317,10 @@ def backtest(
             d = _published(o, cal, past[o], cohort, hmax, seed)
             if la_codes:
                 d = {c: v for c, v in d.items() if c in la_codes}
-            frames.append(score("sendcast", o, d, hist_all, actuals, actual_years, horizons, measures))
+            sc_pub = score("sendcast", o, d, hist_all, actuals, actual_years, horizons, measures)
+            frames.append(sc_pub)
+            if int(cal.n_train.sum()) > 0:  # bands learned from earlier origins: what a right band would hold
+                nulls.append(coverage_if_calibrated(d, sc_pub, origin=o, seed=seed))
         if o in wanted and in_sample:
             stash[o] = (hist_all, cohort)
         if progress and o in wanted:
@@ -339,6 +346,7 @@ def backtest(
         keep["points"] = past
         keep["calibrations"] = cals
         keep["settings"] = settings
+        keep["null_coverage"] = pd.concat(nulls, ignore_index=True) if nulls else pd.DataFrame()
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SCORE_COLUMNS)
 

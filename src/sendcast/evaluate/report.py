@@ -9,7 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from sendcast.evaluate.backtest import metrics
+from sendcast.evaluate.calibration import calibration_check
 from sendcast.model.forecast import ENGLAND
+from sendcast.model.structure import GROUPS
 from sendcast.outputs.charts import html_page, table_html
 
 
@@ -29,6 +31,7 @@ def calibration_words(coverage80: float, n: int) -> str:
     return f"too wide: {pct} of outcomes fell inside the 80% band, so the bands understate what is known"
 
 
+GATED_FROM = 2019  # the origins the forecasting acceptance is scored on (after the 2014 reforms had worked through)
 NAIVE = ("last_value", "drift", "avg_growth_3y")  # the naive baselines of the forecast's target
 
 
@@ -85,6 +88,27 @@ def honest_vs_in_sample(scores: pd.DataFrame, measure: str = "ehcp_total") -> pd
     return out.reset_index()
 
 
+def england_known(scores: pd.DataFrame, measure: str = "ehcp_total") -> pd.DataFrame:
+    """Per model and horizon: the councils' MdAPE as scored, and as it would have been had
+    England's outcome been known in advance (each origin's council medians scaled by one
+    factor so that they add up to the councils' published sum). What is left is each
+    council's own error, which no national forecast can remove."""
+    s = scores[(scores["measure"] == measure) & (scores["la_code"] != ENGLAND[0])]
+    s = s[s["actual"] > 0]
+    if s.empty:
+        return pd.DataFrame(columns=["model", "horizon", "mdape", "mdape_england_known"])
+    g = s.groupby(["model", "origin", "horizon"])
+    factor = g["actual"].transform("sum") / g["p50"].transform("sum")
+    known = (s["p50"] * factor - s["actual"]).abs() / s["actual"]
+    out = (
+        s.assign(known=known)
+        .groupby(["model", "horizon"])
+        .agg(mdape=("ape", "median"), mdape_england_known=("known", "median"))
+        .reset_index()
+    )
+    return out
+
+
 def england_coverage(scores: pd.DataFrame, measure: str = "ehcp_total", model: str = "sendcast") -> pd.DataFrame:
     """England's own forecast (the sum of councils' draws) at each origin and horizon: the
     published outcome, the 80% band and whether the outcome fell inside it."""
@@ -127,9 +151,12 @@ def html_report(
     scores: pd.DataFrame,
     series: pd.DataFrame | None = None,
     settings: Mapping[int, Mapping[str, float]] | None = None,
+    null_coverage: pd.DataFrame | None = None,
 ) -> str:
     """A self-contained page: headline accuracy, accuracy by horizon, coverage, worst councils,
-    and (``settings``) the cohort model's settings chosen at each origin."""
+    (``settings``) the cohort model's settings chosen at each origin and (``null_coverage``,
+    from :func:`sendcast.evaluate.calibration.coverage_if_calibrated`) whether each coverage
+    is consistent with a correct 80% band."""
     sections: list[tuple[str, object]] = []
     all_scores = scores
     scores = scores[scores["la_code"] != ENGLAND[0]]
@@ -176,6 +203,45 @@ def html_report(
                 "earlier January; common_shock_share is estimated. Where the history was too short to "
                 "compare candidates the value in forecast_settings.yaml is shown.</p>"
                 + table_html(settings_table(settings)),
+            )
+        )
+    if null_coverage is not None and not null_coverage.empty:
+        chk = calibration_check(null_coverage, scores)
+        chk = chk[chk["measure"].isin(("ehcp_total", "special_school", *GROUPS))]
+        if not chk.empty:
+            show = chk.copy()
+            show["coverage80"] = show["coverage80"].map(lambda v: f"{v:.1%}")
+            show["a right band would hold"] = [
+                f"{a:.1%} to {b:.1%}" for a, b in zip(chk["calibrated_p5"], chk["calibrated_p95"], strict=True)
+            ]
+            show = show.drop(columns=["calibrated_p5", "calibrated_p95"])
+            counts = chk["verdict"].value_counts()
+            sections.append(
+                (
+                    "Are the 80% bands right? (sendcast, councils)",
+                    "<p>A correct 80% band does not hold exactly 80% of outcomes here: councils share "
+                    "England's year, long horizons rest on one or two origins, and small counts are whole "
+                    "numbers. 'A right band would hold' is the 5th to 95th percentile of the share held "
+                    "when one of the forecast's own joint draws stands in for the outcome "
+                    "(sendcast.evaluate.calibration); outside it, the band is too wide or too narrow. "
+                    f"Origins whose bands were learned from earlier ones: {', '.join(map(str, sorted(null_coverage['origin'].unique())))}. "  # noqa: E501
+                    f"Consistent: {int(counts.get('consistent', 0))} of {len(chk)}; too wide: "
+                    f"{int(counts.get('too wide', 0))}; too narrow: {int(counts.get('too narrow', 0))}.</p>"
+                    + table_html(show),
+                )
+            )
+    ek = england_known(scores[scores["origin"] >= GATED_FROM] if (scores["origin"] >= GATED_FROM).any() else scores)
+    ek = ek[ek["model"].isin(("sendcast", "pooled_growth", "cohort", "avg_growth_3y"))]
+    if not ek.empty:
+        show = ek.copy()
+        for c in ("mdape", "mdape_england_known"):
+            show[c] = show[c].map(lambda v: f"{v:.2%}")
+        sections.append(
+            (
+                "If England's outcome had been known (ehcp_total)",
+                f"<p>Origins {GATED_FROM} on: each origin's council medians scaled by one factor so that they "
+                "add up to the published sum of councils. The error left is each council's own, which no "
+                "national forecast removes.</p>" + table_html(show),
             )
         )
     en = england_coverage(scores)

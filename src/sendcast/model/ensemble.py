@@ -16,18 +16,24 @@ made at earlier origins whose outcomes were published by January T):
 2. **Stacking**: per measure and h, weights on a grid (summing to 1) minimising the mean
    absolute error of ``log(1 + plans)`` over every council and earlier origin o with o + h <= T;
    the combined point is ``exp(sum_k w_k log(1 + C_k)) - 1``.
-3. **Spread**: the combined forecast's past errors are split into England's part (the log error
-   of the sum over councils, one per origin) and each council's remainder. Every council's draws
-   share one **national path** whose variance at h is the mean of England's past squared errors
-   together with a random walk in England's growth (its yearly change has the robust sd of
-   England's published growth changes), counted as ``national_prior_weight`` origins. The
-   remainder has empirical quantiles per measure and h (pooled over councils); each council's
+3. **Spread**: the combined forecast's past errors are split, measure by measure, into England's
+   part (the log error of the measure's sum over councils, one per origin) and each council's
+   remainder. Every council's draws share one **national path**: one standard path, scaled for
+   each measure so that its variance at h is the mean of that measure's past squared national
+   errors together with a random walk in England's growth of plans (its yearly change has the
+   robust sd of England's published growth changes), counted as ``national_prior_weight``
+   origins. (England's special school places have moved with the forecast far more closely
+   than its plans in total: one spread for all measures gave the steady groups the total's.)
+   The remainder has empirical quantiles per measure and h (pooled over councils); each council's
    cohort-model draws, in a random order of their own, are mapped onto them by rank, so a draw
    keeps the cohort's joint pattern across years and measures, and councils share only
    England's path.
-4. **Reconciliation**: in each draw the gap between the total and the sum of the placement
-   groups (and of the age bands) is shared in proportion to the variances over draws (weighted
-   least squares), so they add up draw by draw; England is the draw-by-draw sum of councils.
+4. **Reconciliation**: in each draw the gap between the total and the sum of its parts is
+   shared in proportion to the parts' variances over draws (weighted least squares), so they
+   add up draw by draw: the total's six placement groups (all special schools being one), then
+   all special schools' two (state-funded, independent), and the age bands. Each part's
+   remainder is then scaled so that, reconciled, it keeps the spread it was calibrated to
+   (:func:`reconcile_keeping_spreads`). England is the draw-by-draw sum of councils.
 
 Only outcomes published by January T and forecasts made from January ``first_origin_learned``
 (after the statements-to-plans transition) are learned from. The method's constants are in
@@ -65,6 +71,8 @@ GROUP_IDX = np.arange(1, 1 + len(GROUPS))
 SPECIAL_IDX = 1 + len(GROUPS)
 BAND_IDX = np.arange(2 + len(GROUPS), 2 + len(GROUPS) + len(AGE_BANDS))
 STATE, INDEPENDENT = 1 + GROUPS.index("state_special"), 1 + GROUPS.index("independent_special")
+SPECIAL_PARTS = np.array([STATE, INDEPENDENT])
+TOP_IDX = np.array([i for i in GROUP_IDX if i not in (STATE, INDEPENDENT)] + [SPECIAL_IDX])  # the total's parts
 LEVELS = np.linspace(0.0025, 0.9975, 200)  # quantile levels stored for the council spread
 
 
@@ -298,7 +306,7 @@ class Calibration:
     origin: int
     weights: np.ndarray  # (H, M, K)
     local_quantiles: np.ndarray  # (H, M, L) at LEVELS, of the council remainder (log(1 + plans))
-    national_sd: np.ndarray  # (H,) sd of England's log error at each h
+    national_sd: np.ndarray  # (H, M) sd of England's log error of each measure at each h
     n_train: np.ndarray  # (H, M) training rows behind each weight
     national_errors: dict[tuple[int, int], float] = field(default_factory=dict)  # (origin, h) -> log error
 
@@ -320,13 +328,17 @@ class Calibration:
         return pd.DataFrame(rows)
 
 
-def england_growth_sd(actuals: Mapping[str, np.ndarray]) -> float:
-    """Robust sd (1.4826 x MAD) of the yearly change in England's log growth, England being the
-    sum of the councils' published totals in years where every council has one."""
-    tot = np.array([a[:, TOTAL] for a in actuals.values()])
-    ok = np.isfinite(tot).all(0)
-    e = tot[:, ok].sum(0)
-    if len(e) < 4:
+def england_growth_sd(actuals: Mapping[str, np.ndarray], measure: int = TOTAL) -> float:
+    """Robust sd (1.4826 x MAD) of the yearly change in England's log growth of ``measure``,
+    England being the sum of the councils' published figures in years where every council has
+    one, over the last run of consecutive such years (0.02 where it is shorter than four)."""
+    tot = np.array([a[:, measure] for a in actuals.values()])
+    idx = np.flatnonzero(np.isfinite(tot).all(0))
+    if len(idx):
+        breaks = np.flatnonzero(np.diff(idx) > 1)
+        idx = idx[breaks[-1] + 1 :] if len(breaks) else idx
+    e = tot[:, idx].sum(0)
+    if len(e) < 4 or (e <= 0).any():
         return 0.02
     dd = np.diff(np.log(e), n=2)
     return float(1.4826 * np.median(np.abs(dd - np.median(dd))))
@@ -353,7 +365,7 @@ def learn(
     weights[..., 0] = 1.0
     n_train = np.zeros((k_h, len(MEASURES)), dtype=int)
     local = np.zeros((k_h, len(MEASURES), len(LEVELS)))
-    nat_sq: dict[int, list[float]] = {}
+    nat_sq: dict[tuple[int, int], list[float]] = {}
     nat_err: dict[tuple[int, int], float] = {}
     have = np.zeros((k_h, len(MEASURES)), dtype=bool)
     year_index = {int(y): i for i, y in enumerate(actual_years)}
@@ -398,15 +410,18 @@ def learn(
             have[h - 1, m] = True
         comb = combine(x, weights[h - 1][None, :, :])  # (N, M)
         err = ly - np.log1p(np.clip(comb, 0, None))
-        nat = np.full(len(o), np.nan)
+        # each measure's national error at each origin: the log error of its sum over councils
+        nat = np.full((len(o), len(MEASURES)), np.nan)
         for org in np.unique(o):
-            sel = (o == org) & np.isfinite(ya[:, TOTAL]) & np.isfinite(comb[:, TOTAL])
-            if sel.sum() >= 10:
-                e = float(np.log(ya[sel, TOTAL].sum() / comb[sel, TOTAL].sum()))
-                nat[o == org] = e
-                nat_err[(int(org), h)] = e
-                nat_sq.setdefault(h, []).append(e * e)
-        resid = err - nat[:, None]
+            for m in range(len(MEASURES)):
+                sel = (o == org) & np.isfinite(ya[:, m]) & np.isfinite(comb[:, m])
+                if sel.sum() >= 10 and comb[sel, m].sum() > 0 and ya[sel, m].sum() > 0:
+                    e = float(np.log(ya[sel, m].sum() / comb[sel, m].sum()))
+                    nat[o == org, m] = e
+                    nat_sq.setdefault((h, m), []).append(e * e)
+                    if m == TOTAL:
+                        nat_err[(int(org), h)] = e
+        resid = err - nat
         for m in range(len(MEASURES)):
             r = resid[:, m][np.isfinite(resid[:, m])]
             if len(r) >= 10:
@@ -423,24 +438,32 @@ def learn(
             ref_h = int(ref[-1]) if len(ref) else int(seen[0])
             weights[h - 1, m] = weights[ref_h, m]
             local[h - 1, m] = local[ref_h, m] * np.sqrt(h / (ref_h + 1))
-    sd_g = england_growth_sd(actuals)
     prior_n = cfg["national_prior_weight"]
-    nat_sd = np.zeros(k_h)
+    sd_g = england_growth_sd(actuals)
+    nat_sd = np.zeros((k_h, len(MEASURES)))
     for h in range(1, k_h + 1):
         rw = sd_g**2 * float(sum(j * j for j in range(1, h + 1)))
-        sq = nat_sq.get(h, [])
-        nat_sd[h - 1] = np.sqrt((sum(sq) + prior_n * rw) / (len(sq) + prior_n))
-    nat_sd = np.maximum.accumulate(nat_sd)
+        for m in range(len(MEASURES)):
+            sq = nat_sq.get((h, m), [])
+            nat_sd[h - 1, m] = np.sqrt((sum(sq) + prior_n * rw) / (len(sq) + prior_n))
+    nat_sd = np.maximum.accumulate(nat_sd, axis=0)
     return Calibration(origin, weights, local, nat_sd, n_train, nat_err)
 
 
 def national_path(seed: int, draws: int, sd: np.ndarray) -> np.ndarray:
-    """England's shared log error path (D, H): independent Gaussian increments whose cumulative
-    variance at h is ``sd[h-1]^2``; drawn in antithetic pairs from the seed alone."""
-    inc = np.sqrt(np.diff(np.concatenate([[0.0], sd**2])).clip(0, None))
+    """England's shared log error path (D, H), or (D, H, M) for ``sd`` (H, M): independent
+    Gaussian increments whose cumulative variance at h is ``sd[h-1]^2``; drawn in antithetic
+    pairs from the seed alone. The measures share one standard path, each scaled by its own
+    increments (a year in which England's plans outgrow the forecast moves every measure the
+    same way, by that measure's own amount)."""
+    sd2 = np.asarray(sd, dtype=float) ** 2
+    inc = np.sqrt(np.diff(np.concatenate([np.zeros((1,) + sd2.shape[1:]), sd2]), axis=0).clip(0, None))
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 1]))
-    half = rng.standard_normal((draws // 2, len(sd)))
-    z = np.concatenate([half, -half] + ([rng.standard_normal((1, len(sd)))] if draws % 2 else []))
+    n_h = len(sd2)
+    half = rng.standard_normal((draws // 2, n_h))
+    z = np.concatenate([half, -half] + ([rng.standard_normal((1, n_h))] if draws % 2 else []))
+    if inc.ndim == 2:
+        return np.cumsum(z[:, :, None] * inc[None], axis=1)
     return np.cumsum(z * inc[None, :], axis=1)
 
 
@@ -470,8 +493,8 @@ def apply(
     k_h = cal.weights.shape[0]
     hz = np.minimum(np.arange(1, horizon + 1), k_h) - 1
     extra = np.arange(1, horizon + 1) / (hz + 1)  # beyond the learned horizons: spread grows like a random walk's
-    nat_sd = cal.national_sd[hz] * np.sqrt(extra)
-    nat = national_path(seed, d, nat_sd)  # (D, H)
+    nat_sd = cal.national_sd[hz] * np.sqrt(extra)[:, None]
+    nat = national_path(seed, d, nat_sd)  # (D, H, M)
     out: dict[str, np.ndarray] = {}
     for c in codes:
         i = points.la_codes.index(c)
@@ -501,9 +524,7 @@ def apply(
         for h in range(horizon):
             for m in range(len(MEASURES)):
                 local[:, h, m] = np.interp(u[:, h, m], LEVELS, q[h, m])
-        ly = np.log1p(np.clip(point, 0, None))[None] + nat[:, :, None] + local
-        y = np.clip(np.expm1(ly), 0, None)
-        y = reconcile(y)
+        y = reconcile_keeping_spreads(np.log1p(np.clip(point, 0, None))[None] + nat, local)
         full = np.empty((d, horizon + 1, len(MEASURES)))
         full[:, 0] = raw[perm, 0]
         full[:, 1:] = y
@@ -511,33 +532,77 @@ def apply(
     return out
 
 
+def _share_gap(y: np.ndarray, parent: int, idx: np.ndarray, var: np.ndarray) -> None:
+    """In place: make ``y[..., idx]`` add up to ``y[..., parent]`` in every draw, the gap shared in
+    proportion to ``var[..., idx]`` (equal shares where none varies). A part pushed below 0 is set
+    to 0 and the others scaled to the parent in proportion to their size."""
+    v = var[..., idx]
+    sv = v.sum(-1, keepdims=True)
+    share = np.where(sv > 0, v / np.where(sv > 0, sv, 1.0), 1.0 / len(idx))
+    gap = y[..., parent] - y[..., idx].sum(-1)
+    parts = np.clip(y[..., idx] + share * gap[..., None], 0, None)
+    ps = parts.sum(-1, keepdims=True)
+    y[..., idx] = np.where(ps > 0, parts * (y[..., parent][..., None] / np.where(ps > 0, ps, 1.0)), 0.0)
+
+
+def _width(y: np.ndarray) -> np.ndarray:
+    """10th-90th percentile range of log(1 + draws) over the draws (axis 0)."""
+    lo, hi = np.quantile(np.log1p(y), [0.1, 0.9], axis=0)
+    return np.asarray(hi - lo)
+
+
+def reconcile_keeping_spreads(centre: np.ndarray, local: np.ndarray, iterations: int | None = None) -> np.ndarray:
+    """Reconciled draws (D, H, M) of ``exp(centre + local) - 1`` (log(1 + plans); ``centre`` the
+    point and England's path, ``local`` the council's remainder) whose parts keep, as nearly as
+    adding up allows, the spread each was calibrated to.
+
+    :func:`reconcile` alone widens the parts: the gap it shares out is large (the parts' draws,
+    coupled as in the cohort model's, sum to a spread two to three times the total's) and the
+    part with the largest variance takes most of it (mainstream's 10th-90th range about 17%
+    wider, median council). So each part's remainder is scaled, and the draws reconciled again,
+    moving each part's reconciled 10th-90th range towards that of its calibrated draws (half the
+    log ratio a step: a full step overshoots and some small parts swing back and forth). The
+    total is never scaled: reconciliation does not move it. ``iterations``: the method's
+    ``spread_matching_iterations`` (the ensemble.yaml note gives how near the ranges come)."""
+    n = int(method()["spread_matching_iterations"]) if iterations is None else iterations
+    target = _width(np.clip(np.expm1(centre + local), 0, None))
+    scale = np.ones(local.shape[1:])
+    y = reconcile(np.clip(np.expm1(centre + local), 0, None))
+    for _ in range(n):
+        got = _width(y)
+        ok = (got > 0) & (target > 0)
+        scale = scale * np.sqrt(np.where(ok, target / np.where(ok, got, 1.0), 1.0))  # half a step (in log)
+        scale[:, TOTAL] = 1.0
+        y = reconcile(np.clip(np.expm1(centre + local * scale[None]), 0, None))
+    return y
+
+
 def reconcile(y: np.ndarray) -> np.ndarray:
     """Make each draw's placement groups and age bands add up to its total. ``y`` (D, H, M).
 
     The total is held (it is forecast and calibrated on its own, from its own past errors); in
-    each draw the gap between it and the sum of the placement groups is shared among the groups
-    in proportion to their variances over the draws (weighted least squares with the total fixed;
+    each draw the gap between it and the sum of its parts is shared among the parts in
+    proportion to their variances over the draws (weighted least squares with the total fixed;
     cf. the 'WLS, variance scaling' reconciliation of Wickramasuriya, Athanasopoulos & Hyndman
-    2019, which would move the total too: with group errors that move together, as they do here
-    through England's path, the sum of the groups is less informative than their variances
+    2019, which would move the total too: with errors that move together, as they do here
+    through England's path, the sum of the parts is less informative than their variances
     suggest). Each variance is measured robustly, from the 10th-90th percentile range, so a long
-    tail of a few draws does not make a small setting absorb every gap. A steady series (special
-    schools) thus moves little and a volatile one (other, post-16) absorbs most; the age bands
-    likewise. A part pushed below 0 is set to 0 and the others scaled to the total. All
-    special schools = state-funded + independent."""
+    tail of a few draws does not make a small setting absorb every gap. A steady series moves
+    little and a volatile one absorbs most.
+
+    The placements are a two-level tree, as they are published: the total is split into
+    mainstream, resourced provision, all special schools, AP/PRU, post-16 FE and other, and all
+    special schools into state-funded and independent. All special schools is itself forecast
+    and calibrated, so it is reconciled as a part of the total and then split, rather than
+    being remade as the sum of its two parts: that sum, with the two coupled as in the cohort
+    model's draws, was about a quarter wider (10th-90th percentile range, median council) than
+    the calibrated band of all special schools (a child placed in an independent school is
+    one fewer in a state special school; the draws did not know that). The age bands are one
+    level under the total."""
     y = y.copy()
-    # robust variance: ((p90 - p10) / 2.563)^2, so a long tail of a few draws does not make a
-    # small setting absorb most of every gap
     q10, q90 = np.quantile(y, [0.1, 0.9], axis=0, keepdims=True)
-    var = ((q90 - q10) / 2.5631) ** 2  # (1, H, M)
-    for idx in (GROUP_IDX, BAND_IDX):
-        v = var[..., idx]
-        sv = v.sum(-1, keepdims=True)
-        share = np.where(sv > 0, v / np.where(sv > 0, sv, 1.0), 1.0 / len(idx))
-        gap = y[..., TOTAL] - y[..., idx].sum(-1)
-        parts = np.clip(y[..., idx] + share * gap[..., None], 0, None)
-        # a part pushed below 0: the others are scaled to the total in proportion to their size
-        ps = parts.sum(-1, keepdims=True)
-        y[..., idx] = np.where(ps > 0, parts * (y[..., TOTAL][..., None] / np.where(ps > 0, ps, 1.0)), 0.0)
-    y[..., SPECIAL_IDX] = y[..., STATE] + y[..., INDEPENDENT]
+    var = ((q90 - q10) / 2.5631) ** 2  # (1, H, M): robust variance, ((p90 - p10) / 2.563)^2
+    _share_gap(y, TOTAL, TOP_IDX, var)
+    _share_gap(y, SPECIAL_IDX, SPECIAL_PARTS, var)
+    _share_gap(y, TOTAL, BAND_IDX, var)
     return y
