@@ -71,6 +71,9 @@ def test_accuracy_page_words_first(client) -> None:  # type: ignore[no-untyped-d
     assert "1 year ahead, the typical council's forecast" in text
     assert "forecasts for Norfolk were off by" in text
     assert "MdAPE" not in r.text and "CRPS" not in r.text
+    # whether the ranges were right, against what a right range would hold (shipped with the backtest)
+    assert "Were the 80% ranges right?" in text and 'id="calibration-table"' in r.text
+    assert "(right: " in text and "about right" in text
 
 
 def _wait(client, url: str) -> str:  # type: ignore[no-untyped-def]

@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
         )
         from sendcast.geography import UnknownCouncilError
         from sendcast.model.api import ForecastInputError, model_data, resolve_council
-        from sendcast.outputs.forecast_report import ACCURACY_FILE
+        from sendcast.outputs.forecast_report import ACCURACY_FILE, CALIBRATION_FILE
         from sendcast.outputs.io import write_atomic, write_frame, write_json
         from sendcast.outputs.metadata import run_metadata
         from sendcast.store import open_store
@@ -128,6 +128,8 @@ def register(app: typer.Typer) -> None:
         )
         if save_accuracy:
             write_frame(accuracy_by_council(scores), ACCURACY_FILE, "parquet")
+            if null is not None and not null.empty and codes is None:
+                write_frame(calibration_check(null, scores), CALIBRATION_FILE, "parquet")
             if kept.get("points") and codes is None:
                 from sendcast.model.prequential import SHIPPED, fingerprint, write_points
 

@@ -78,7 +78,17 @@ def calibration_check(null: pd.DataFrame, scores: pd.DataFrame, model: str = "se
     of ``model`` (councils only), the 5th-95th percentile of the coverage a correctly calibrated
     forecast would show (from :func:`coverage_if_calibrated`) and a verdict ('consistent',
     'too wide' or 'too narrow')."""
-    cols = ["measure", "horizon", "origins", "n", "coverage80", "calibrated_p5", "calibrated_p95", "verdict"]
+    cols = [
+        "measure",
+        "horizon",
+        "first_origin",
+        "origins",
+        "n",
+        "coverage80",
+        "calibrated_p5",
+        "calibrated_p95",
+        "verdict",
+    ]
     if null.empty:
         return pd.DataFrame(columns=cols)
     s = scores[(scores["model"] == model) & (scores["la_code"] != ENGLAND[0])]
@@ -101,6 +111,7 @@ def calibration_check(null: pd.DataFrame, scores: pd.DataFrame, model: str = "se
             {
                 "measure": str(measure),
                 "horizon": int(h),  # type: ignore[call-overload]
+                "first_origin": int(g["origin"].min()),
                 "origins": int(g["origin"].nunique()),
                 "n": len(obs),
                 "coverage80": cov,

@@ -214,7 +214,7 @@ def html_report(
             show["a right band would hold"] = [
                 f"{a:.1%} to {b:.1%}" for a, b in zip(chk["calibrated_p5"], chk["calibrated_p95"], strict=True)
             ]
-            show = show.drop(columns=["calibrated_p5", "calibrated_p95"])
+            show = show.drop(columns=["calibrated_p5", "calibrated_p95", "first_origin"])
             counts = chk["verdict"].value_counts()
             sections.append(
                 (

@@ -41,6 +41,7 @@ DISCLOSURE_NOTE = (
 )
 
 ACCURACY_FILE = Path(__file__).resolve().parents[1] / "evaluate" / "results" / "accuracy.parquet"
+CALIBRATION_FILE = ACCURACY_FILE.with_name("calibration.parquet")  # sendcast.evaluate.calibration.calibration_check
 
 LABELS = {
     "ehcp_total": "All EHC plans",
@@ -64,6 +65,14 @@ def accuracy_table() -> pd.DataFrame | None:
     """Backtest accuracy per council, measure and horizon shipped with the package, if present."""
     if ACCURACY_FILE.is_file():
         return pd.read_parquet(ACCURACY_FILE)
+    return None
+
+
+def calibration_table() -> pd.DataFrame | None:
+    """Whether the backtest's 80% bands held what a correct band would (per measure and years
+    ahead, councils pooled; :func:`sendcast.evaluate.calibration.calibration_check`), if shipped."""
+    if CALIBRATION_FILE.is_file():
+        return pd.read_parquet(CALIBRATION_FILE)
     return None
 
 

@@ -936,9 +936,40 @@ def _accuracy_ctx(svc: Services, acc: pd.DataFrame, la_code: str | None, la_name
                 ],
             }
         )
+    cal = svc.calibration()
+    cal_rows = []
+    cal_origins = ""
+    cal_first = 0
+    if cal is not None and not cal.empty:
+        verdicts = {"consistent": "about right", "too wide": "too wide", "too narrow": "too narrow"}
+        for m in ACC_MEASURES:
+            g = cal[cal["measure"] == m].set_index("horizon")
+            if g.empty:
+                continue
+            cal_rows.append(
+                {
+                    "label": labels.get(m, m),
+                    "cells": [
+                        (
+                            f"{g.at[h, 'coverage80']:.0%}",
+                            f"{g.at[h, 'calibrated_p5']:.0%}-{g.at[h, 'calibrated_p95']:.0%}",
+                            verdicts.get(str(g.at[h, "verdict"]), str(g.at[h, "verdict"])),
+                        )
+                        if h in g.index
+                        else ("-", "-", "")
+                        for h in range(1, 6)
+                    ],
+                }
+            )
+        n_o = int(cal["origins"].max())
+        cal_origins = f"{n_o} past January{'s' if n_o != 1 else ''}"
+        cal_first = int(cal["first_origin"].min())
     return dict(
         title="How accurate are sendcast's forecasts?",
         missing=False,
+        cal_rows=cal_rows,
+        cal_origins=cal_origins,
+        cal_first=cal_first,
         words=words,
         council_words=council_words,
         la_code=la_code,

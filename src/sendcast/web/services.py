@@ -486,6 +486,12 @@ class Services:
 
         return self._memo.get("accuracy", accuracy_table)
 
+    def calibration(self) -> pd.DataFrame | None:
+        """The shipped check of the backtest's 80% bands (evaluate/results/calibration.parquet)."""
+        from sendcast.outputs.forecast_report import calibration_table
+
+        return self._memo.get("calibration", calibration_table)
+
     # ------------------------------------------------------------------ money
 
     def agreements(self) -> dict[str, Path]:
