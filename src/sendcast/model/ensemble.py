@@ -328,11 +328,11 @@ class Calibration:
         return pd.DataFrame(rows)
 
 
-def england_growth_sd(actuals: Mapping[str, np.ndarray], measure: int = TOTAL) -> float:
-    """Robust sd (1.4826 x MAD) of the yearly change in England's log growth of ``measure``,
-    England being the sum of the councils' published figures in years where every council has
-    one, over the last run of consecutive such years (0.02 where it is shorter than four)."""
-    tot = np.array([a[:, measure] for a in actuals.values()])
+def england_growth_sd(actuals: Mapping[str, np.ndarray]) -> float:
+    """Robust sd (1.4826 x MAD) of the yearly change in England's log growth of plans, England
+    being the sum of the councils' published totals in years where every council has one, over
+    the last run of consecutive such years (0.02 where it is shorter than four)."""
+    tot = np.array([a[:, TOTAL] for a in actuals.values()])
     idx = np.flatnonzero(np.isfinite(tot).all(0))
     if len(idx):
         breaks = np.flatnonzero(np.diff(idx) > 1)
@@ -558,7 +558,7 @@ def reconcile_keeping_spreads(centre: np.ndarray, local: np.ndarray, iterations:
 
     :func:`reconcile` alone widens the parts: the gap it shares out is large (the parts' draws,
     coupled as in the cohort model's, sum to a spread two to three times the total's) and the
-    part with the largest variance takes most of it (mainstream's 10th-90th range about 17%
+    part with the largest variance takes most of it (mainstream's 10th-90th range 10-17%
     wider, median council). So each part's remainder is scaled, and the draws reconciled again,
     moving each part's reconciled 10th-90th range towards that of its calibrated draws (half the
     log ratio a step: a full step overshoots and some small parts swing back and forth). The
