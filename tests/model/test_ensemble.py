@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -278,3 +281,22 @@ def test_each_measure_has_its_own_national_spread() -> None:
     # the total: three errors of log 1.1 and the same prior: sqrt((3 log(1.1)^2 + rw) / 4)
     assert cal.national_sd[0, TOTAL] == pytest.approx(np.sqrt((3 * np.log(1.1) ** 2 + rw) / 4))
     assert cal.national_sd[0, TOTAL] > 3 * group
+
+
+@pytest.mark.parametrize(
+    ("line", "replacement", "key"),
+    [
+        ("spread_matching_iterations: 6", "spread_matching_iterations: 2.5", "values.spread_matching_iterations"),
+        ("spread_matching_iterations: 6", "spread_matching_iterations: -1", "values.spread_matching_iterations"),
+        ("weight_step: 0.1", "weight_step: tenth", "values.weight_step"),
+        ("weight_step: 0.1", "weight_step: .nan", "values.weight_step"),
+    ],
+)
+def test_a_bad_method_constant_is_refused_naming_file_and_key(
+    edited_parameter: Callable[[str, str, str], Path], line: str, replacement: str, key: str
+) -> None:
+    from sendcast.model import ensemble, structure
+
+    edited_parameter("ensemble", line, replacement)
+    with pytest.raises(structure.ModelParameterError, match=f"ensemble.yaml: {key}"):
+        ensemble.method()

@@ -52,10 +52,11 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+from sendcast.model import structure
 from sendcast.model.forecast import MEASURES
 from sendcast.model.history import CouncilHistory
 from sendcast.model.stockflow import age_distribution, has_ages, placement_totals
-from sendcast.model.structure import AGE_BANDS, GROUPS, load_parameter
+from sendcast.model.structure import AGE_BANDS, GROUPS, ModelParameterError, load_parameter
 
 COMPONENTS: tuple[str, ...] = (
     "cohort",
@@ -76,10 +77,22 @@ TOP_IDX = np.array([i for i in GROUP_IDX if i not in (STATE, INDEPENDENT)] + [SP
 LEVELS = np.linspace(0.0025, 0.9975, 200)  # quantile levels stored for the council spread
 
 
+WHOLE = ("first_origin_learned", "indicator_min_rows", "spread_matching_iterations")  # counts and years
+
+
 @cache
 def method() -> dict[str, float]:
-    """Method constants from ``parameters/model/ensemble.yaml``."""
-    return {k: float(v) for k, v in load_parameter("ensemble")["values"].items()}
+    """Method constants from ``parameters/model/ensemble.yaml``: each a finite number, and
+    :data:`WHOLE` ones whole numbers of at least 0 (else the file and key are named)."""
+    path = structure.PARAM_DIR / "ensemble.yaml"
+    out: dict[str, float] = {}
+    for k, v in load_parameter("ensemble")["values"].items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+            raise ModelParameterError(f"{path}: values.{k}: {v!r} is not a number")
+        if k in WHOLE and (v < 0 or float(v) != int(v)):
+            raise ModelParameterError(f"{path}: values.{k}: {v!r} is not a whole number of at least 0")
+        out[str(k)] = float(v)
+    return out
 
 
 def history_measures(h: CouncilHistory) -> np.ndarray:
