@@ -3,6 +3,7 @@ right answer can be worked out by hand."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -158,31 +159,18 @@ def test_shipped_past_forecasts_were_made_with_this_model_and_data() -> None:
 
 
 def test_a_note_in_a_settings_file_does_not_change_what_past_forecasts_depend_on(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    edited_parameter: Callable[[str, str, str], Path],
 ) -> None:
-    import shutil
-
     import pandas as pd
 
-    from sendcast.model import prequential, structure
+    from sendcast.model import prequential
 
     series, population = pd.DataFrame({"a": [1.0]}), pd.DataFrame({"b": [2.0]})
     before = prequential.fingerprint(series, population)
-    copy = tmp_path / "model"
-    shutil.copytree(structure.PARAM_DIR, copy)
-    monkeypatch.setattr(prequential, "PARAM_DIR", copy)
-    monkeypatch.setattr(structure, "PARAM_DIR", copy)
-    structure.load_parameter.cache_clear()
-    try:
-        f = copy / "forecast_settings.yaml"
-        f.write_text(f.read_text().replace("Model settings, not published figures", "Model settings (not figures)"))
-        structure.load_parameter.cache_clear()
-        assert prequential.fingerprint(series, population) == before
-        f.write_text(f.read_text().replace("drift_window: [2, 3, 4, 5]", "drift_window: [2, 3, 4]"))
-        structure.load_parameter.cache_clear()
-        assert prequential.fingerprint(series, population) != before
-    finally:
-        structure.load_parameter.cache_clear()
+    edited_parameter("forecast_settings", "Model settings, not published figures", "Model settings (not figures)")
+    assert prequential.fingerprint(series, population) == before
+    edited_parameter("forecast_settings", "drift_window: [2, 3, 4, 5]", "drift_window: [2, 3, 4]")
+    assert prequential.fingerprint(series, population) != before
 
 
 def test_exit_age_weight_errors_are_zero_for_a_council_that_follows_its_own_pattern() -> None:
@@ -209,21 +197,10 @@ def test_exit_age_weight_errors_are_zero_for_a_council_that_follows_its_own_patt
     ],
 )
 def test_a_bad_candidate_list_is_refused_naming_the_key(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str, replacement: str, says: str
+    edited_parameter: Callable[[str, str, str], Path], line: str, replacement: str, says: str
 ) -> None:
-    import shutil
-
     from sendcast.model import structure
 
-    copy = tmp_path / "model"
-    shutil.copytree(structure.PARAM_DIR, copy)
-    f = copy / "forecast_settings.yaml"
-    assert line in f.read_text()
-    f.write_text(f.read_text().replace(line, replacement))
-    monkeypatch.setattr(structure, "PARAM_DIR", copy)
-    structure.load_parameter.cache_clear()
-    try:
-        with pytest.raises(structure.ModelParameterError, match=f"select.*{says}"):
-            selection.candidates()
-    finally:
-        structure.load_parameter.cache_clear()
+    edited_parameter("forecast_settings", line, replacement)
+    with pytest.raises(structure.ModelParameterError, match=f"select.*{says}"):
+        selection.candidates()

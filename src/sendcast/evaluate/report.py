@@ -230,7 +230,9 @@ def html_report(
                     + table_html(show),
                 )
             )
-    ek = england_known(scores[scores["origin"] >= GATED_FROM] if (scores["origin"] >= GATED_FROM).any() else scores)
+    gated = scores[scores["origin"] >= GATED_FROM]
+    gated = gated if not gated.empty else scores
+    ek = england_known(gated)
     ek = ek[ek["model"].isin(("sendcast", "pooled_growth", "cohort", "avg_growth_3y"))]
     if not ek.empty:
         show = ek.copy()
@@ -239,9 +241,9 @@ def html_report(
         sections.append(
             (
                 "If England's outcome had been known (ehcp_total)",
-                f"<p>Origins {GATED_FROM} on: each origin's council medians scaled by one factor so that they "
-                "add up to the published sum of councils. The error left is each council's own, which no "
-                "national forecast removes.</p>" + table_html(show),
+                f"<p>Origins {int(gated['origin'].min())} on: each origin's council medians scaled by one "
+                "factor so that they add up to the published sum of councils. The error left is each "
+                "council's own, which no national forecast removes.</p>" + table_html(show),
             )
         )
     en = england_coverage(scores)

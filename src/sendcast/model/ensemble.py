@@ -578,9 +578,10 @@ def reconcile_keeping_spreads(centre: np.ndarray, local: np.ndarray, iterations:
     total is never scaled: reconciliation does not move it. ``iterations``: the method's
     ``spread_matching_iterations`` (the ensemble.yaml note gives how near the ranges come)."""
     n = int(method()["spread_matching_iterations"]) if iterations is None else iterations
-    target = _width(np.clip(np.expm1(centre + local), 0, None))
+    calibrated = np.clip(np.expm1(centre + local), 0, None)
+    target = _width(calibrated)
     scale = np.ones(local.shape[1:])
-    y = reconcile(np.clip(np.expm1(centre + local), 0, None))
+    y = reconcile(calibrated)
     for _ in range(n):
         got = _width(y)
         ok = (got > 0) & (target > 0)
