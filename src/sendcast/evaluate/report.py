@@ -200,7 +200,8 @@ def html_report(
                 "Cohort-model settings chosen at each origin",
                 "<p>Each chosen on the origin's own published history only (sendcast.model.selection): "
                 "the candidate that forecast what it governs best, one to three years ahead, from every "
-                "earlier January; common_shock_share is estimated. Where the history was too short to "
+                "earlier January (max_mover_rate scored in children moved); common_shock_share and "
+                "incidence_shock_persistence are estimated. Where the history was too short to "
                 "compare candidates the value in forecast_settings.yaml is shown.</p>"
                 + table_html(settings_table(settings)),
             )

@@ -21,19 +21,24 @@ them) the file's value is kept: the report names each origin's choice.
 
 The share of incidence shocks common to all councils is estimated, not chosen: the variance of
 the year effects in councils' yearly incidence growth (net of each council's mean growth and of
-the sampling noise of a mean over councils) over the total variance.
+the sampling noise of a mean over councils) over the total variance. So is the share of a
+year's shock that persists into the next (:func:`shock_persistence`), from how one year's
+change in incidence correlates with the next. The cap on a yearly movement rate is chosen with
+the movement window, scored in children moved (:func:`_mover_errors`).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
 from itertools import product
 from typing import Any, TypeVar
 
 import numpy as np
 
-from sendcast.model.structure import ModelParameterError, load_parameter
+from sendcast.model.structure import MAINSTREAM_INDEX, ModelParameterError, load_parameter
 
 HORIZONS = (1, 2, 3)
 WINDOW_MAX = 5  # the movement rates are measured over the last 8 transitions (stockflow.MOVER_HISTORY)
@@ -46,8 +51,8 @@ def candidates() -> dict[str, Any]:
     if not isinstance(spec, dict):
         raise ModelParameterError("forecast_settings.yaml: missing 'select' (candidates chosen at each origin)")
     need = (
-        "drift_window", "level_smoothing", "exit_window", "exit_own_weight", "mover_window", "joiner_age_offset",
-        "exit_age_own_weight", "min_comparisons",
+        "drift_window", "level_smoothing", "exit_window", "exit_own_weight", "mover_window", "max_mover_rate",
+        "joiner_age_offset", "exit_age_own_weight", "min_comparisons",
     )  # fmt: skip
     for key in need:
         if key not in spec:
@@ -59,6 +64,8 @@ def candidates() -> dict[str, Any]:
             raise ModelParameterError(f"forecast_settings.yaml: select.{key} must be a list of numbers")
         if key in windows and not all(float(v).is_integer() and 1 <= v <= WINDOW_MAX for v in vals):
             raise ModelParameterError(f"forecast_settings.yaml: select.{key}: windows are whole years 1-{WINDOW_MAX}")
+        if key == "max_mover_rate" and not all(0 < v <= 1 for v in vals):
+            raise ModelParameterError(f"forecast_settings.yaml: select.{key}: a cap is a share above 0, at most 1")
         if key not in windows and not all(0 <= v <= 1 for v in vals):
             raise ModelParameterError(f"forecast_settings.yaml: select.{key}: shares and weights lie in 0-1")
     n = spec["min_comparisons"]
@@ -151,17 +158,43 @@ def _exit_errors(ll: np.ndarray, kw: int, w: float, kmax: int) -> Callable[[int]
     return errors
 
 
-def _mover_errors(mv: np.ndarray, m: int, kmax: int, cap: float) -> Callable[[int], np.ndarray]:
-    """Errors of the yearly net movement rates ``h`` years on (summed over settings): the mean
-    of the last ``m`` years' rates (capped at ``cap``), held flat."""
-    mv = np.clip(mv, -cap, cap)
+@dataclass(frozen=True)
+class Movements:
+    """Every council's yearly net placement movements, each January to the next (councils,
+    years, 7 settings; NaN where not measured): ``rate``, the movement as a share of the plans it
+    is drawn from (:func:`sendcast.model.stockflow.measure`); ``moved``, the same movement in
+    plans, as a share of all the council's plans a year on; ``base`` (councils, years, 2, 7), the
+    plans a rate is a share of, as that same share: mainstream's at the ages both are open (a
+    move in, row 0) and the setting's own (a move out, row 1). Mainstream's column is 0."""
+
+    rate: np.ndarray
+    moved: np.ndarray
+    base: np.ndarray
+
+    @classmethod
+    def stack(cls, rates: Sequence[np.ndarray], moved: Sequence[np.ndarray], bases: Sequence[np.ndarray]) -> Movements:
+        """From each council's (years, 7), (years, 7) and (years, 2, 7) arrays."""
+        arr = [np.array(list(x), dtype=float) for x in (rates, moved, bases)]
+        return cls(*arr)
+
+
+def _mover_errors(mv: Movements, m: int, cap: float, kmax: int) -> Callable[[int], np.ndarray]:
+    """Errors, in children, of the yearly net movements ``h`` years on: the mean of the last
+    ``m`` years' rates, each capped at ``cap``, held flat and applied to the plans it would be
+    drawn from that year, against the movement published (not capped), summed over settings,
+    as a share of the council's plans. Measuring in children, not rates, is what lets the cap
+    be chosen: a rate on a handful of plans can be huge and move few children."""
+    rate = np.clip(mv.rate, -cap, cap)
+    others = np.arange(rate.shape[2]) != MAINSTREAM_INDEX
 
     def errors(h: int) -> np.ndarray:
         out = []
-        for t in range(kmax - 1, mv.shape[1] - h):
-            ok = np.isfinite(mv[:, t - kmax + 1 : t + 1, :]).all(axis=(1, 2)) & np.isfinite(mv[:, t + h, :]).all(axis=1)
-            pred = mv[:, t - m + 1 : t + 1, :].mean(axis=1)
-            out.append(np.abs(mv[:, t + h, :] - pred).sum(axis=1)[ok])
+        for t in range(kmax - 1, rate.shape[1] - h):
+            ok = np.isfinite(rate[:, t - kmax + 1 : t + 1, :]).all(axis=(1, 2))
+            ok &= np.isfinite(mv.moved[:, t + h, :]).all(axis=1) & np.isfinite(mv.base[:, t + h]).all(axis=(1, 2))
+            pred = rate[:, t - m + 1 : t + 1, :].mean(axis=1)
+            base = np.where(pred >= 0, mv.base[:, t + h, 0, :], mv.base[:, t + h, 1, :])
+            out.append(np.abs(mv.moved[:, t + h, others] - (pred * base)[:, others]).sum(axis=1)[ok])
         return np.concatenate(out) if out else np.array([])
 
     return errors
@@ -199,17 +232,54 @@ def common_shock_share(lr: np.ndarray, years: int = 8) -> float:
     return float(np.clip(common / total, 0.0, 1.0))
 
 
+def _lag1(x: np.ndarray) -> float:
+    """Lag-1 autocorrelation of each row's deviations from its own mean, pooled over rows."""
+    r = x - x.mean(axis=1, keepdims=True)
+    return float((r[:, 1:] * r[:, :-1]).sum() / (r * r).sum())
+
+
+@cache
+def _lag1_if_persistent(phi: float, years: int, series: int = 4000) -> float:
+    """What :func:`_lag1` shows, on ``years`` yearly changes, when log incidence deviates from
+    a council's trend by shocks that persist with coefficient ``phi`` (a stationary AR(1) in
+    the level; ``phi`` = 1 a random walk): simulated once on ``series`` series, fixed seed."""
+    rng = np.random.default_rng(20240101)
+    e = rng.normal(size=(series, years + 1))
+    u = np.empty_like(e)
+    u[:, 0] = e[:, 0] / np.sqrt(1 - phi**2) if phi < 1 else 0.0
+    for t in range(1, years + 1):
+        u[:, t] = phi * u[:, t - 1] + e[:, t]
+    return _lag1(np.diff(u, axis=1))
+
+
+def shock_persistence(lr: np.ndarray, years: int = 8) -> float:
+    """Share of a year's incidence shock still there the next year, estimated from councils'
+    yearly changes in log incidence (last ``years``): a shock that persists with coefficient
+    phi makes this year's change and the next one's correlate by -(1 - phi) / 2 (a random walk,
+    phi = 1: not at all; a shock that unwinds at once, phi = 0: -0.5). The correlation measured
+    on a few years around each council's own mean is biased down, so the phi whose simulated
+    correlation on as many years matches the measured one is taken (indirect inference).
+    NaN with under 4 years or councils."""
+    d = np.diff(lr, axis=1)[:, -years:]
+    d = d[np.isfinite(d).all(axis=1)]
+    if d.shape[0] < 4 or d.shape[1] < 4:
+        return float("nan")
+    grid = np.round(np.linspace(0.0, 1.0, 21), 2)
+    curve = np.array([_lag1_if_persistent(float(p), d.shape[1]) for p in grid])  # rises with phi
+    return float(np.interp(_lag1(d), curve, grid))
+
+
 def choose(
     rho: Sequence[np.ndarray],
     lam: Sequence[np.ndarray],
-    movers: Sequence[np.ndarray],
+    movers: Movements,
     defaults: Mapping[str, float],
     damping: Callable[[int], tuple[float, float]],
 ) -> dict[str, float]:
     """Settings for this origin from every council's series to it: ``rho`` and ``lam`` (T,)
-    incidence and exit rates by year, ``movers`` (T, 7) net movement rates by year (NaN where
-    not measured); ``damping(k)`` the estimated growth persistence for a drift window ``k``.
-    Returns the chosen values."""
+    incidence and exit rates by year, ``movers`` their placement movements; ``damping(k)``
+    the estimated growth persistence for a drift window ``k``. Returns the chosen and the
+    estimated values."""
     spec = candidates()
     min_n = int(spec["min_comparisons"])
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
@@ -218,7 +288,6 @@ def choose(
         ll = np.log(np.array(lam, dtype=float))
         ll[~np.isfinite(ll)] = np.nan
         lr[~np.isfinite(lr)] = np.nan
-        mv = np.array(movers, dtype=float)
         out: dict[str, float] = {}
 
         def pick(names: tuple[str, ...], errors: Callable[..., Callable[[int], np.ndarray]]) -> None:
@@ -231,14 +300,15 @@ def choose(
             out.update(zip(names, best, strict=True))
 
         ki, ke, km = (int(max(spec[n])) for n in ("drift_window", "exit_window", "mover_window"))
-        cap = float(defaults["max_mover_rate"])
         pick(
             ("drift_window", "level_smoothing"),
             lambda k, s: _incidence_errors(lr, int(k), float(s), ki, damping(int(k))),
         )
         pick(("exit_window", "exit_own_weight"), lambda k, w: _exit_errors(ll, int(k), float(w), ke))
-        pick(("mover_window",), lambda m: _mover_errors(mv, int(m), km, cap))
+        pick(("mover_window", "max_mover_rate"), lambda m, cap: _mover_errors(movers, int(m), float(cap), km))
 
         share = common_shock_share(lr)
         out["common_shock_share"] = share if np.isfinite(share) else defaults["common_shock_share"]
+        phi = shock_persistence(lr)
+        out["incidence_shock_persistence"] = phi if np.isfinite(phi) else defaults["incidence_shock_persistence"]
     return out

@@ -188,6 +188,7 @@ class CouncilFit:
     damping_national: float = 1.0  # share of the national growth kept each further year (estimated)
     damping_local: float = 0.0  # share of the council's own deviation kept each further year (estimated)
     common_shock_share: float = 0.5  # share of incidence shock variance common to all councils (estimated)
+    shock_persistence: float = 0.4  # share of a year's incidence shock still there the next year (estimated)
 
     def pop_at(self, year: int) -> np.ndarray:
         return _population_at(self.pop_years, self.pop)(year)
@@ -429,6 +430,11 @@ def measure(
 
     # placement movers: the unexplained change of each recent transition
     movers = np.full((len(years), N_GROUPS), np.nan)
+    # the same movements in plans and the plans each rate is a share of (mainstream's at the
+    # ages both are open for a move in, the setting's own for a move out), both as a share of
+    # the plans a year on: what the selection scores a movement forecast on (in children)
+    moved = np.full((len(years), N_GROUPS), np.nan)
+    bases = np.full((len(years), 2, N_GROUPS), np.nan)
     mask = mover_ages()
     persistence = phase_transfer_persistence()
     for i in range(max(0, oi - MOVER_HISTORY), oi):
@@ -449,6 +455,9 @@ def measure(
         )
         pred, _ = step(j0[None].astype(float), inp, None)
         movers[i] = _rates_from_residuals(pred[0], p1 - pred[0].sum(0), mask)
+        if p1.sum() > 0:
+            moved[i] = (p1 - pred[0].sum(0)) / p1.sum()
+            bases[i] = _mover_bases(pred[0], mask) / p1.sum()
     return {
         "stock0": stock0,
         "g": g,
@@ -458,6 +467,8 @@ def measure(
         "rho": rho,
         "lambda": lam,
         "movers": movers,
+        "moved": moved,
+        "mover_bases": bases,
         "hz": hz,
     }
 
@@ -514,17 +525,25 @@ def estimate(
     }
 
 
+def _mover_bases(stock: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(2, 7): the plans a movement rate is a share of, for each group: mainstream's at the
+    ages both are open (a move into the group, row 0) and the group's own there (a move out,
+    row 1). Mainstream's own column is 0."""
+    out = np.zeros((2, N_GROUPS))
+    for gi in range(N_GROUPS):
+        if gi != MAINSTREAM_INDEX:
+            out[:, gi] = stock[mask[:, gi], MAINSTREAM_INDEX].sum(), stock[mask[:, gi], gi].sum()
+    return out
+
+
 def _rates_from_residuals(pred: np.ndarray, resid: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Net mover rates that would close ``resid`` (plans by group, target - predicted): a
     positive residual is a share of mainstream plans (at the ages both are open) moving into
     the group, a negative one a share of the group's plans moving to mainstream."""
-    rate = np.zeros(N_GROUPS)
-    for gi in range(N_GROUPS):
-        if gi == MAINSTREAM_INDEX:
-            continue
-        src = MAINSTREAM_INDEX if resid[gi] >= 0 else gi
-        base = pred[mask[:, gi], src].sum()
-        rate[gi] = resid[gi] / base if base > 0 else 0.0
+    bases = _mover_bases(pred, mask)
+    base = np.where(resid >= 0, bases[0], bases[1])
+    rate = np.where(base > 0, resid / np.where(base > 0, base, 1.0), 0.0)
+    rate[MAINSTREAM_INDEX] = 0.0
     return rate
 
 
@@ -776,6 +795,7 @@ def fit_all(
             damping_national=phi_nat,
             damping_local=phi_loc,
             common_shock_share=float(cfg["common_shock_share"]),
+            shock_persistence=float(cfg["incidence_shock_persistence"]),
         )
     return out
 
@@ -804,7 +824,9 @@ def chosen_settings(measured: dict[str, dict[str, Any]]) -> tuple[dict[str, floa
     base = settings()
     rhos = [m["rho"][:-1] for m in measured.values()]  # the last January starts no year
     lams = [m["lambda"][:-1] for m in measured.values()]
-    movers = [m["movers"][:-1] for m in measured.values()]
+    movers = selection.Movements.stack(
+        *([m[key][:-1] for m in measured.values()] for key in ("movers", "moved", "mover_bases"))
+    )
     picked = selection.choose(rhos, lams, movers, base, lambda k: growth_persistence(rhos, k))
     chosen = {k: float(v) for k, v in picked.items()}
     return {**base, **chosen}, chosen
@@ -911,9 +933,9 @@ def sample_paths(
     j = np.arange(horizon)[None, :]
     growth = fit.drift_centre * fit.damping_national**j + (d - fit.drift_centre) * fit.damping_local**j
     z = np.sqrt(c) * national_shocks[:, :horizon] + np.sqrt(1 - c) * antithetic_normal(rng, (draws, horizon))
-    # incidence shocks persist with coefficient ``incidence_shock_persistence`` (1 = random
-    # walk; below 1 part of a year's shock, e.g. a backlog cleared, unwinds the next year)
-    persist = cfg.get("incidence_shock_persistence", 1.0)
+    # incidence shocks persist with the coefficient estimated at the origin (1 = random walk;
+    # below 1 part of a year's shock, e.g. a backlog cleared, unwinds the next year)
+    persist = fit.shock_persistence
     shock = np.empty_like(z)
     acc = np.zeros(draws)
     for k in range(horizon):
