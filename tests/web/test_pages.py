@@ -70,6 +70,12 @@ def test_accuracy_page_words_first(client) -> None:  # type: ignore[no-untyped-d
     text = unescape(r.text)
     assert "1 year ahead, the typical council's forecast" in text
     assert "forecasts for Norfolk were off by" in text
+    # the figures are today's method's (forecasts from January 2019), and the origins are named;
+    # the earlier, transition-era origins are given beside them, not mixed in
+    assert "(765 council forecasts made each January from 2019 to 2023)" in text
+    assert "over the 5 forecasts made each January from 2019 to 2023" in text
+    assert "Counting the forecasts made each January from 2015 to 2023 too" in text
+    assert "All councils, forecasts made each January from 2019 to 2023" in text
     assert "MdAPE" not in r.text and "CRPS" not in r.text
     # whether the ranges were right, against what a right range would hold (shipped with the backtest)
     assert "Were the 80% ranges right?" in text and 'id="calibration-table"' in r.text

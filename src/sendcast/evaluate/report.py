@@ -303,19 +303,68 @@ def html_report(
 
 
 def accuracy_by_council(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per council (and 'ALL'), measure and horizon: n, MAPE, MdAPE, 80% coverage, for the
-    'how accurate is this?' note shown beside each forecast (sendcast model only)."""
-    sc = scores[(scores["model"] == "sendcast") & (scores["la_code"] != ENGLAND[0])]
-    per = (
-        sc.groupby(["la_code", "la_name", "measure", "horizon"])
-        .agg(n=("ape", "size"), mape=("ape", "mean"), mdape=("ape", "median"), coverage80=("in80", "mean"))
-        .reset_index()
+    """Per council, England and 'ALL' (every council pooled), measure and horizon: n, MAPE,
+    MdAPE and 80% coverage of the published forecast (``sendcast``), for the 'how accurate is
+    this?' notes shown beside each forecast.
+
+    Each figure comes twice, by ``scope``: ``"method"``, forecasts made from January
+    :data:`GATED_FROM` on, the first origin at which the published method had earlier outcomes
+    to learn its weights and bands from (before that the forecast was the cohort model alone, so
+    those origins do not describe the method users get today), and ``"all"``, every origin
+    scored. ``first_origin`` and ``last_origin`` name the origins behind each row."""
+    sc = scores[scores["model"] == "sendcast"]
+    stats = dict(
+        n=("ape", "size"),
+        mape=("ape", "mean"),
+        mdape=("ape", "median"),
+        coverage80=("in80", "mean"),
+        first_origin=("origin", "min"),
+        last_origin=("origin", "max"),
     )
-    allc = (
-        sc.groupby(["measure", "horizon"])
-        .agg(n=("ape", "size"), mape=("ape", "mean"), mdape=("ape", "median"), coverage80=("in80", "mean"))
-        .reset_index()
-    )
-    allc["la_code"] = "ALL"
-    allc["la_name"] = "all councils"
-    return pd.concat([per, allc[per.columns]], ignore_index=True)
+    parts = []
+    for scope, s in (("method", sc[sc["origin"] >= GATED_FROM]), ("all", sc)):
+        if s.empty:
+            continue
+        per = s.groupby(["la_code", "la_name", "measure", "horizon"]).agg(**stats).reset_index()
+        allc = s[s["la_code"] != ENGLAND[0]].groupby(["measure", "horizon"]).agg(**stats).reset_index()
+        allc["la_code"] = "ALL"
+        allc["la_name"] = "all councils"
+        both = pd.concat([per, allc[per.columns]], ignore_index=True)
+        both["scope"] = scope
+        parts.append(both)
+    return pd.concat(parts, ignore_index=True)
+
+
+def accuracy_frame(acc: pd.DataFrame, la_code: str, measure: str = "ehcp_total") -> pd.DataFrame:
+    """The rows of :func:`accuracy_by_council`'s table for one council (or 'ALL') and measure:
+    those of forecasts made by the method as it runs today (scope ``"method"``) where the
+    backtest has them, else every origin scored (a backtest run on early origins only, or a
+    table written before scopes existed)."""
+    rows = acc[(acc["la_code"] == la_code) & (acc["measure"] == measure)]
+    if "scope" in rows.columns:
+        method_rows = rows[rows["scope"] == "method"]
+        rows = method_rows if not method_rows.empty else rows[rows["scope"] == "all"]
+    return rows
+
+
+def accuracy_rows(acc: pd.DataFrame, la_code: str, measure: str = "ehcp_total") -> dict[int, pd.Series]:
+    """:func:`accuracy_frame`'s rows by horizon."""
+    return {int(r["horizon"]): r for _, r in accuracy_frame(acc, la_code, measure).iterrows()}
+
+
+def origins_words(row: pd.Series) -> str:
+    """'made each January from 2019 to 2023' (or 'made in January 2019') for a row of
+    :func:`accuracy_by_council`'s table; '' for a table that does not say."""
+    if "first_origin" not in row.index or pd.isna(row["first_origin"]):
+        return ""
+    a, b = int(row["first_origin"]), int(row["last_origin"])
+    return f"made in January {a}" if a == b else f"made each January from {a} to {b}"
+
+
+def forecasts_words(row: pd.Series) -> str:
+    """'the 5 forecasts made each January from 2019 to 2023', 'the forecast made in January 2019'
+    or '3 past forecasts': the forecasts behind one council's row of :func:`accuracy_by_council`."""
+    n, when = int(row["n"]), origins_words(row)
+    if not when:
+        return f"{n} past forecast{'s' if n != 1 else ''}"
+    return f"the forecast {when}" if n == 1 else f"the {n} forecasts {when}"

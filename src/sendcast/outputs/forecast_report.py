@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sendcast.evaluate.report import accuracy_rows, forecasts_words, origins_words
 from sendcast.model.api import model_data
 from sendcast.model.forecast import ENGLAND, MEASURES, QUANTILES, ForecastResult
 from sendcast.outputs.charts import fan_chart, html_page, table_html
@@ -77,34 +78,35 @@ def calibration_table() -> pd.DataFrame | None:
 
 
 def accuracy_note(res: ForecastResult, la_code: str | None = None) -> str:
-    """A plain-words paragraph: how accurate were forecasts like this one in the past?"""
+    """A plain-words paragraph: how accurate were forecasts like this one in the past? For one
+    council (or England) its own backtest, else (several councils, or none scored) every council
+    pooled; forecasts made by the method as it runs today, with the origins named
+    (:func:`sendcast.evaluate.report.accuracy_rows`)."""
     acc = accuracy_table()
     codes = [la_code] if la_code else list(res.summary["la_code"].unique())
     if acc is None:
         return "How accurate is this? No backtest results are installed: run `sendcast backtest`."
-    code = codes[0] if len(codes) == 1 else ENGLAND[0]
-    rows = acc[(acc["measure"] == "ehcp_total") & (acc["la_code"] == code)]
-    allc = acc[(acc["measure"] == "ehcp_total") & (acc["la_code"] == "ALL")]
+    own = accuracy_rows(acc, codes[0]) if len(codes) == 1 else {}
+    allc = accuracy_rows(acc, "ALL")
     parts = []
     for h in (1, 3):
-        r = rows[rows["horizon"] == h]
-        a = allc[allc["horizon"] == h]
-        if not r.empty:
-            rr = r.iloc[0]
+        ahead = f"{h} year{'s' if h > 1 else ''} ahead"
+        if h in own:
+            r = own[h]
+            n = int(r["n"])
             parts.append(
-                f"{h} year{'s' if h > 1 else ''} ahead its median was off by {rr['mape']:.1%} on average "
-                f"over {int(rr['n'])} past origins, and {int(round(rr['coverage80'] * rr['n']))} of {int(rr['n'])} "
-                f"outcomes fell inside the 80% band"
+                f"{ahead} its median was off by {r['mape']:.1%} on average over {forecasts_words(r)}, and "
+                f"{int(round(r['coverage80'] * n))} of {n} outcome{'s' if n != 1 else ''} fell inside the 80% band"
             )
-        elif not a.empty:
-            aa = a.iloc[0]
+        elif h in allc:
+            r = allc[h]
             parts.append(
-                f"{h} year{'s' if h > 1 else ''} ahead, over all councils, the median was off by {aa['mdape']:.1%} "
-                f"(median) and {aa['coverage80']:.0%} of outcomes fell inside the 80% band"
+                f"{ahead}, over all councils' forecasts {origins_words(r) or 'in the backtest'}, the median was off "
+                f"by {r['mdape']:.1%} (median) and {r['coverage80']:.0%} of outcomes fell inside the 80% band"
             )
     if not parts:
         return "How accurate is this? No backtest covers this council yet."
-    name = rows["la_name"].iloc[0] if not rows.empty else "all councils"
+    name = str(next(iter(own.values()))["la_name"]) if own else "all councils"
     return (
         f"How accurate is this? In backtests of the same method on published data for {name}: "
         + "; ".join(parts)

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
+from sendcast.evaluate.report import accuracy_frame, accuracy_rows, forecasts_words, origins_words
 from sendcast.outputs.disclosure import SUPPRESSED, is_small
 from sendcast.web import charts, fmt, hexmap
 from sendcast.web.services import MAX_UPLOAD_BYTES, Services, WebInputError, scenario_yaml
@@ -892,36 +893,48 @@ async def accuracy(request: Request, la: Annotated[str | None, Query(max_length=
 
 def _accuracy_ctx(svc: Services, acc: pd.DataFrame, la_code: str | None, la_name: str | None) -> dict[str, Any]:
     labels = svc.forecast_labels()
-    allc = acc[acc["la_code"] == "ALL"]
     words = []
-    tot = allc[allc["measure"] == "ehcp_total"].set_index("horizon")
+    tot = accuracy_rows(acc, "ALL")
+    everything = {
+        int(r["horizon"]): r
+        for _, r in acc[(acc["la_code"] == "ALL") & (acc["measure"] == "ehcp_total")].iterrows()
+        if r.get("scope", "all") == "all"
+    }
     for h in (1, 3):
-        if h in tot.index:
-            r = tot.loc[h]
+        if h in tot:
+            r = tot[h]
             words.append(
                 f"{h} year{'s' if h > 1 else ''} ahead, the typical council's forecast of all EHC plans was "
                 f"{r['mdape']:.1%} away from what was later published, and {r['coverage80']:.0%} of outcomes fell "
-                f"inside the forecast's 80% range ({int(r['n']):,} past forecasts)."
+                f"inside the forecast's 80% range ({int(r['n']):,} council forecasts "
+                f"{origins_words(r) or 'in the backtest'})."
             )
-    words.append(
-        "These cover every past January in the backtest shipped with sendcast, including the years just "
-        "after the 2014 reforms, when plans were lasting longer in a way no forecast could foresee; the "
-        "README's accuracy section gives the figures for forecasts from 2019 on."
-    )
+    if 1 in tot and 1 in everything and int(everything[1]["n"]) > int(tot[1]["n"]):
+        e, r = everything[1], tot[1]
+        words.append(
+            f"Those are the forecasts sendcast makes today: from January {int(r['first_origin'])} on it learns how to "
+            "combine its methods and how wide to draw its ranges from its own earlier forecasts. Counting "
+            f"the forecasts {origins_words(e)} too, in the years just after the 2014 reforms when it had nothing "
+            f"to learn from yet, one year ahead was {e['mdape']:.1%} away and {e['coverage80']:.0%} of outcomes fell "
+            "inside the 80% range."
+        )
     council_words = []
     if la_code:
-        own = acc[(acc["la_code"] == la_code) & (acc["measure"] == "ehcp_total")].set_index("horizon")
+        own = accuracy_rows(acc, la_code)
         for h in (1, 3):
-            if h in own.index:
-                r = own.loc[h]
+            if h in own:
+                r = own[h]
+                n = int(r["n"])
                 council_words.append(
                     f"{h} year{'s' if h > 1 else ''} ahead, forecasts for {la_name} were off by {r['mape']:.1%} on "
-                    f"average over {int(r['n'])} past forecasts, and {int(round(r['coverage80'] * r['n']))} of "
-                    f"{int(r['n'])} outcomes fell inside the 80% range."
+                    f"average over {forecasts_words(r)}, and "
+                    f"{int(round(r['coverage80'] * n))} of {n} outcome{'s' if n != 1 else ''} fell inside the 80% "
+                    "range."
                 )
         if not council_words:
             council_words.append(f"No backtest covers {la_name}.")
-    sub = allc[allc["measure"].isin(ACC_MEASURES)].copy()
+    allc = pd.concat([accuracy_frame(acc, "ALL", m) for m in ACC_MEASURES], ignore_index=True)
+    sub = allc.copy()
     sub["label"] = sub["measure"].map(labels).fillna(sub["measure"])
     fig = charts.accuracy_chart(sub, title="Typical error by years ahead, all councils")
     rows = []
@@ -936,6 +949,7 @@ def _accuracy_ctx(svc: Services, acc: pd.DataFrame, la_code: str | None, la_name
                 ],
             }
         )
+    table_origins = (origins_words(tot[1]) if 1 in tot else "") or "in the backtest"
     cal = svc.calibration()
     cal_rows = []
     cal_origins = ""
@@ -976,6 +990,7 @@ def _accuracy_ctx(svc: Services, acc: pd.DataFrame, la_code: str | None, la_name
         la_name=la_name,
         chart_json=charts.figure_json(fig),
         rows=rows,
+        table_origins=table_origins,
     )
 
 
