@@ -105,3 +105,28 @@ def test_notes_name_the_origins_and_england_speaks_for_itself(tmp_path: Path, mo
     several = fr.accuracy_note(_Result(["A", "B"]))  # type: ignore[arg-type]
     assert "for all councils: 1 year ahead, over all councils' forecasts made each January from 2019" in several
     assert "off by 5.0% (median) and 75% of outcomes" in several
+
+
+def test_report_gives_englands_band_for_todays_method_then_every_origin() -> None:
+    from sendcast.evaluate.report import html_report
+
+    s = _scores()
+    s = s.assign(
+        year=s["origin"] + s["horizon"],
+        actual=100.0,
+        p10=90.0,
+        p50=100.0,
+        p90=110.0,
+        error=0.0,
+        scaled_error=0.0,
+        in50=s["in80"],
+        in90=s["in80"],
+        width80=20.0,
+        crps=1.0,
+    )
+    page = html_report(s)
+    # England: outside in 2017, inside in 2019 and 2020
+    assert (
+        "England's 80% band held England's outcome in 2 of 2 forecasts made from January 2019 on (the method as it "
+        "runs today, learning from earlier origins), and in 2 of 3 counting every origin scored" in page
+    )

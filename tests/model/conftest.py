@@ -14,11 +14,12 @@ def edited_parameter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     """``edit(file, line, replacement)``: the model's parameter files copied to a temporary
     folder with ``line`` of ``<file>.yaml`` replaced, and read from there (caches cleared before
     and after); returns the edited file's path."""
-    from sendcast.model import ensemble, prequential, structure
+    from sendcast.model import ensemble, prequential, stockflow, structure
 
     def clear() -> None:
         structure.load_parameter.cache_clear()
         ensemble.method.cache_clear()
+        stockflow.settings.cache_clear()
 
     def edit(name: str, line: str, replacement: str) -> Path:
         copy = tmp_path / "model"

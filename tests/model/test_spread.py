@@ -11,7 +11,7 @@ from sendcast.model.stockflow import (
     _age_profile_factors,
     _draw_mover_rates,
     _exit_age_multipliers,
-    spread_settings,
+    age_profile_products,
 )
 from sendcast.model.structure import AGE_BANDS, BAND_OF_AGE, GROUPS, N_AGES, N_GROUPS, ModelParameterError
 
@@ -55,14 +55,14 @@ def test_mover_draws_keep_a_negative_mean_in_the_settings_own_plans() -> None:
 def test_age_profile_factors_keep_the_weighted_total() -> None:
     weights = np.arange(1, N_AGES + 1, dtype=float)
     sd = np.array([0.3, 0.0, 0.0, 0.6, 0.0])
-    f = _age_profile_factors(sd, weights, 1000, np.random.default_rng(2), 1.0)
+    f = _age_profile_factors(sd, weights, 1000, np.random.default_rng(2))
     assert f is not None and f.shape == (1000, N_AGES)
     assert (f * weights).sum(1) == pytest.approx(np.full(1000, weights.sum()))
     # within a band every age gets the same factor
     for b in range(len(sd)):
         fb = f[:, BAND_OF_AGE == b]
         assert np.allclose(fb, fb[:, :1])
-    assert _age_profile_factors(np.zeros(5), weights, 10, np.random.default_rng(2), 1.0) is None
+    assert _age_profile_factors(np.zeros(5), weights, 10, np.random.default_rng(2)) is None
 
 
 def test_exit_age_multiplier_hand_case() -> None:
@@ -101,25 +101,88 @@ def test_younger_moves_a_share_of_each_age_down_one_year() -> None:
     assert younger(c, 0.3).sum() == pytest.approx(c.sum())
 
 
-def test_spread_settings_shipped_values_and_unknown_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    s = spread_settings()
-    assert s["placement_sd_scale"].shape == (N_GROUPS,)
-    assert s["joiner_age_sd"].shape == s["exit_age_sd"].shape == (len(AGE_BANDS),)
-    assert (s["placement_sd_scale"] > 0).all()
+@pytest.mark.parametrize(
+    ("line", "replacement", "message"),
+    [
+        ("  min_sd_exit: 0.05", "  min_sd_exit: 0.05\n  interval_scale: 1.5", "interval_scale: no longer a setting"),
+        (
+            "  min_sd_exit: 0.05",
+            "  min_sd_exit: 0.05\n  placement_sd_scale: {ap_pru: 1.5}",
+            "placement_sd_scale: no longer",
+        ),
+        ("  min_sd_exit: 0.05", "  min_sd_exit: 0.05\n  drift_windw: 3", "drift_windw: unknown setting"),
+        ("  min_sd_exit: 0.05", "  min_sd_exit: high", "min_sd_exit: 'high' is not a number"),
+        ("  min_sd_exit: 0.05", "  min_sd_exit: true", "min_sd_exit: True is not a number"),
+    ],
+)
+def test_a_setting_of_an_earlier_release_or_a_typo_is_refused_naming_the_key(
+    edited_parameter, line: str, replacement: str, message: str
+) -> None:  # type: ignore[no-untyped-def]
+    # a spread multiplier set in-sample in an earlier release would otherwise be read by
+    # nothing and silently ignored; a misspelt setting likewise
+    from sendcast.model.stockflow import settings
 
-    import sendcast.model.stockflow as sf
+    f = edited_parameter("forecast_settings", line, replacement)
+    with pytest.raises(ModelParameterError, match=message) as err:
+        settings()
+    assert str(f) in str(err.value)
 
-    def fake(name: str) -> dict[str, object]:
-        return {"values": {"placement_sd_scale": {"special": 1.0}}}
 
-    monkeypatch.setattr(sf, "load_parameter", fake)
-    sf.spread_settings.cache_clear()
-    try:
-        with pytest.raises(ModelParameterError, match="placement_sd_scale.*special"):
-            sf.spread_settings()
-    finally:
-        monkeypatch.undo()
-        sf.spread_settings.cache_clear()
+def _bands_history(shares: list[list[float]], plans: float = 1000.0) -> CouncilHistory:
+    """A council whose new plans by age band in each year have the given shares (no ages
+    published, so nothing on ceasing can be measured)."""
+    y = len(shares)
+    return CouncilHistory(
+        la_code="E0",
+        la_name="Hand",
+        years=np.arange(2015, 2015 + y),
+        total=np.full(y, 5000.0),
+        placement=np.full((y, N_GROUPS), np.nan),
+        age_bands=np.full((y, len(AGE_BANDS)), np.nan),
+        single_age=np.full((y, N_AGES), np.nan),
+        new_plans=np.full(y, plans),
+        new_plans_bands=np.array(shares) * plans,
+        pop_years=np.array([2014]),
+        pop=np.ones((1, N_AGES)),
+    )
+
+
+def test_age_profile_products_keep_what_two_later_years_share() -> None:
+    # Years 1-3: shares 0.2/0.3/0.3/0.2/0 of 1000 new plans. Years 4-5: 0.3/0.3/0.2/0.2/0,
+    # a lasting shift. Pairs (year k+1, year k+2) against the years up to k:
+    #   k=1 (years 2, 3 vs year 1): no departure, product 0 in every band;
+    #   k=2 (years 3, 4 vs years 1-2): year 3 departs by 0, product 0;
+    #   k=3 (years 4, 5 vs years 1-3): both depart by log(0.3/0.2) at 0-4 and log(0.2/0.3)
+    #   at 11-15: product log(1.5)^2 = 0.1644 in both; 5-10 and 16-19 0; 20-25 (no plans) NaN.
+    base, shifted = [0.2, 0.3, 0.3, 0.2, 0.0], [0.3, 0.3, 0.2, 0.2, 0.0]
+    h = _bands_history([base, base, base, shifted, shifted])
+    joiners, exits = age_profile_products(h, np.ones(N_AGES), 0.0)
+    assert exits.shape == (0, 5)
+    assert joiners.shape == (3, 5)
+    assert joiners[:2, :4] == pytest.approx(np.zeros((2, 4)))
+    assert joiners[2, :4] == pytest.approx([np.log(1.5) ** 2, 0.0, np.log(1.5) ** 2, 0.0])
+    assert np.isnan(joiners[:, 4]).all()
+
+
+def test_a_one_year_blip_leaves_no_lasting_spread() -> None:
+    # year 4 departs (0.3 at 0-4), year 5 is back to the old profile: the pair (4, 5) against
+    # years 1-3 multiplies log(1.5) by 0 -> 0. A year's own noise does not persist.
+    base, blip = [0.2, 0.3, 0.3, 0.2, 0.0], [0.3, 0.3, 0.2, 0.2, 0.0]
+    joiners, _ = age_profile_products(_bands_history([base, base, base, blip, base]), np.ones(N_AGES), 0.0)
+    assert joiners[2, :4] == pytest.approx(np.zeros(4))
+
+
+def test_age_profile_spread_is_the_root_of_the_mean_product() -> None:
+    from sendcast.model.selection import age_profile_spread
+
+    # 150 pairs with product 0.04 at every band -> sd 0.2; a negative mean (the two years'
+    # departures point opposite ways) -> 0; under min_comparisons (100) pairs measured -> 0
+    rows = np.full((150, 5), 0.04)
+    rows[:, 1] = -0.01
+    rows[60:, 2] = np.nan  # only 60 pairs at 11-15
+    sd = age_profile_spread([rows[:75], rows[75:]])
+    assert sd == pytest.approx([0.2, 0.0, 0.0, 0.2, 0.2])
+    assert age_profile_spread([]) == pytest.approx(np.zeros(5))
 
 
 def test_antithetic_normals_mirror_in_pairs() -> None:

@@ -253,11 +253,20 @@ def html_report(
         show = en.copy()
         for c in ("actual", "p10", "p50", "p90"):
             show[c] = show[c].map(lambda v: f"{v:,.0f}")
+        method = en[en["origin"] >= GATED_FROM]
+        words = (
+            f"England's 80% band held England's outcome in {int(en['in80'].sum())} of {len(en)} forecasts ({share:.0%})"
+        )
+        if 0 < len(method) < len(en):
+            words = (
+                f"England's 80% band held England's outcome in {int(method['in80'].sum())} of {len(method)} forecasts "
+                f"made from January {GATED_FROM} on (the method as it runs today, learning from earlier origins), "
+                f"and in {int(en['in80'].sum())} of {len(en)} counting every origin scored"
+            )
         sections.append(
             (
                 "England's own band (ehcp_total)",
-                f"<p>England's 80% band held England's outcome in {int(en['in80'].sum())} of {len(en)} "
-                f"forecasts ({share:.0%}); outcomes from one origin are not independent.</p>" + table_html(show),
+                f"<p>{words}; outcomes from one origin are not independent.</p>" + table_html(show),
             )
         )
     scores = scores[scores["la_code"] != ENGLAND[0]]

@@ -24,7 +24,9 @@ the year effects in councils' yearly incidence growth (net of each council's mea
 the sampling noise of a mean over councils) over the total variance. So is the share of a
 year's shock that persists into the next (:func:`shock_persistence`), from how one year's
 change in incidence correlates with the next. The cap on a yearly movement rate is chosen with
-the movement window, scored in children moved (:func:`_mover_errors`).
+the movement window, scored in children moved (:func:`_mover_errors`). The spread of the age
+profile of new plans and of ceasing is estimated too (:func:`age_profile_spread`), from what
+two consecutive years' departures from the profile of the years before them have in common.
 """
 
 from __future__ import annotations
@@ -267,6 +269,27 @@ def shock_persistence(lr: np.ndarray, years: int = 8) -> float:
     grid = np.round(np.linspace(0.0, 1.0, 21), 2)
     curve = np.array([_lag1_if_persistent(float(p), d.shape[1]) for p in grid])  # rises with phi
     return float(np.interp(_lag1(d), curve, grid))
+
+
+def age_profile_spread(products: Sequence[np.ndarray]) -> np.ndarray:
+    """The sd, by age band (5,), of the part of a year's deviation from the age profile of the
+    years before it that persists into the next year: the square root of the mean of every
+    council's ``products`` of two consecutive years' deviations
+    (:func:`sendcast.model.stockflow.age_profile_products`; a 5% trimmed mean, so a recoding
+    break in one council does not set it), floored at 0; 0 where fewer than
+    ``min_comparisons`` pairs are measured (no spread is assumed that the data cannot show).
+    It sets the per-draw factors on the age profile of new plans and of ceasing."""
+    from scipy.stats import trim_mean
+
+    n_bands = 5
+    x = np.concatenate([np.asarray(p, dtype=float).reshape(-1, n_bands) for p in products] or [np.empty((0, n_bands))])
+    out = np.zeros(n_bands)
+    min_n = int(candidates()["min_comparisons"])
+    for b in range(n_bands):
+        v = x[np.isfinite(x[:, b]), b]
+        if len(v) >= min_n:
+            out[b] = float(np.sqrt(max(float(trim_mean(v, 0.05)), 0.0)))
+    return out
 
 
 def choose(

@@ -24,16 +24,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import numpy as np
 
+from sendcast.model import structure
 from sendcast.model.history import CouncilHistory, project_population
 from sendcast.model.step import TRANSFER_AGES, Prepared, StepInputs, advance, prepare, step
 from sendcast.model.structure import (
-    AGE_BANDS,
     BAND_OF_AGE,
     GROUPS,
     MAINSTREAM_INDEX,
@@ -49,34 +49,43 @@ from sendcast.model.structure import (
     within_band_profile,
 )
 
+SETTINGS = frozenset(
+    {
+        "drift_window", "level_smoothing", "growth_anchor", "exit_window", "exit_own_weight",
+        "exit_age_own_weight", "joiner_age_offset", "mover_window", "placement_anchor", "exit_age_window",
+        "max_mover_rate", "incidence_shock_persistence", "common_shock_share", "min_sd_incidence", "min_sd_exit",
+        "drift_own_weight_max",
+    }
+)  # fmt: skip
+# settings of earlier releases, set by backtests on the origins they were scored on: now
+# estimated at each origin or gone (forecast_settings.yaml's note says which and why)
+REMOVED_SETTINGS = {
+    "placement_sd_scale": "removed: the spread of placement movements is estimated",
+    "joiner_age_sd": "estimated at each origin (selection.age_profile_spread)",
+    "exit_age_sd": "estimated at each origin (selection.age_profile_spread)",
+    "max_mover_sd": "removed: the spread of placement movements is estimated",
+    "group_growth_sd": "removed: the spread of placement movements is always estimated from growth",
+    "interval_scale": "removed: the published bands are learned from past errors",
+    "mover_sd_scale": "removed: the spread of placement movements is estimated",
+}
+
 
 @cache
 def settings() -> dict[str, float]:
-    """Scalar forecast settings from ``parameters/model/forecast_settings.yaml``."""
-    return {k: float(v) for k, v in load_parameter("forecast_settings")["values"].items() if not isinstance(v, dict)}
-
-
-@cache
-def spread_settings() -> dict[str, np.ndarray]:
-    """Per-setting and per-age-band spread calibration from ``forecast_settings.yaml``:
-    ``placement_sd_scale`` (7,) by placement group (mainstream's is unused), and
-    ``joiner_age_sd`` / ``exit_age_sd`` (5,) by published age band (0-4 ... 20-25)."""
-    values = load_parameter("forecast_settings")["values"]
-
-    def vector(key: str, names: list[str], default: float) -> np.ndarray:
-        given = values.get(key) or {}
-        unknown = set(given) - set(names)
-        if unknown:
-            raise ModelParameterError(
-                f"forecast_settings.yaml: values.{key} has unknown entries {sorted(unknown)}; expected {names}"
-            )
-        return np.array([float(given.get(n, default)) for n in names])
-
-    return {
-        "placement_sd_scale": vector("placement_sd_scale", list(GROUPS), 1.0),
-        "joiner_age_sd": vector("joiner_age_sd", list(AGE_BANDS), 0.0),
-        "exit_age_sd": vector("exit_age_sd", list(AGE_BANDS), 0.0),
-    }
+    """Scalar forecast settings from ``parameters/model/forecast_settings.yaml``: each a known
+    setting (:data:`SETTINGS`) and a finite number, else the file and key are named (a setting
+    of an earlier release, :data:`REMOVED_SETTINGS`, says where it went)."""
+    path = structure.PARAM_DIR / "forecast_settings.yaml"
+    out: dict[str, float] = {}
+    for k, v in load_parameter("forecast_settings")["values"].items():
+        if k in REMOVED_SETTINGS:
+            raise ModelParameterError(f"{path}: values.{k}: no longer a setting ({REMOVED_SETTINGS[k]}); delete it")
+        if k not in SETTINGS:
+            raise ModelParameterError(f"{path}: values.{k}: unknown setting (known: {', '.join(sorted(SETTINGS))})")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+            raise ModelParameterError(f"{path}: values.{k}: {v!r} is not a number")
+        out[str(k)] = float(v)
+    return out
 
 
 def ipf(prior: np.ndarray, rows: np.ndarray, cols: np.ndarray, iters: int = 60) -> np.ndarray:
@@ -189,6 +198,9 @@ class CouncilFit:
     damping_local: float = 0.0  # share of the council's own deviation kept each further year (estimated)
     common_shock_share: float = 0.5  # share of incidence shock variance common to all councils (estimated)
     shock_persistence: float = 0.4  # share of a year's incidence shock still there the next year (estimated)
+    # sd of each draw's log factor on new plans and on ceasing by age band (estimated; 0: none)
+    joiner_age_sd: np.ndarray = field(default_factory=lambda: np.zeros(N_BANDS))
+    exit_age_sd: np.ndarray = field(default_factory=lambda: np.zeros(N_BANDS))
 
     def pop_at(self, year: int) -> np.ndarray:
         return _population_at(self.pop_years, self.pop)(year)
@@ -250,6 +262,35 @@ def has_ages(h: CouncilHistory, i: int) -> bool:
 FEEDS_BAND = BAND_OF_AGE[np.minimum(np.arange(N_AGES) + 1, N_AGES - 1)]
 
 
+def _exit_age_year(
+    h: CouncilHistory, lam: np.ndarray, hz: np.ndarray, joiners_by_age: dict[int, np.ndarray], i: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """One year's log multipliers of the ceasing hazard by the band leavers would have aged
+    into (5,), and the leavers the model expected there (5,), from year index ``i`` to ``i + 1``;
+    None where ages or the exit rate are not published at both ends.
+
+    The model's one-year expectation (national age shape of ceasing scaled to the council's
+    exits) is compared with the published plans by age band a year on; the shortfall in a band
+    is read as that many more leavers from the ages feeding it: ``m_b = (L_b - r_b) / L_b``,
+    clipped to [1/4, 4] (1 where fewer than one leaver was expected)."""
+    if not (np.isfinite(lam[i]) and has_ages(h, i) and has_ages(h, i + 1) and i in joiners_by_age):
+        return None
+    a0 = age_distribution(h, i)
+    a1 = age_distribution(h, i + 1)
+    if a0 is None or a1 is None:
+        return None
+    leave = a0 * np.clip(lam[i] * hz, 0, 1)
+    leave[N_AGES - 1] = 0.0
+    aged = np.zeros(N_AGES)
+    aged[1:] = (a0 - leave)[:-1]
+    pred = aged + joiners_by_age[i]
+    r = np.bincount(BAND_OF_AGE, weights=a1 - pred, minlength=N_BANDS)
+    lb = np.bincount(FEEDS_BAND[: N_AGES - 1], weights=leave[: N_AGES - 1], minlength=N_BANDS)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = np.where(lb > 1.0, (lb - r) / lb, 1.0)
+    return np.log(np.clip(m, 0.25, 4.0)), lb
+
+
 def _exit_age_multipliers(
     h: CouncilHistory,
     lam: np.ndarray,
@@ -258,35 +299,62 @@ def _exit_age_multipliers(
     window: int,
     end: int | None = None,
 ) -> np.ndarray:
-    """Log multipliers of the ceasing hazard by the band leavers would have aged into (5,).
-
-    For each of the last ``window`` years with published ages at both ends, the model's
-    one-year expectation (national age shape of ceasing scaled to the council's exits) is
-    compared with the published plans by age band a year on; the shortfall in a band is read
-    as that many more leavers from the ages feeding it: ``m_b = (L_b - r_b) / L_b``, clipped to
-    [1/4, 4]. Returns the mean of ``log m_b`` (0 where nothing could be measured). ``end``:
-    the years before year index ``end`` only (default: to the origin)."""
-    logs: list[np.ndarray] = []
-    years = h.years
-    stop = len(years) - 1 if end is None else int(end)
-    for i in range(max(0, stop - window), stop):
-        if not (np.isfinite(lam[i]) and has_ages(h, i) and has_ages(h, i + 1) and i in joiners_by_age):
-            continue
-        a0 = age_distribution(h, i)
-        a1 = age_distribution(h, i + 1)
-        if a0 is None or a1 is None:
-            continue
-        leave = a0 * np.clip(lam[i] * hz, 0, 1)
-        leave[N_AGES - 1] = 0.0
-        aged = np.zeros(N_AGES)
-        aged[1:] = (a0 - leave)[:-1]
-        pred = aged + joiners_by_age[i]
-        r = np.bincount(BAND_OF_AGE, weights=a1 - pred, minlength=N_BANDS)
-        lb = np.bincount(FEEDS_BAND[: N_AGES - 1], weights=leave[: N_AGES - 1], minlength=N_BANDS)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            m = np.where(lb > 1.0, (lb - r) / lb, 1.0)
-        logs.append(np.log(np.clip(m, 0.25, 4.0)))
+    """Log multipliers of the ceasing hazard by the band leavers would have aged into (5,): the
+    mean of :func:`_exit_age_year` over the last ``window`` years with published ages at both
+    ends (0 where nothing could be measured). ``end``: the years before year index ``end`` only
+    (default: to the origin)."""
+    stop = len(h.years) - 1 if end is None else int(end)
+    logs = [y[0] for i in range(max(0, stop - window), stop) if (y := _exit_age_year(h, lam, hz, joiners_by_age, i))]
     return np.mean(logs, axis=0) if logs else np.zeros(N_BANDS)
+
+
+def age_profile_products(
+    h: CouncilHistory, national_pop: np.ndarray, joiner_age_offset: float, exit_age_own_weight: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """For estimating how uncertain a council's age profile is when carried forward
+    (:func:`sendcast.model.selection.age_profile_spread`): for each pair of consecutive years
+    t, t + 1, the product of their deviations from the profile of the years before t, by age
+    band (pairs, 5; NaN where not measured). Returns (new plans, ceasing).
+
+    The forecast carries the profile of recent years forward (the share of new plans by age
+    band over the last 3 years, :func:`_incidence_shape`; the mean log multiplier of the
+    hazard of ceasing, :func:`_exit_age_multipliers`) and each draw scales it by one factor per
+    band for the whole horizon, so the factor's variance is that of the part of a deviation
+    that persists: what two later years share. Their product has that expectation; a year's
+    own noise, sampling noise included, is independent between the years and drops out.
+    New plans: ``log(share in year t / share over up to 3 years before t)``, bands expecting
+    at least 10 plans. Ceasing: :func:`_exit_age_year`'s log multiplier less the part of the
+    mean of up to ``exit_age_window`` years before t that the forecast keeps
+    (``exit_age_own_weight``, chosen at the origin), bands expecting at least 10 leavers."""
+    nb = h.new_plans_bands.copy()
+    nb[:, -1] = np.where(np.isnan(nb[:, -1]) & np.isfinite(nb[:, :-1]).all(1), 0.0, nb[:, -1])
+    ok = np.flatnonzero(np.isfinite(nb).all(1) & (nb.sum(1) > 0))
+    joiners_out = []
+    for k in range(1, len(ok) - 1):
+        before = nb[ok[max(0, k - 3) : k]].sum(0)
+        p = before / before.sum()
+        devs = []
+        for now in (nb[ok[k]], nb[ok[k + 1]]):
+            good = (now.sum() * p >= 10.0) & (now > 0) & (before > 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                devs.append(np.where(good, np.log(now / now.sum() / p), np.nan))
+        joiners_out.append(devs[0] * devs[1])
+    pop_at = _population_at(h.pop_years, h.pop)
+    hz = ceasing_hazard_shape()
+    _, lam, joiners = _rates(h, pop_at, _incidence_shape(h, national_pop, joiner_age_offset), hz)
+    window = int(settings()["exit_age_window"])
+    years = [(i, y) for i in range(len(h.years) - 1) if (y := _exit_age_year(h, lam, hz, joiners, i))]
+    exits_out = []
+    for k in range(1, len(years) - 1):
+        earlier = [y for i, y in years[:k] if i >= years[k][0] - window]
+        if not earlier:
+            continue
+        m_before = exit_age_own_weight * np.mean([y[0] for y in earlier], axis=0)
+        l_before = np.sum([y[1] for y in earlier], axis=0)
+        pair = (years[k][1], years[k + 1][1])
+        devs = [np.where((lb >= 10.0) & (l_before >= 10.0), m - m_before, np.nan) for m, lb in pair]
+        exits_out.append(devs[0] * devs[1])
+    return np.array(joiners_out).reshape(-1, N_BANDS), np.array(exits_out).reshape(-1, N_BANDS)
 
 
 MOVER_HISTORY = 8  # transitions of placement movements measured (the selection's longest window + 4)
@@ -503,15 +571,7 @@ def estimate(
     oi = len(h.years) - 1
     recent_mv = e["movers"][max(0, oi - int(cfg["mover_window"])) : oi]
     mv_rates = [np.clip(r, -cfg["max_mover_rate"], cfg["max_mover_rate"]) for r in recent_mv if np.isfinite(r).all()]
-    if mv_rates:
-        mv = np.mean(mv_rates, axis=0)
-        mv_sd = np.std(mv_rates, axis=0, ddof=1) if len(mv_rates) >= 2 else np.abs(mv) * 0.5
-        # a group with very few plans gives wildly varying rates; cap the spread so a draw
-        # cannot move a large share of mainstream plans into an all-but-empty setting
-        mv_sd = np.minimum(mv_sd, cfg.get("max_mover_sd", 0.03))
-    else:
-        mv = np.zeros(N_GROUPS)
-        mv_sd = np.zeros(N_GROUPS)
+    mv = np.mean(mv_rates, axis=0) if mv_rates else np.zeros(N_GROUPS)
     return {
         **e,
         "level": level,
@@ -521,7 +581,6 @@ def estimate(
         "log_lambda": log_lambda,
         "sd_lambda": sd_l,
         "mover_rate": mv,
-        "mover_sd": mv_sd,
     }
 
 
@@ -694,6 +753,7 @@ def fit_all(
     cfg, chosen = chosen_settings(measured_ok)
     cfg["joiner_age_offset"] = chosen["joiner_age_offset"] = offset
     cfg["exit_age_own_weight"] = chosen["exit_age_own_weight"] = bend
+    joiner_age_sd, exit_age_sd = estimated_age_spread(histories, national_pop, offset, bend)
     first = {c: estimate(histories[c], national_pop, horizon, cfg, m) for c, m in measured_ok.items()}
     est = {c: e for c, e in first.items() if e is not None}
     sd_pool = float(np.nanmedian([e["sd_rho"] for e in est.values()]))
@@ -757,18 +817,16 @@ def fit_all(
             if anchored is not None:
                 anchored = np.clip(anchored, -cfg["max_mover_rate"], cfg["max_mover_rate"])
                 mover_rate = p_anchor * anchored + (1 - p_anchor) * mover_rate
-        mover_sd = e["mover_sd"]
-        if cfg.get("group_growth_sd", 0.0) > 0:
-            # a setting's yearly growth varies with sd s (the council's own, shrunk toward the
-            # median of all councils): as a movement rate that is s x plans in the setting /
-            # mainstream plans at the ages both are open, so an empty setting gets no spread
-            own_sd = gsd[c]
-            s = np.where(np.isfinite(own_sd), 0.5 * own_sd + 0.5 * gsd_pool, gsd_pool)
-            plc = e["stock0"].sum(0)
-            base = np.array([e["stock0"][mover_ages()[:, gi], MAINSTREAM_INDEX].sum() for gi in range(N_GROUPS)])
-            mover_sd = np.where(base > 0, s * plc / np.where(base > 0, base, 1.0), 0.0)
-            mover_sd[MAINSTREAM_INDEX] = 0.0
-            mover_sd = np.minimum(mover_sd, cfg["max_mover_rate"])
+        # a setting's yearly growth varies with sd s (the council's own, shrunk toward the
+        # median of all councils): as a movement rate that is s x plans in the setting /
+        # mainstream plans at the ages both are open, so an empty setting gets no spread
+        own_sd = gsd[c]
+        s = np.where(np.isfinite(own_sd), 0.5 * own_sd + 0.5 * gsd_pool, gsd_pool)
+        plc = e["stock0"].sum(0)
+        base = np.array([e["stock0"][mover_ages()[:, gi], MAINSTREAM_INDEX].sum() for gi in range(N_GROUPS)])
+        mover_sd = np.where(base > 0, s * plc / np.where(base > 0, base, 1.0), 0.0)
+        mover_sd[MAINSTREAM_INDEX] = 0.0
+        mover_sd = np.minimum(mover_sd, cfg["max_mover_rate"])
         out[c] = CouncilFit(
             la_code=c,
             la_name=h.la_name,
@@ -796,6 +854,8 @@ def fit_all(
             damping_local=phi_loc,
             common_shock_share=float(cfg["common_shock_share"]),
             shock_persistence=float(cfg["incidence_shock_persistence"]),
+            joiner_age_sd=joiner_age_sd,
+            exit_age_sd=exit_age_sd,
         )
     return out
 
@@ -814,6 +874,23 @@ def chosen_age_settings(histories: dict[str, CouncilHistory], national_pop: np.n
     weights = [float(v) for v in spec["exit_age_own_weight"]]
     errors = [exit_age_weight_errors(h, national_pop, weights, offset) for h in histories.values()]
     return offset, selection.choose_candidate(weights, errors, float(base["exit_age_own_weight"]))
+
+
+def estimated_age_spread(
+    histories: dict[str, CouncilHistory], national_pop: np.ndarray, joiner_age_offset: float, exit_age_own_weight: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sd of each draw's log factor on new plans and on ceasing by age band (5,) each,
+    estimated at this origin from every council's history with the settings chosen there
+    (:func:`age_profile_products`, :func:`sendcast.model.selection.age_profile_spread`)."""
+    from sendcast.model import selection
+
+    products = [
+        age_profile_products(h, national_pop, joiner_age_offset, exit_age_own_weight) for h in histories.values()
+    ]
+    return (
+        selection.age_profile_spread([p[0] for p in products]),
+        selection.age_profile_spread([p[1] for p in products]),
+    )
 
 
 def chosen_settings(measured: dict[str, dict[str, Any]]) -> tuple[dict[str, float], dict[str, float]]:
@@ -874,13 +951,13 @@ def _keep_exits(shape: np.ndarray, reference: np.ndarray, stock: np.ndarray, lam
 
 
 def _age_profile_factors(
-    sd_by_band: np.ndarray, weights: np.ndarray, draws: int, rng: np.random.Generator, scale: float
+    sd_by_band: np.ndarray, weights: np.ndarray, draws: int, rng: np.random.Generator
 ) -> np.ndarray | None:
     """Per-draw log-normal factors by age band, (D, 26), normalised so that each draw keeps the
     ``weights``-weighted total (the profile across ages moves, the level does not)."""
     if not (sd_by_band > 0).any():
         return None
-    z = antithetic_normal(rng, (draws, N_BANDS)) * sd_by_band[None, :] * scale
+    z = antithetic_normal(rng, (draws, N_BANDS)) * sd_by_band[None, :]
     f = np.exp(z)[:, BAND_OF_AGE]
     total = float(weights.sum())
     if total <= 0:
@@ -926,10 +1003,8 @@ def sample_paths(
     councils via ``national_shocks``, shape (D, H), standard normal) and a local part.
     log lambda = its recent mean + a per-draw level error + an independent yearly shock.
     """
-    cfg = settings()
-    scale = cfg["interval_scale"]
     c = fit.common_shock_share
-    d = fit.drift + scale * fit.drift_se * antithetic_normal(rng, (draws, 1))
+    d = fit.drift + fit.drift_se * antithetic_normal(rng, (draws, 1))
     j = np.arange(horizon)[None, :]
     growth = fit.drift_centre * fit.damping_national**j + (d - fit.drift_centre) * fit.damping_local**j
     z = np.sqrt(c) * national_shocks[:, :horizon] + np.sqrt(1 - c) * antithetic_normal(rng, (draws, horizon))
@@ -939,21 +1014,17 @@ def sample_paths(
     shock = np.empty_like(z)
     acc = np.zeros(draws)
     for k in range(horizon):
-        acc = persist * acc + scale * fit.sd_rho * z[:, k]
+        acc = persist * acc + fit.sd_rho * z[:, k]
         shock[:, k] = acc
     log_rho = fit.log_rho_level + np.cumsum(growth, axis=1) + shock
-    lvl = fit.log_lambda + scale * fit.log_lambda_se * antithetic_normal(rng, (draws, 1))
-    log_lambda = lvl + scale * fit.sd_lambda * antithetic_normal(rng, (draws, horizon))
-    spread = spread_settings()
-    mover_sd = fit.mover_sd * spread["placement_sd_scale"]
-    mover = _draw_mover_rates(fit.stock0, fit.mover_rate, scale * cfg.get("mover_sd_scale", 1.0) * mover_sd, draws, rng)
+    lvl = fit.log_lambda + fit.log_lambda_se * antithetic_normal(rng, (draws, 1))
+    log_lambda = lvl + fit.sd_lambda * antithetic_normal(rng, (draws, horizon))
+    mover = _draw_mover_rates(fit.stock0, fit.mover_rate, fit.mover_sd, draws, rng)
     # the age profile of joiners and of leavers is uncertain too (it shapes the age bands, not
     # the total): one factor per band and draw, kept for the whole horizon
-    joiner_age = _age_profile_factors(
-        spread["joiner_age_sd"], fit.pop_at(fit.origin) * fit.incidence_shape, draws, rng, scale
-    )
+    joiner_age = _age_profile_factors(fit.joiner_age_sd, fit.pop_at(fit.origin) * fit.incidence_shape, draws, rng)
     s0 = fit.stock0.sum(1)
-    exit_age = _age_profile_factors(spread["exit_age_sd"], s0 * fit.hazard_shape, draws, rng, scale)
+    exit_age = _age_profile_factors(fit.exit_age_sd, s0 * fit.hazard_shape, draws, rng)
     if exit_age is not None:
         # keep each draw's exits at the origin, the cap of 1 at the oldest ages included
         lam0 = float(np.exp(fit.log_lambda))
