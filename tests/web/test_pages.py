@@ -76,6 +76,7 @@ def test_accuracy_page_words_first(client) -> None:  # type: ignore[no-untyped-d
     assert "over the 5 forecasts made each January from 2019 to 2023" in text
     assert "Counting the forecasts made each January from 2015 to 2023 too" in text
     assert "All councils, forecasts made each January from 2019 to 2023" in text
+    assert ".parquet" not in text  # the chart's source in words, not a file path
     assert "MdAPE" not in r.text and "CRPS" not in r.text
     # whether the ranges were right, against what a right range would hold (shipped with the backtest)
     assert "Were the 80% ranges right?" in text and 'id="calibration-table"' in r.text
