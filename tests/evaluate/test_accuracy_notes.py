@@ -130,3 +130,15 @@ def test_report_gives_englands_band_for_todays_method_then_every_origin() -> Non
         "England's 80% band held England's outcome in 2 of 2 forecasts made from January 2019 on (the method as it "
         "runs today, learning from earlier origins), and in 2 of 3 counting every origin scored" in page
     )
+
+
+def test_backtest_reports_todays_method_first_then_every_origin() -> None:
+    from sendcast.evaluate.report import scopes
+
+    s = _scores()
+    (label1, first), (label2, every) = scopes(s)
+    assert label1.startswith("origins from January 2019") and set(first["origin"]) == {2019, 2020}
+    assert label2 == "all origins scored" and len(every) == len(s)
+    # only early origins, or only later ones: one scope, every origin
+    assert [label for label, _ in scopes(s[s["origin"] < 2019])] == ["all origins scored"]
+    assert [label for label, _ in scopes(s[s["origin"] >= 2019])] == ["all origins scored"]

@@ -51,12 +51,12 @@ def register(app: typer.Typer) -> None:
         from sendcast.evaluate.backtest import metrics
         from sendcast.evaluate.calibration import calibration_check
         from sendcast.evaluate.report import (
-            GATED_FROM,
             accuracy_by_council,
             england_coverage,
             headline,
             honest_vs_in_sample,
             html_report,
+            scopes,
             settings_table,
         )
         from sendcast.geography import UnknownCouncilError
@@ -157,19 +157,16 @@ def register(app: typer.Typer) -> None:
                 )
             Console().print(t2)
         en = england_coverage(scores)
-        scopes = [("all origins scored", scores)]
-        if scores["origin"].min() < GATED_FROM <= scores["origin"].max():
-            # first the README's and the notes' figures: origins at which the method had earlier outcomes to learn from
-            method = scores[scores["origin"] >= GATED_FROM]
-            scopes.insert(0, (f"origins from January {GATED_FROM} (the method as it runs today)", method))
-        for label, s in scopes:
+        # first the README's and the notes' figures (origins from 2019), then every origin
+        reported = scopes(scores)
+        for label, s in reported:
             e = en[en["origin"].isin(s["origin"].unique())]
             if not e.empty:
                 console.print(
                     f"England's 80% band held England's outcome in {int(e['in80'].sum())} of {len(e)} forecasts "
                     f"({label})"
                 )
-        for label, s in scopes:
+        for label, s in reported:
             hl = headline(s, "ehcp_total", tuple(h for h in (1, 3) if h in hz) or (hz[0],))
             t = Table(
                 "horizon", "model", "n", "MdAPE", "80% coverage", "vs best baseline", title=f"ehcp_total, {label}"
@@ -184,8 +181,12 @@ def register(app: typer.Typer) -> None:
                     f"{r['coverage80']:.0%}",
                     ""
                     if imp != imp
-                    else f"{-imp:+.1%} MdAPE vs {r['best_baseline']}; "
-                    f"{-r['improvement_vs_best_naive']:+.1%} vs best naive ({r['best_naive']})",
+                    else f"{-imp:+.1%} MdAPE vs {r['best_baseline']}"
+                    + (
+                        ""  # no naive rule was run (--models without them)
+                        if r["improvement_vs_best_naive"] != r["improvement_vs_best_naive"]  # NaN
+                        else f"; {-r['improvement_vs_best_naive']:+.1%} vs best naive ({r['best_naive']})"
+                    ),
                 )
             print_table(t)
         console.print(f"wrote {out}/scores.csv, metrics.csv, report.html")

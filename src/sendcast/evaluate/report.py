@@ -344,21 +344,34 @@ def accuracy_by_council(scores: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def accuracy_frame(acc: pd.DataFrame, la_code: str, measure: str = "ehcp_total") -> pd.DataFrame:
-    """The rows of :func:`accuracy_by_council`'s table for one council (or 'ALL') and measure:
-    those of forecasts made by the method as it runs today (scope ``"method"``) where the
+def accuracy_frame(acc: pd.DataFrame, la_code: str, measure: str = "ehcp_total", scope: str = "method") -> pd.DataFrame:
+    """The rows of :func:`accuracy_by_council`'s table for one council (or 'ALL') and measure.
+    ``scope="method"``: those of forecasts made by the method as it runs today where the
     backtest has them, else every origin scored (a backtest run on early origins only, or a
-    table written before scopes existed)."""
+    table written before scopes existed); ``scope="all"``: every origin scored."""
     rows = acc[(acc["la_code"] == la_code) & (acc["measure"] == measure)]
     if "scope" in rows.columns:
         method_rows = rows[rows["scope"] == "method"]
-        rows = method_rows if not method_rows.empty else rows[rows["scope"] == "all"]
+        rows = method_rows if scope == "method" and not method_rows.empty else rows[rows["scope"] == "all"]
     return rows
 
 
-def accuracy_rows(acc: pd.DataFrame, la_code: str, measure: str = "ehcp_total") -> dict[int, pd.Series]:
+def accuracy_rows(
+    acc: pd.DataFrame, la_code: str, measure: str = "ehcp_total", scope: str = "method"
+) -> dict[int, pd.Series]:
     """:func:`accuracy_frame`'s rows by horizon."""
-    return {int(r["horizon"]): r for _, r in accuracy_frame(acc, la_code, measure).iterrows()}
+    return {int(r["horizon"]): r for _, r in accuracy_frame(acc, la_code, measure, scope).iterrows()}
+
+
+def scopes(scores: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The backtest's scores as they are reported: (label, scores) for the origins from
+    :data:`GATED_FROM` (the method as it runs today, learning from earlier origins) where the
+    backtest also has earlier ones, then for every origin scored."""
+    out = [("all origins scored", scores)]
+    if scores["origin"].min() < GATED_FROM <= scores["origin"].max():
+        method = scores[scores["origin"] >= GATED_FROM]
+        out.insert(0, (f"origins from January {GATED_FROM} (the method as it runs today)", method))
+    return out
 
 
 def origins_words(row: pd.Series) -> str:

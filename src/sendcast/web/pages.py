@@ -895,11 +895,7 @@ def _accuracy_ctx(svc: Services, acc: pd.DataFrame, la_code: str | None, la_name
     labels = svc.forecast_labels()
     words = []
     tot = accuracy_rows(acc, "ALL")
-    everything = {
-        int(r["horizon"]): r
-        for _, r in acc[(acc["la_code"] == "ALL") & (acc["measure"] == "ehcp_total")].iterrows()
-        if r.get("scope", "all") == "all"
-    }
+    everything = accuracy_rows(acc, "ALL", scope="all")
     for h in (1, 3):
         if h in tot:
             r = tot[h]
